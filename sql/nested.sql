@@ -22,7 +22,8 @@ SELECT jsonb_pretty(qs.get(qs.prefetch_related(qs.only(qs.all('shop_order'), 'st
 SELECT qs.json(qs.prefetch_related(qs.only(qs.filter(qs.all('catalog_product'), '{"id__in": [1, 13]}'), 'name'), 'catalog_tag'));
 SELECT qs.json(qs.prefetch_related(qs.only(qs.filter(qs.all('catalog_product'), '{"status": "draft"}'), 'name'), 'catalog_review'))::text LIKE '%"catalog_review" : []%' AS drafts_have_no_reviews;
 
--- one statement: the SQL is a single SELECT with correlated subqueries
+-- one statement: forward embeds are LEFT JOINs on the target's key, to-many
+-- embeds correlated subqueries with json aggregation
 SELECT qs.sql(qs.prefetch_related(qs.select_related(qs.only(qs.filter(qs.all('shop_order'), '{"user": 7}'), 'status'), 'shipping_address'), 'items__product'));
 
 -- the graph equals what a hand-written statement builds
@@ -66,6 +67,45 @@ SELECT (SELECT count(*) FROM catalog_review WHERE product_id = 400) AS reviews_o
 SELECT qs.json('{"model": "auth_user", "where": {"id": 7}, "only": ["username"],
   "prefetch_related": [{"path": "shop_order", "to_attr": "orders_with_laptops",
      "queryset": {"where": {"items__product__category__slug": "laptops"}, "only": ["status"]}}]}');
+
+-- a Prefetch queryset with forward relations below it: joined inside the
+-- prefetch's own subquery, the same graph as by hand
+SELECT qs.json('{"model": "shop_order", "where": {"id__in": [3, 4]}, "order_by": ["id"], "only": ["status"],
+  "prefetch_related": [{"path": "items", "queryset": {"where": {"quantity__gte": 2}, "order_by": ["-quantity"], "only": ["quantity"]}},
+                       "items__product__category"],
+  "defer": ["items__product__description", "items__product__metadata", "items__product__keywords",
+            "items__product__created_at", "items__product__updated_at", "items__product__release_date",
+            "items__product__category__created_at", "items__product__category__updated_at"]}')::jsonb
+ = (SELECT jsonb_agg(jsonb_build_object('id', o.id, 'status', o.status, 'items',
+      (SELECT coalesce(jsonb_agg(jsonb_build_object('id', i.id, 'quantity', i.quantity, 'product',
+          jsonb_build_object('id', p.id, 'name', p.name, 'slug', p.slug, 'category_id', p.category_id,
+                             'price', p.price, 'stock', p.stock, 'status', p.status, 'category',
+                             jsonb_build_object('id', c.id, 'name', c.name, 'slug', c.slug,
+                                                'parent_id', c.parent_id, 'is_active', c.is_active)))
+          ORDER BY i.quantity DESC, i.id), '[]')
+       FROM shop_orderitem i JOIN catalog_product p ON p.id = i.product_id
+       JOIN catalog_category c ON c.id = p.category_id
+       WHERE i.order_id = o.id AND i.quantity >= 2))
+     ORDER BY o.id) FROM shop_order o WHERE o.id IN (3, 4)) AS same_as_hand_written;
+
+-- a related row the caller cannot see (row-level security) embeds as
+-- null; the parent row is neither lost nor duplicated
+CREATE TABLE nest_owner (id int PRIMARY KEY, name text NOT NULL);
+CREATE TABLE nest_pet (id int PRIMARY KEY, name text NOT NULL, owner_id int NOT NULL REFERENCES nest_owner);
+INSERT INTO nest_owner VALUES (1, 'visible'), (2, 'hidden');
+INSERT INTO nest_pet VALUES (10, 'rex', 1), (11, 'tom', 2), (12, 'kit', 1);
+ALTER TABLE nest_owner ENABLE ROW LEVEL SECURITY;
+CREATE POLICY nest_owner_some ON nest_owner USING (id <> 2);
+CREATE ROLE qs_nest_reader;
+GRANT USAGE ON SCHEMA qs TO qs_nest_reader;
+GRANT SELECT ON nest_owner, nest_pet TO qs_nest_reader;
+SET ROLE qs_nest_reader;
+SELECT qs.json('{"model": "nest_pet", "order_by": ["id"], "select_related": ["owner"]}');
+SELECT qs.json('{"model": "nest_owner", "prefetch_related": ["nest_pet__owner"]}');
+RESET ROLE;
+DROP TABLE nest_pet, nest_owner;
+DROP OWNED BY qs_nest_reader;
+DROP ROLE qs_nest_reader;
 
 -- errors
 SELECT qs.json(qs.select_related(qs.all('shop_order'), 'items'));

@@ -1084,7 +1084,7 @@ JsonListHas(JsonbValue *arr, const char *name)
 }
 
 static char *PrefetchSql(QsCompile *ctx, QsEmbed *e, const char *from_alias, bool json,
-						 const char *alias, const char *obj);
+						 const char *alias, const char *obj, const char *embed_joins);
 static char *OrderClause(const char *expr, QsOrderItem *o);
 
 /*
@@ -1118,8 +1118,16 @@ NestedListed(List *names, const char *prefix, const char *column, bool *deeper)
 	return listed;
 }
 
+/*
+ * joins: the FROM clause of the level the embed sits in.  A forward embed
+ * without a Prefetch queryset is a LEFT JOIN appended there (on the
+ * target's unique key, so it never multiplies rows; NULL FK or an
+ * invisible target row gives null), as an expert writes it; to-many
+ * embeds are correlated subqueries with their own FROM.
+ */
 static char *
-EmbedSql(QsCompile *ctx, QsEmbed *e, const char *from_alias, bool json, const char *prefix)
+EmbedSql(QsCompile *ctx, QsEmbed *e, const char *from_alias, bool json, const char *prefix,
+		 StringInfo joins)
 {
 	QsRelation *rel = e->rel;
 	QsModel    *t = QsModelGet(rel->target);
@@ -1134,9 +1142,20 @@ EmbedSql(QsCompile *ctx, QsEmbed *e, const char *from_alias, bool json, const ch
 	bool		restricted = false;
 	JsonbValue *qonly = e->queryset ? QsTreeGet(e->queryset, "only") : NULL;
 	JsonbValue *qdefer = e->queryset ? QsTreeGet(e->queryset, "defer") : NULL;
+	bool		joined = (rel->kind == QS_REL_FORWARD && e->queryset == NULL && joins != NULL);
+	StringInfoData own;
 
 	check_stack_depth();
 	ctx->relids = list_append_unique_oid(ctx->relids, rel->target);
+	if (joined)
+		appendStringInfo(joins, " LEFT JOIN %s %s ON %s", t->qualname, alias,
+						 KeyEquality(rel->target, alias, rel->tkeys, e->from->relid, from_alias,
+									 rel->keys, rel->nkeys));
+	else
+	{
+		initStringInfo(&own);
+		joins = &own;
+	}
 
 	/* only() restricts this level when it names anything at or below it */
 	(void) NestedListed(ctx->spec->only, path, NULL, &restricted);
@@ -1165,15 +1184,19 @@ EmbedSql(QsCompile *ctx, QsEmbed *e, const char *from_alias, bool json, const ch
 
 		s->key = c->out;
 		items = lappend(items, s);
-		srcs = lappend(srcs, EmbedSql(ctx, c, alias, json, path));
+		srcs = lappend(srcs, EmbedSql(ctx, c, alias, json, path, joins));
 	}
 	obj = RowTarget(items, srcs, QS_ROW_OBJECT, json, false);
 
+	/* matched rows have the referenced (unique) key non-null */
+	if (joined)
+		return psprintf("CASE WHEN %s.%s IS NOT NULL THEN %s END", alias,
+						quote_identifier(get_attname(rel->target, rel->tkeys[0], false)), obj);
 	if (e->queryset)
-		return PrefetchSql(ctx, e, from_alias, json, alias, obj);
+		return PrefetchSql(ctx, e, from_alias, json, alias, obj, joins->data);
 
 	if (rel->kind == QS_REL_FORWARD)
-		return psprintf("(SELECT %s FROM %s %s WHERE %s)", obj, t->qualname, alias,
+		return psprintf("(SELECT %s FROM %s %s%s WHERE %s)", obj, t->qualname, alias, joins->data,
 						KeyEquality(rel->target, alias, rel->tkeys, e->from->relid, from_alias,
 									rel->keys, rel->nkeys));
 
@@ -1182,20 +1205,20 @@ EmbedSql(QsCompile *ctx, QsEmbed *e, const char *from_alias, bool json, const ch
 		appendStringInfo(&order, "%s%s.%s", i > 0 ? ", " : " ORDER BY ", alias,
 						 quote_identifier(t->columns[t->pk[i]].name));
 	if (rel->kind == QS_REL_REVERSE)
-		return psprintf("(SELECT coalesce(pg_catalog.%s(%s%s), '[]'::pg_catalog.%s) FROM %s %s WHERE %s)",
+		return psprintf("(SELECT coalesce(pg_catalog.%s(%s%s), '[]'::pg_catalog.%s) FROM %s %s%s WHERE %s)",
 						json ? "json_agg" : "jsonb_agg", obj, order.data, json ? "json" : "jsonb",
-						t->qualname, alias,
+						t->qualname, alias, joins->data,
 						KeyEquality(rel->target, alias, rel->tkeys, e->from->relid, from_alias,
 									rel->keys, rel->nkeys));
 	{
 		char	   *jalias = psprintf("t%d", ctx->next_alias++);
 
 		ctx->relids = list_append_unique_oid(ctx->relids, rel->junction);
-		return psprintf("(SELECT coalesce(pg_catalog.%s(%s%s), '[]'::pg_catalog.%s) FROM %s %s JOIN %s %s ON %s WHERE %s)",
+		return psprintf("(SELECT coalesce(pg_catalog.%s(%s%s), '[]'::pg_catalog.%s) FROM %s %s JOIN %s %s ON %s%s WHERE %s)",
 						json ? "json_agg" : "jsonb_agg", obj, order.data, json ? "json" : "jsonb",
 						QsModelGet(rel->junction)->qualname, jalias, t->qualname, alias,
 						KeyEquality(rel->target, alias, rel->tkeys2, rel->junction, jalias,
-									rel->jkeys2, rel->nkeys2),
+									rel->jkeys2, rel->nkeys2), joins->data,
 						KeyEquality(rel->junction, jalias, rel->tkeys, e->from->relid, from_alias,
 									rel->keys, rel->nkeys));
 	}
@@ -1207,7 +1230,7 @@ EmbedSql(QsCompile *ctx, QsEmbed *e, const char *from_alias, bool json, const ch
  */
 static char *
 PrefetchSql(QsCompile *ctx, QsEmbed *e, const char *from_alias, bool json,
-			const char *alias, const char *obj)
+			const char *alias, const char *obj, const char *embed_joins)
 {
 	QsRelation *rel = e->rel;
 	QsModel    *t = QsModelGet(rel->target);
@@ -1293,6 +1316,7 @@ PrefetchSql(QsCompile *ctx, QsEmbed *e, const char *from_alias, bool json,
 	appendStringInfo(&sub, "SELECT %s AS r FROM %s", obj, from_sql);
 	foreach(lc, scope->joins)
 		appendStringInfoString(&sub, ((QsJoin *) lfirst(lc))->sql);
+	appendStringInfoString(&sub, embed_joins);
 	appendStringInfo(&sub, " WHERE %s", corr);
 	if (strcmp(where, "true") != 0)
 		appendStringInfo(&sub, " AND %s", where);
@@ -1407,13 +1431,16 @@ AppendSlice(QsCompile *ctx, StringInfo buf)
 
 /* " FROM tbl t0 WHERE ..." */
 static void
-AppendFromWhere(QsCompile *ctx, StringInfo buf, const char *where, const char *extra)
+AppendFromWhere(QsCompile *ctx, StringInfo buf, const char *where, const char *extra,
+				const char *embed_joins)
 {
 	ListCell   *lc;
 
 	appendStringInfo(buf, " FROM %s %s", ctx->model->qualname, ctx->alias);
 	foreach(lc, ctx->top->joins)
 		appendStringInfoString(buf, ((QsJoin *) lfirst(lc))->sql);
+	if (embed_joins)
+		appendStringInfoString(buf, embed_joins);
 	if (strcmp(where, "true") != 0 || extra)
 	{
 		appendStringInfoString(buf, " WHERE ");
@@ -1459,6 +1486,7 @@ BuildSelect(QsCompile *ctx, List *sel, const char *where, const char *extra,
 	List	   *order_exprs = OrderExprs(ctx);
 	List	   *srcs = NIL;
 	ListCell   *lc;
+	StringInfoData embed_joins;
 
 	initStringInfo(&buf);
 
@@ -1502,7 +1530,7 @@ BuildSelect(QsCompile *ctx, List *sel, const char *where, const char *extra,
 		}
 		if (prefix_target)
 			appendStringInfo(&inner, ", %s AS k", prefix_target);
-		AppendFromWhere(ctx, &inner, where, extra);
+		AppendFromWhere(ctx, &inner, where, extra, NULL);
 
 		appendStringInfo(&buf, "SELECT %s%s%s FROM (%s) q",
 						 prefix_target ? "q.k, " : "",
@@ -1513,11 +1541,13 @@ BuildSelect(QsCompile *ctx, List *sel, const char *where, const char *extra,
 		return buf.data;
 	}
 
+	initStringInfo(&embed_joins);
 	foreach(lc, sel)
 	{
 		SelItem    *it = (SelItem *) lfirst(lc);
 
-		srcs = lappend(srcs, it->embed ? EmbedSql(ctx, it->embed, ctx->alias, json, NULL) : it->sql);
+		srcs = lappend(srcs, it->embed ? EmbedSql(ctx, it->embed, ctx->alias, json, NULL, &embed_joins)
+					   : it->sql);
 	}
 	appendStringInfoString(&buf, "SELECT ");
 	if (spec->distinct_on != NIL)
@@ -1553,7 +1583,7 @@ BuildSelect(QsCompile *ctx, List *sel, const char *where, const char *extra,
 	appendStringInfoString(&buf, RowTarget(sel, srcs, spec->shape, json, columns));
 	if (!columns)
 		appendStringInfoString(&buf, " AS \"row\"");
-	AppendFromWhere(ctx, &buf, where, extra);
+	AppendFromWhere(ctx, &buf, where, extra, embed_joins.data);
 	AppendOrder(ctx, &buf, order_exprs);
 	AppendSlice(ctx, &buf);
 	return buf.data;
@@ -1582,7 +1612,7 @@ BuildCountOrExists(QsCompile *ctx, List *sel, const char *where, bool exists)
 	if (!spec->distinct && !spec->has_limit && !spec->has_offset && !exists)
 	{
 		appendStringInfoString(&buf, "SELECT pg_catalog.count(*)");
-		AppendFromWhere(ctx, &buf, where, NULL);
+		AppendFromWhere(ctx, &buf, where, NULL, NULL);
 		return buf.data;
 	}
 	appendStringInfoString(&inner, "SELECT ");
@@ -1609,7 +1639,7 @@ BuildCountOrExists(QsCompile *ctx, List *sel, const char *where, bool exists)
 	}
 	else
 		appendStringInfoString(&inner, "1");
-	AppendFromWhere(ctx, &inner, where, NULL);
+	AppendFromWhere(ctx, &inner, where, NULL, NULL);
 	/* ordering matters only when a slice or DISTINCT ON picks rows */
 	if (order_exprs != NIL)
 		AppendOrder(ctx, &inner, order_exprs);
