@@ -6,12 +6,21 @@
 #
 #   bash bench/nested.sh
 #
-#   (a) N+1, as a naive ORM loop sends it (601 statements for 50 orders x 5 items)
-#   (b) Django's prefetch strategy: 3 statements + stitching in the client
-#   (c) SELECT qs.json($1::jsonb) with select_related / prefetch_related
-#   (d) one hand-written statement (bench/nested_hand.sql)
-#   (c') the SQL qs.json generates, run directly (separates the SQL shape
-#        from the function-call wrapper)
+# Two clients measure it:
+#   * bench/django/run.py: the real ORM (Django 3.2 + psycopg2 from Debian),
+#     as the issue's reference figures were taken.  The targets (a)/(c) and
+#     (b)/(c) are judged here:
+#     run with Debian's /usr/bin/python3 (the one python3-django installs into)
+#     (a) Django's N+1 loop (601 statements for 50 orders x 5 items)
+#     (b) Django's select_related + prefetch_related (4 statements)
+#     (c) SELECT qs.json(%s::jsonb) through Django's connection
+#     (d) the hand-written statement (bench/nested_hand.sql), PREPAREd
+#     every strategy ending with the same Python object graph;
+#   * bench/nested_client.c: libpq in C, the same four strategies with no
+#     ORM or Python cost at all (a: 601 statements, b: 3 statements stitched
+#     in C), plus (c') the SQL qs.json generates run directly, and growth
+#     over 10..1000 orders.  The target (c)/(d) is judged here, where no
+#     client cost dilutes the ratio.
 #
 # Settings (environment):
 #   QS_PGPORT           port of the throw-away cluster          (default 54420)
@@ -62,7 +71,7 @@ die() { echo "nested.sh: ERROR: $*" >&2; exit 1; }
 # ---------------------------------------------------------------------
 # 0. dependencies, the extension, the client
 # ---------------------------------------------------------------------
-bash scripts/install-deps.sh >&2
+bash scripts/install-deps.sh python3-django python3-psycopg2 >&2
 SO="$(pg_config --pkglibdir)/pg_queryset.so"
 if [ "${QS_BENCH_BUILD:-0}" = 1 ] || [ ! -f "$SO" ]; then
   log "building and installing pg_queryset"
@@ -153,6 +162,16 @@ stmts() { awk -v p="$1" 'index($0, p) == 1 { print $(NF - 1); exit }' "$TMP/clie
 read -r A_C B_C C_D < <(sed -n 's/^RATIOS a_c=\([0-9.]*\) b_c=\([0-9.]*\) c_d=\([0-9.]*\)$/\1 \2 \3/p' "$TMP/client.out")
 [ -n "${C_D:-}" ] || die "cannot parse the client's ratios"
 
+log "running the Django client (bench/django/run.py)"
+/usr/bin/python3 bench/django/run.py bench/nested_hand.sql "$U50" "$SPEC50" > "$TMP/django.out" \
+  || { cat "$TMP/django.out" >&2; die "the Django client failed"; }
+read -r DA DB DC DD < <(sed -n 's/^DJANGO_STMTS a=\([0-9]*\) b=\([0-9]*\) c=\([0-9]*\) d=\([0-9]*\)$/\1 \2 \3 \4/p' "$TMP/django.out")
+[ "${DA:-}" = 601 ] || die "Django's loop (a) should send 601 statements, sent ${DA:-?}"
+[ "${DB:-}" = 4 ] || die "Django's prefetch (b) should send 4 statements, sent ${DB:-?}"
+[ "${DC:-}" = 1 ] && [ "${DD:-}" = 1 ] || die "(c) and (d) should send 1 statement each"
+read -r DJ_A_C DJ_B_C DJ_C_D < <(sed -n 's/^DJANGO_RATIOS a_c=\([0-9.]*\) b_c=\([0-9.]*\) c_d=\([0-9.]*\)$/\1 \2 \3/p' "$TMP/django.out")
+[ -n "${DJ_C_D:-}" ] || die "cannot parse the Django client's ratios"
+
 # ---------------------------------------------------------------------
 # 5. plans: EXPLAIN ANALYZE of (c)'s SQL and (d), generic plans as the
 # prepared statements use them, server execution time only (no client)
@@ -242,18 +261,24 @@ check() {  # value op target label
   echo "cpu:        $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
   echo "postgresql: $PGVERSION"
   echo "data:       scale $SCALE ($NPROD products, $NORD orders, $NITEM order items incl. the benchmark users)"
-  echo "client:     bench/nested_client.c (libpq, prepared statements, text results) over the unix socket"
   echo "graph:      orders of one user + shipping_address + items + item.product + product.category"
   echo "spec (c):   $SPEC50"
   echo "settings:   ${SETTINGS:-defaults}"
   [ -z "$CQ_NOTE" ] || echo "note:       $CQ_NOTE"
   echo
+  echo "== 1. the real ORM: bench/django/run.py =="
+  grep -v '^DJANGO_' "$TMP/django.out"
+  echo
+  echo "== 2. no ORM: bench/nested_client.c (libpq in C, prepared statements, text results) =="
+  echo "(a) and (b) here are the same statement sequences with no ORM or Python cost:"
+  echo "a lower bound for any client, not what an ORM user gets."
   grep -v '^RATIOS ' "$TMP/client.out"
   echo
-  echo "targets:"
-  check "$A_C" ">=" 20 "(a)/(c)"
-  check "$B_C" ">" 1 "(b)/(c)"
-  check "$C_D" "<=" 1.10 "(c)/(d)"
+  echo "targets (issue 3):"
+  check "$DJ_A_C" ">=" 20 "(a)/(c) Django N+1 loop / qs.json      "
+  check "$DJ_B_C" ">" 1 "(b)/(c) Django prefetch / qs.json       "
+  check "$C_D" "<=" 1.10 "(c)/(d) qs.json / hand-written (C)     "
+  echo "for reference, with no ORM cost (C client): (a)/(c) = $A_C, (b)/(c) = $B_C"
   if [ -n "$PLANS" ]; then
     echo
     echo "$PLANS"
