@@ -32,6 +32,7 @@
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 
 #include "pg_queryset.h"
@@ -48,7 +49,6 @@ typedef struct QsEmbed
 	QsModel    *from;
 	List	   *children;		/* QsEmbed * */
 	JsonbValue *queryset;		/* Prefetch queryset, or NULL */
-	int			base;			/* index of its first data value (walk order) */
 } QsEmbed;
 
 /* one selected value: its result key and SQL expression (or an embed) */
@@ -128,6 +128,67 @@ QsAddParam(QsCompile *ctx, Oid type, Datum value, bool isnull, QsProducer *prod)
 	ctx->pnulls[ctx->nparams] = isnull;
 	ctx->nparams++;
 	return psprintf("$%d", ctx->nparams);
+}
+
+/* ---------------------------------------------------------------------
+ * Data values
+ * ---------------------------------------------------------------------
+ *
+ * Every data value of a spec (lookup values, Values inside expressions,
+ * Prefetch and subquery limits) has an index: its position in the list
+ * QsShapeOf collects.  Parameter producers record that index, so a
+ * cached shape replays them over another spec of the same shape.  The
+ * compiler finds a value's index by its address in the spec tree, so the
+ * order in which it compiles things never has to match the walk.
+ */
+typedef struct QsValueEnt
+{
+	JsonbValue *value;			/* hash key: the node's address */
+	int			index;
+} QsValueEnt;
+
+static void
+BuildValueIndex(QsCompile *ctx)
+{
+	StringInfoData scratch;
+	List	   *values;
+	HASHCTL		hc;
+	ListCell   *lc;
+	int			i = 0;
+
+	initStringInfo(&scratch);
+	QsShapeOf(ctx->spec->tree, &scratch, &values);
+	memset(&hc, 0, sizeof(hc));
+	hc.keysize = sizeof(JsonbValue *);
+	hc.entrysize = sizeof(QsValueEnt);
+	hc.hcxt = CurrentMemoryContext;
+	ctx->vindex = hash_create("pg_queryset spec values", Max(16, list_length(values)), &hc,
+							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	foreach(lc, values)
+	{
+		JsonbValue *v = (JsonbValue *) lfirst(lc);
+		bool		found;
+		QsValueEnt *ent = hash_search(ctx->vindex, &v, HASH_ENTER, &found);
+
+		if (!found)
+			ent->index = i;
+		i++;
+	}
+	ctx->nlookups = list_length(values);
+}
+
+/* The index of a data value of the spec (see above). */
+int
+QsValueIndex(QsCompile *ctx, JsonbValue *v)
+{
+	QsValueEnt *ent = ctx->vindex ? hash_search(ctx->vindex, &v, HASH_FIND, NULL) : NULL;
+
+	if (ent == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("pg_queryset: a value at %s is missing from the shape of the spec",
+						QsPathString(ctx))));
+	return ent->index;
 }
 
 /* ---------------------------------------------------------------------
@@ -708,7 +769,7 @@ CompileQ(QsCompile *ctx, JsonbValue *q)
 			it->key = key;
 			it->full = key;
 			it->value = v;
-			it->index = ctx->nlookups++;
+			it->index = QsValueIndex(ctx, v);
 			items = lappend(items, it);
 		}
 		QsPathPop(ctx, save);
@@ -998,8 +1059,7 @@ EmbedChild(QsCompile *ctx, List **children, QsModel *from, const char *name, boo
 
 /*
  * The embed tree of select_related and prefetch_related, built once per
- * compile.  Prefetch querysets get the indexes of their data values here,
- * in prefetch_related order, as QsShapeOf numbers them.
+ * compile.
  */
 static List *
 BuildEmbeds(QsCompile *ctx)
@@ -1043,8 +1103,6 @@ BuildEmbeds(QsCompile *ctx)
 								 errdetail("At %s.", QsPathString(ctx)),
 								 errhint("Give one of them a to_attr.")));
 					e->queryset = pf->queryset;
-					e->base = ctx->nlookups;
-					ctx->nlookups += list_length(QsInnerLookups(pf->queryset));
 				}
 				level = &e->children;
 				m = QsModelGet(e->rel->target);
@@ -1239,14 +1297,12 @@ PrefetchSql(QsCompile *ctx, QsEmbed *e, const char *from_alias, bool json,
 	QsScope    *outer = ctx->scope;
 	QsScope    *scope = palloc0(sizeof(QsScope));
 	int			i;
-	int			save_lookups = ctx->nlookups;
 	int			save_path = ctx->path.len;
 	char	   *where = "true";
 	char	   *corr;
 	char	   *from_sql;
 	StringInfoData sub;
 	ListCell   *lc;
-	int			next;
 	JsonbValue *lim;
 	JsonbValue *off;
 
@@ -1284,14 +1340,11 @@ PrefetchSql(QsCompile *ctx, QsEmbed *e, const char *from_alias, bool json,
 	{
 		int			save_neg = ctx->negated;
 
-		ctx->nlookups = e->base;
 		ctx->negated = 0;
 		QsPathPush(ctx, ".where");
 		where = CompileQ(ctx, inner->where);
 		ctx->negated = save_neg;
 	}
-	next = ctx->nlookups;
-	ctx->nlookups = save_lookups;
 
 	if (rel->kind == QS_REL_M2M)
 	{
@@ -1343,13 +1396,13 @@ PrefetchSql(QsCompile *ctx, QsEmbed *e, const char *from_alias, bool json,
 		off = QsTreeGet(e->queryset, "offset");
 		if (lim && lim->type != jbvNull)
 		{
-			ctx->cur_lookup = next++;
+			ctx->cur_lookup = QsValueIndex(ctx, lim);
 			appendStringInfo(&sub, " LIMIT %s",
 							 QsProduceParam(ctx, QS_PROD_COERCE, INT8OID, lim, "limit", NULL, false, false));
 		}
 		if (off && off->type != jbvNull)
 		{
-			ctx->cur_lookup = next++;
+			ctx->cur_lookup = QsValueIndex(ctx, off);
 			appendStringInfo(&sub, " OFFSET %s",
 							 QsProduceParam(ctx, QS_PROD_COERCE, INT8OID, off, "offset", NULL, false, false));
 		}
@@ -1684,6 +1737,7 @@ QsCompileSpec(QsSpec *spec, QsTarget target, TupleDesc fetch_desc,
 	ctx.relids = list_make1_oid(spec->model->relid);
 	initStringInfo(&ctx.path);
 	appendStringInfoChar(&ctx.path, '$');
+	BuildValueIndex(&ctx);
 
 	if (spec->where)
 	{

@@ -244,6 +244,7 @@ typedef struct QsCompile
 	List	   *embeds;			/* QsEmbed * tree, built once */
 	bool		embeds_built;
 	int			next_alias;		/* t1, t2, ... */
+	struct HTAB *vindex;		/* data value address -> index (compile.c) */
 } QsCompile;
 
 /*
@@ -285,6 +286,7 @@ typedef struct QsExpr
 extern QsCompiled *QsCompileSpec(QsSpec *spec, QsTarget target,
 								 TupleDesc fetch_desc, const char *in_bulk_field,
 								 JsonbValue *in_bulk_ids);
+extern int	QsValueIndex(QsCompile *ctx, JsonbValue *v);
 extern char *QsAddParam(QsCompile *ctx, Oid type, Datum value, bool isnull,
 						QsProducer *prod);
 extern QsExpr *QsResolvePath(QsCompile *ctx, const char *path, bool allow_lookup,
