@@ -1,7 +1,8 @@
 /*
  * builder.c
  *	  The lazy builders: qs.all, qs.filter, qs.exclude, qs.order_by,
- *	  qs.only, qs.defer, qs.values, qs.values_list, qs.distinct, qs.slice.
+ *	  qs.only, qs.defer, qs.values, qs.values_list, qs.distinct, qs.slice,
+ *	  qs.annotate, qs.alias.
  *
  * A builder never reads a table: it edits the spec's JSON tree the way
  * the Django method changes a QuerySet, then validates the result
@@ -381,4 +382,74 @@ qs_slice(PG_FUNCTION_ARGS)
 	else
 		QsTreeDelete(tree, "limit");
 	PG_RETURN_JSONB_P(QsValidateTree(tree));
+}
+
+/*
+ * Add named expressions under "annotate" or "alias".  Entries accumulate
+ * in call order (an array of one-entry objects once there are several
+ * calls); a name defined twice is an error, as in Django.
+ */
+static Datum
+AddAnnotations(FunctionCallInfo fcinfo, const char *key)
+{
+	JsonbValue *tree = TreeArg(fcinfo, 0);
+	JsonbValue *add;
+	JsonbValue *prev;
+	List	   *elems = NIL;
+	int			i;
+
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s expressions must not be null", key)));
+	add = QsJsonbToTree(PG_GETARG_JSONB_P(1));
+	if (add->type != jbvObject && add->type != jbvArray)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid %s: expected an object of named expressions, got %s",
+						key, QsJsonTypeName(add)),
+				 errhint("Write {\"n_items\": {\"Count\": \"items\"}}.")));
+	prev = QsTreeGet(tree, key);
+	if (prev == NULL)
+	{
+		QsTreeSet(tree, key, add);
+		PG_RETURN_JSONB_P(QsValidateTree(tree));
+	}
+	/* both as lists of one-entry objects, previous entries first */
+	for (int which = 0; which < 2; which++)
+	{
+		JsonbValue *v = which == 0 ? prev : add;
+
+		if (v->type == jbvObject)
+			for (i = 0; i < v->val.object.nPairs; i++)
+			{
+				JsonbValue *one = QsTreeObject();
+
+				QsTreeSet(one, QsTreeKey(&v->val.object.pairs[i].key), &v->val.object.pairs[i].value);
+				elems = lappend(elems, one);
+			}
+		else if (v->type == jbvArray)
+			for (i = 0; i < v->val.array.nElems; i++)
+				elems = lappend(elems, &v->val.array.elems[i]);
+	}
+	QsTreeSet(tree, key, QsTreeArray(elems));
+	PG_RETURN_JSONB_P(QsValidateTree(tree));
+}
+
+PG_FUNCTION_INFO_V1(qs_annotate);
+
+/* qs.annotate(q, expressions) -> queryset: named per-row (or per-group) values. */
+Datum
+qs_annotate(PG_FUNCTION_ARGS)
+{
+	return AddAnnotations(fcinfo, "annotate");
+}
+
+PG_FUNCTION_INFO_V1(qs_alias);
+
+/* qs.alias(q, expressions) -> queryset: like annotate, not in the output. */
+Datum
+qs_alias(PG_FUNCTION_ARGS)
+{
+	return AddAnnotations(fcinfo, "alias");
 }

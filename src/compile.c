@@ -57,6 +57,7 @@ typedef struct SelItem
 	char	   *key;
 	char	   *sql;
 	QsEmbed    *embed;
+	bool		is_agg;			/* an aggregate (not a GROUP BY key) */
 } SelItem;
 
 /* ---------------------------------------------------------------------
@@ -197,8 +198,8 @@ QsValueIndex(QsCompile *ctx, JsonbValue *v)
  */
 
 /* Split "a__b__c" into its parts; empty parts are errors. */
-static List *
-SplitPath(QsCompile *ctx, const char *path)
+List *
+QsSplitPath(QsCompile *ctx, const char *path)
 {
 	List	   *parts = NIL;
 	const char *p = path;
@@ -255,8 +256,8 @@ ColumnExpr(QsColumn *col, const char *alias, bool outer)
 }
 
 /* The relation of a model with this name, or NULL; ambiguous names are errors. */
-static QsRelation *
-FindRelation(QsCompile *ctx, QsModel *model, const char *name)
+QsRelation *
+QsFindRelation(QsCompile *ctx, QsModel *model, const char *name)
 {
 	ListCell   *lc;
 	QsRelation *found = NULL;
@@ -330,25 +331,133 @@ JoinForward(QsCompile *ctx, const char *key, QsModel *from, const char *from_ali
  * "category=5" with category_id).  With allow_lookup, the last part may
  * be a lookup name, returned in *lookup_out ("exact" when there is none).
  */
+static char *KeyEquality(Oid lrel, const char *lalias, AttrNumber *lkeys, Oid rrel,
+						 const char *ralias, AttrNumber *rkeys, int n);
+
+/*
+ * LEFT JOIN a to-many relation (once per path) inside an aggregate's
+ * scope, where the aggregate runs over the related rows (Django's
+ * Count("items__product__reviews")).
+ */
+static QsJoin *
+JoinToMany(QsCompile *ctx, const char *key, QsModel *from, const char *from_alias,
+		   QsRelation *rel)
+{
+	ListCell   *lc;
+	QsJoin	   *j;
+
+	foreach(lc, ctx->scope->joins)
+	{
+		j = (QsJoin *) lfirst(lc);
+		if (strcmp(j->key, key) == 0)
+			return j;
+	}
+	j = palloc0(sizeof(QsJoin));
+	j->key = pstrdup(key);
+	j->alias = psprintf("t%d", ctx->next_alias++);
+	j->outer = true;
+	j->model = QsModelGet(rel->target);
+	if (rel->kind == QS_REL_REVERSE)
+		j->sql = psprintf(" LEFT JOIN %s %s ON %s", j->model->qualname, j->alias,
+						  KeyEquality(rel->target, j->alias, rel->tkeys, from->relid, from_alias,
+									  rel->keys, rel->nkeys));
+	else
+	{
+		char	   *jalias = psprintf("t%d", ctx->next_alias++);
+
+		ctx->relids = list_append_unique_oid(ctx->relids, rel->junction);
+		j->sql = psprintf(" LEFT JOIN (%s %s JOIN %s %s ON %s) ON %s",
+						  QsModelGet(rel->junction)->qualname, jalias, j->model->qualname, j->alias,
+						  KeyEquality(rel->target, j->alias, rel->tkeys2, rel->junction, jalias,
+									  rel->jkeys2, rel->nkeys2),
+						  KeyEquality(rel->junction, jalias, rel->tkeys, from->relid, from_alias,
+									  rel->keys, rel->nkeys));
+	}
+	ctx->scope->joins = lappend(ctx->scope->joins, j);
+	ctx->relids = list_append_unique_oid(ctx->relids, rel->target);
+	return j;
+}
+
+/* The single-column primary key of a model, or an error. */
+static QsColumn *
+PkColumn(QsCompile *ctx, QsModel *model)
+{
+	QsColumn   *col = QsModelPkColumn(model);
+
+	if (col == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model \"%s\" has no single-column primary key", model->display),
+				 errdetail("At %s.", QsPathString(ctx)),
+				 errhint("Name one of its columns instead.")));
+	return col;
+}
+
+/*
+ * Resolve a field path: an annotation name (at the statement's level),
+ * forward relations (joined), then a column, then transforms (date
+ * parts, jsonb keys, array index/len).  A path may end at a forward
+ * relation (its FK column is compared, as Django compares "category=5"
+ * with category_id).  With allow_lookup, the last part may be a lookup
+ * name, returned in *lookup_out ("exact" when there is none).
+ *
+ * In an aggregate's scope (scope->prefix), paths under the aggregated
+ * relation resolve inside it and the others in the enclosing scope.
+ */
 QsExpr *
 QsResolvePath(QsCompile *ctx, const char *path, bool allow_lookup, char **lookup_out)
 {
-	List	   *parts = SplitPath(ctx, path);
-	int			n = list_length(parts);
-	QsModel    *model = ctx->scope->model;
-	const char *alias = ctx->scope->alias;
+	QsScope    *scope = ctx->scope;
+	List	   *parts;
+	int			n;
+	QsModel    *model = scope->model;
+	const char *alias = scope->alias;
 	bool		outer = false;
 	StringInfoData key;
 	QsColumn   *col = NULL;
-	QsExpr	   *e;
+	QsExpr	   *e = NULL;
 	int			i = 0;
 
+	check_stack_depth();
+	if (scope->prefix != NULL)
+	{
+		size_t		plen = strlen(scope->prefix);
+
+		if (strcmp(path, scope->prefix) == 0)
+			path = PkColumn(ctx, model)->name;
+		else if (strncmp(path, scope->prefix, plen) == 0 && strncmp(path + plen, "__", 2) == 0)
+			path += plen + 2;
+		else if (scope->parent != NULL)
+		{
+			ctx->scope = scope->parent;
+			e = QsResolvePath(ctx, path, allow_lookup, lookup_out);
+			ctx->scope = scope;
+			return e;
+		}
+	}
+	parts = QsSplitPath(ctx, path);
+	n = list_length(parts);
 	if (lookup_out)
 		*lookup_out = "exact";
 	initStringInfo(&key);
 
-	/* walk forward relations until a column */
-	for (;;)
+	/* an annotation of the statement */
+	if (scope == ctx->top)
+	{
+		QsAnnotation *a = QsFindAnnotation(ctx, (char *) linitial(parts));
+
+		if (a != NULL)
+		{
+			e = palloc(sizeof(QsExpr));
+			*e = *QsAnnotationExpr(ctx, a);
+			e->column = NULL;
+			e->is_column_year = false;
+			e->is_literal = false;
+		}
+	}
+
+	/* walk relations until a column */
+	while (e == NULL)
 	{
 		char	   *part = (char *) list_nth(parts, i);
 		QsRelation *rel;
@@ -358,20 +467,38 @@ QsResolvePath(QsCompile *ctx, const char *path, bool allow_lookup, char **lookup
 		col = QsModelColumn(model, part);
 		if (col != NULL)
 			break;
-		rel = FindRelation(ctx, model, part);
+		rel = QsFindRelation(ctx, model, part);
 		if (rel == NULL)
 			UnknownField(ctx, model, part);
-		if (rel->kind != QS_REL_FORWARD)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("cannot follow the to-many relation '%s' of \"%s\" here",
-							part, model->display),
-					 errdetail("At %s. A to-many relation has many values per row.",
-							   QsPathString(ctx)),
-					 errhint("Filters cross to-many relations (as EXISTS); order_by and values "
-							 "take forward paths only.")));
 		last = (i == n - 1) ||
 			(allow_lookup && i == n - 2 && QsIsLookupName((char *) list_nth(parts, i + 1)));
+		if (rel->kind != QS_REL_FORWARD)
+		{
+			QsJoin	   *j;
+
+			if (!ctx->scope->allow_many)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("cannot follow the to-many relation '%s' of \"%s\" here",
+								part, model->display),
+						 errdetail("At %s. A to-many relation has many values per row.",
+								   QsPathString(ctx)),
+						 errhint("Filters cross to-many relations (as EXISTS) and aggregates "
+								 "over them (Count, Sum, ...); order_by and values take forward "
+								 "paths only.")));
+			appendStringInfo(&key, "%s%s", key.len > 0 ? "__" : "", part);
+			j = JoinToMany(ctx, key.data, model, alias, rel);
+			model = j->model;
+			alias = j->alias;
+			outer = true;
+			if (last)
+			{
+				col = PkColumn(ctx, model);
+				break;
+			}
+			i++;
+			continue;
+		}
 		if (last)
 		{
 			/* the relation itself: compare its FK column */
@@ -394,7 +521,8 @@ QsResolvePath(QsCompile *ctx, const char *path, bool allow_lookup, char **lookup
 		}
 		i++;
 	}
-	e = ColumnExpr(col, alias, outer);
+	if (e == NULL)
+		e = ColumnExpr(col, alias, outer);
 
 	for (i = i + 1; i < n; i++)
 	{
@@ -412,13 +540,13 @@ QsResolvePath(QsCompile *ctx, const char *path, bool allow_lookup, char **lookup
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("unsupported lookup '%s' for field \"%s\" of type %s",
-							part, col->name, format_type_be(e->type)),
+							part, col ? col->name : (char *) linitial(parts), format_type_be(e->type)),
 					 errdetail("At %s.", QsPathString(ctx)),
 					 errhint("See docs/lookups.md for the lookups each type supports.")));
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unsupported transform '%s' for field \"%s\" of type %s",
-						part, col->name, format_type_be(e->type)),
+						part, col ? col->name : (char *) linitial(parts), format_type_be(e->type)),
 				 errdetail("At %s.", QsPathString(ctx)),
 				 errhint("See docs/lookups.md for the transforms each type supports.")));
 	}
@@ -430,7 +558,6 @@ QsResolvePath(QsCompile *ctx, const char *path, bool allow_lookup, char **lookup
  * ---------------------------------------------------------------------
  */
 
-static char *CompileQ(QsCompile *ctx, JsonbValue *q);
 
 /* Join a list of SQL predicates with AND / OR (empty: the neutral value). */
 static char *
@@ -472,7 +599,7 @@ CompileQList(QsCompile *ctx, const char *key, JsonbValue *v)
 	for (i = 0; i < v->val.array.nElems; i++)
 	{
 		QsPathPush(ctx, "[%d]", i);
-		preds = lappend(preds, CompileQ(ctx, &v->val.array.elems[i]));
+		preds = lappend(preds, QsCompileQ(ctx, &v->val.array.elems[i]));
 		QsPathPop(ctx, save);
 	}
 	/* Django: an empty OR matches nothing, an empty AND everything */
@@ -493,10 +620,10 @@ typedef struct QsItem
  * of parts up to and including that hop (0: none), and the relation.
  * Forward hops before it are walked on the given model.
  */
-static int
-ToManyPrefix(QsCompile *ctx, QsModel *model, const char *path, QsRelation **rel_out)
+int
+QsToManyPrefix(QsCompile *ctx, QsModel *model, const char *path, QsRelation **rel_out)
 {
-	List	   *parts = SplitPath(ctx, path);
+	List	   *parts = QsSplitPath(ctx, path);
 	int			i;
 
 	for (i = 0; i < list_length(parts); i++)
@@ -506,7 +633,7 @@ ToManyPrefix(QsCompile *ctx, QsModel *model, const char *path, QsRelation **rel_
 
 		if (QsModelColumn(model, part) != NULL)
 			return 0;
-		rel = FindRelation(ctx, model, part);
+		rel = QsFindRelation(ctx, model, part);
 		if (rel == NULL)
 			return 0;			/* QsResolvePath reports it */
 		if (rel->kind != QS_REL_FORWARD)
@@ -520,8 +647,8 @@ ToManyPrefix(QsCompile *ctx, QsModel *model, const char *path, QsRelation **rel_
 }
 
 /* The first n parts of a path, joined again with "__". */
-static char *
-PathHead(QsCompile *ctx, const char *path, int n, const char **rest)
+char *
+QsPathHead(QsCompile *ctx, const char *path, int n, const char **rest)
 {
 	const char *p = path;
 	int			k;
@@ -561,26 +688,20 @@ KeyEquality(Oid lrel, const char *lalias, AttrNumber *lkeys, Oid rrel, const cha
 }
 
 /*
- * EXISTS over a to-many relation: the lookups of one Q object that cross
- * it hold for the same related row (Django's meaning of one filter()
- * call), and the parent row is never duplicated.
+ * Open the scope of a to-many relation reached by prefix (forward hops,
+ * then the to-many hop) from the current scope: its FROM clause and the
+ * correlation with the current row.  Forward hops before the to-many
+ * one are joined in the current scope.
  */
-static char *
-CompileExists(QsCompile *ctx, const char *prefix, QsRelation *rel, List *items)
+QsScope *
+QsOpenToMany(QsCompile *ctx, const char *prefix, QsRelation *rel, char **from_sql, char **corr)
 {
 	QsScope    *outer = ctx->scope;
 	QsScope    *inner = palloc0(sizeof(QsScope));
 	QsModel    *from;
 	const char *from_alias;
 	char	   *target_alias;
-	char	   *corr;
-	char	   *preds;
-	char	   *from_sql;
-	int			save_neg = ctx->negated;
-	ListCell   *lc;
-	StringInfoData buf;
 
-	/* forward hops before the to-many one are joined in the outer scope */
 	if (strcmp(prefix, rel->name) == 0)
 	{
 		from = outer->model;
@@ -591,16 +712,19 @@ CompileExists(QsCompile *ctx, const char *prefix, QsRelation *rel, List *items)
 		QsExpr	   *e;
 		char	   *fwd = pnstrdup(prefix, strlen(prefix) - strlen(rel->name) - 2);
 		QsModel    *m = outer->model;
-		List	   *parts = SplitPath(ctx, fwd);
+		List	   *parts = QsSplitPath(ctx, fwd);
 		ListCell   *pc;
 		char	   *pkcol;
+		const char *save_prefix = outer->prefix;
 
-		/* walk to the model at the hop, then resolve its pk through the joins */
+		/* walk to the model at the hop, then resolve its key through the joins */
 		foreach(pc, parts)
-			m = QsModelGet(FindRelation(ctx, m, (char *) lfirst(pc))->target);
+			m = QsModelGet(QsFindRelation(ctx, m, (char *) lfirst(pc))->target);
 		from = m;
 		pkcol = get_attname(m->relid, rel->keys[0], false);
+		outer->prefix = NULL;	/* fwd is relative to this scope already */
 		e = QsResolvePath(ctx, psprintf("%s__%s", fwd, pkcol), false, NULL);
+		outer->prefix = save_prefix;
 		/* e->sql is "tN.col": the alias is what precedes the dot */
 		from_alias = pnstrdup(e->sql, strchr(e->sql, '.') - e->sql);
 	}
@@ -609,9 +733,9 @@ CompileExists(QsCompile *ctx, const char *prefix, QsRelation *rel, List *items)
 	ctx->relids = list_append_unique_oid(ctx->relids, rel->target);
 	if (rel->kind == QS_REL_REVERSE)
 	{
-		from_sql = psprintf("%s %s", QsModelGet(rel->target)->qualname, target_alias);
-		corr = KeyEquality(rel->target, target_alias, rel->tkeys, from->relid, from_alias,
-						   rel->keys, rel->nkeys);
+		*from_sql = psprintf("%s %s", QsModelGet(rel->target)->qualname, target_alias);
+		*corr = KeyEquality(rel->target, target_alias, rel->tkeys, from->relid, from_alias,
+							rel->keys, rel->nkeys);
 	}
 	else
 	{
@@ -619,16 +743,48 @@ CompileExists(QsCompile *ctx, const char *prefix, QsRelation *rel, List *items)
 		char	   *jalias = psprintf("t%d", ctx->next_alias++);
 
 		ctx->relids = list_append_unique_oid(ctx->relids, rel->junction);
-		from_sql = psprintf("%s %s JOIN %s %s ON %s", QsModelGet(rel->junction)->qualname, jalias,
-							QsModelGet(rel->target)->qualname, target_alias,
-							KeyEquality(rel->target, target_alias, rel->tkeys2,
-										rel->junction, jalias, rel->jkeys2, rel->nkeys2));
-		corr = KeyEquality(rel->junction, jalias, rel->tkeys, from->relid, from_alias,
-						   rel->keys, rel->nkeys);
+		*from_sql = psprintf("%s %s JOIN %s %s ON %s", QsModelGet(rel->junction)->qualname, jalias,
+							 QsModelGet(rel->target)->qualname, target_alias,
+							 KeyEquality(rel->target, target_alias, rel->tkeys2,
+										 rel->junction, jalias, rel->jkeys2, rel->nkeys2));
+		*corr = KeyEquality(rel->junction, jalias, rel->tkeys, from->relid, from_alias,
+							rel->keys, rel->nkeys);
 	}
-
 	inner->model = QsModelGet(rel->target);
 	inner->alias = target_alias;
+	return inner;
+}
+
+/* The JOIN clauses a scope has collected. */
+char *
+QsScopeJoins(QsScope *scope)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	foreach(lc, scope->joins)
+		appendStringInfoString(&buf, ((QsJoin *) lfirst(lc))->sql);
+	return buf.data;
+}
+
+/*
+ * EXISTS over a to-many relation: the lookups of one Q object that cross
+ * it hold for the same related row (Django's meaning of one filter()
+ * call), and the parent row is never duplicated.
+ */
+static char *
+CompileExists(QsCompile *ctx, const char *prefix, QsRelation *rel, List *items)
+{
+	QsScope    *outer = ctx->scope;
+	QsScope    *inner;
+	char	   *corr;
+	char	   *preds;
+	char	   *from_sql;
+	int			save_neg = ctx->negated;
+	StringInfoData buf;
+
+	inner = QsOpenToMany(ctx, prefix, rel, &from_sql, &corr);
 	ctx->scope = inner;
 	ctx->negated = 0;			/* EXISTS is never NULL: NOT around it is exact */
 	preds = CompileItems(ctx, items);
@@ -636,10 +792,7 @@ CompileExists(QsCompile *ctx, const char *prefix, QsRelation *rel, List *items)
 	ctx->scope = outer;
 
 	initStringInfo(&buf);
-	appendStringInfo(&buf, "EXISTS (SELECT 1 FROM %s", from_sql);
-	foreach(lc, inner->joins)
-		appendStringInfoString(&buf, ((QsJoin *) lfirst(lc))->sql);
-	appendStringInfo(&buf, " WHERE %s", corr);
+	appendStringInfo(&buf, "EXISTS (SELECT 1 FROM %s%s WHERE %s", from_sql, QsScopeJoins(inner), corr);
 	if (strcmp(preds, "true") != 0)
 		appendStringInfo(&buf, " AND %s", preds);
 	appendStringInfoChar(&buf, ')');
@@ -663,21 +816,39 @@ CompileItems(QsCompile *ctx, List *items)
 	ListCell   *lr;
 	int			save = ctx->path.len;
 
+	List	   *outside = NIL;	/* aggregate filter: lookups of the enclosing row */
+	QsScope    *scope = ctx->scope;
+
 	check_stack_depth();
 	foreach(lc, items)
 	{
 		QsItem	   *it = (QsItem *) lfirst(lc);
 		QsRelation *rel = NULL;
 		int			n;
+		const char *key = it->key;
 
+		/* in an aggregate's scope, only paths under its relation are inside */
+		if (scope->prefix != NULL)
+		{
+			size_t		plen = strlen(scope->prefix);
+
+			if (strncmp(key, scope->prefix, plen) == 0 && strncmp(key + plen, "__", 2) == 0)
+				key += plen + 2;
+			else if (strcmp(key, scope->prefix) != 0 && scope->parent != NULL)
+			{
+				outside = lappend(outside, it);
+				continue;
+			}
+		}
 		QsPathPush(ctx, ".%s", it->full);
-		n = ToManyPrefix(ctx, ctx->scope->model, it->key, &rel);
+		n = (scope->prefix != NULL && strcmp(key, scope->prefix) == 0) ? 0 :
+			QsToManyPrefix(ctx, scope->model, key, &rel);
 		if (n == 0)
 			preds = lappend(preds, QsCompileLookup(ctx, it->key, it->value, it->index));
 		else
 		{
 			const char *rest;
-			char	   *prefix = PathHead(ctx, it->key, n, &rest);
+			char	   *prefix = QsPathHead(ctx, key, n, &rest);
 			QsItem	   *sub = palloc(sizeof(QsItem));
 			bool		found = false;
 			ListCell   *lp;
@@ -712,12 +883,23 @@ CompileItems(QsCompile *ctx, List *items)
 	forthree(lc, prefixes, lg, groups, lr, rels)
 		preds = lappend(preds, CompileExists(ctx, (char *) lfirst(lc), (QsRelation *) lfirst(lr),
 											 (List *) lfirst(lg)));
+	if (outside != NIL)
+	{
+		ctx->scope = scope->parent;
+		preds = lappend(preds, CompileItems(ctx, outside));
+		ctx->scope = scope;
+	}
 	return JoinPredicates(preds, "AND", "true");
 }
 
-/* Compile one Q object: the AND of its lookups and operators. */
+/*
+ * Compile one Q object: the AND of its lookups and operators.  split
+ * selects the top-level entries of a grouped query's where: 1 those that
+ * do not reference aggregate annotations (WHERE), 2 those that do
+ * (HAVING), 0 all.
+ */
 static char *
-CompileQ(QsCompile *ctx, JsonbValue *q)
+CompileQObject(QsCompile *ctx, JsonbValue *q, int split)
 {
 	List	   *preds = NIL;
 	List	   *items = NIL;
@@ -744,15 +926,25 @@ CompileQ(QsCompile *ctx, JsonbValue *q)
 		char	   *key = QsTreeKey(&q->val.object.pairs[i].key);
 		JsonbValue *v = &q->val.object.pairs[i].value;
 
+		if (split != 0 && QsQRefsAggregate(ctx, key, v) != (split == 2))
+			continue;
 		QsPathPush(ctx, ".%s", key);
 		if (strcmp(key, "$or") == 0 || strcmp(key, "$and") == 0)
 			preds = lappend(preds, CompileQList(ctx, key, v));
+		else if (strcmp(key, "$exists") == 0)
+		{
+			int			save_neg = ctx->negated;
+
+			ctx->negated = 0;
+			preds = lappend(preds, QsCompileSubquery(ctx, v, true, NULL));
+			ctx->negated = save_neg;
+		}
 		else if (strcmp(key, "$not") == 0)
 		{
 			char	   *inner;
 
 			ctx->negated++;
-			inner = CompileQ(ctx, v);
+			inner = QsCompileQ(ctx, v);
 			ctx->negated--;
 			preds = lappend(preds, psprintf("(NOT %s)", inner));
 		}
@@ -760,7 +952,7 @@ CompileQ(QsCompile *ctx, JsonbValue *q)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("invalid spec at %s: unknown operator \"%s\"", QsPathString(ctx), key),
-					 errhint("Q operators are $and, $or and $not.")));
+					 errhint("Q operators are $and, $or, $not and $exists.")));
 		else
 		{
 			/* lookups are numbered in walk order, compiled below */
@@ -778,6 +970,12 @@ CompileQ(QsCompile *ctx, JsonbValue *q)
 		preds = lappend(preds, CompileItems(ctx, items));
 	ctx->depth--;
 	return JoinPredicates(preds, "AND", "true");
+}
+
+char *
+QsCompileQ(QsCompile *ctx, JsonbValue *q)
+{
+	return CompileQObject(ctx, q, 0);
 }
 
 /* ---------------------------------------------------------------------
@@ -806,7 +1004,7 @@ static List *BuildEmbeds(QsCompile *ctx);
 static void
 CheckNestedField(QsCompile *ctx, const char *name, const char *key)
 {
-	List	   *parts = SplitPath(ctx, name);
+	List	   *parts = QsSplitPath(ctx, name);
 	List	   *level = BuildEmbeds(ctx);
 	QsModel    *m = ctx->model;
 	ListCell   *pc;
@@ -860,7 +1058,28 @@ CheckFieldNames(QsCompile *ctx, List *names, const char *key)
 	}
 }
 
-/* The selected values of a model row, values() or values_list(). */
+/* A selected annotation. */
+static SelItem *
+AnnotationItem(QsCompile *ctx, QsAnnotation *a)
+{
+	SelItem    *s = palloc0(sizeof(SelItem));
+	QsExpr	   *e;
+	int			save = ctx->path.len;
+
+	QsPathPush(ctx, ".annotate.%s", a->name);
+	e = QsAnnotationExpr(ctx, a);
+	QsPathPop(ctx, save);
+	s->key = a->name;
+	s->sql = e->sql;
+	s->is_agg = e->is_agg || e->is_window;
+	return s;
+}
+
+/*
+ * The selected values of a model row, values() or values_list().
+ * Annotations (not aliases) follow the fields; with values() those not
+ * listed in it are appended, as Django's annotate() after values() does.
+ */
 static List *
 BuildSelection(QsCompile *ctx)
 {
@@ -868,22 +1087,32 @@ BuildSelection(QsCompile *ctx)
 	List	   *items = NIL;
 	int			i;
 	int			save = ctx->path.len;
+	ListCell   *lc;
 
 	if (spec->has_values && spec->values != NIL)
 	{
-		ListCell   *lc;
-
 		i = 0;
 		foreach(lc, spec->values)
 		{
 			SelItem    *s = palloc0(sizeof(SelItem));
+			QsExpr	   *e;
 
 			QsPathPush(ctx, ".%s[%d]", spec->values_key, i++);
 			s->key = (char *) lfirst(lc);
-			s->sql = QsResolvePath(ctx, s->key, false, NULL)->sql;
+			e = QsResolvePath(ctx, s->key, false, NULL);
+			s->sql = e->sql;
+			s->is_agg = e->is_agg || e->is_window;
 			QsPathPop(ctx, save);
 			items = lappend(items, s);
 		}
+		if (spec->shape != QS_ROW_FLAT)
+			foreach(lc, spec->annotations)
+			{
+				QsAnnotation *a = (QsAnnotation *) lfirst(lc);
+
+				if (a->select && !NameInList(spec->values, a->name))
+					items = lappend(items, AnnotationItem(ctx, a));
+			}
 		return items;
 	}
 
@@ -907,11 +1136,16 @@ BuildSelection(QsCompile *ctx)
 		s->sql = psprintf("%s.%s", ctx->alias, quote_identifier(col->name));
 		items = lappend(items, s);
 	}
+	foreach(lc, spec->annotations)
+	{
+		QsAnnotation *a = (QsAnnotation *) lfirst(lc);
+
+		if (a->select)
+			items = lappend(items, AnnotationItem(ctx, a));
+	}
 	/* embedded relations (Django ignores them with values(), so do we) */
 	if (!spec->has_values)
 	{
-		ListCell   *lc;
-
 		foreach(lc, BuildEmbeds(ctx))
 		{
 			SelItem    *s = palloc0(sizeof(SelItem));
@@ -947,6 +1181,24 @@ BuildFetchSelection(QsCompile *ctx, TupleDesc desc, List *json_sel)
 		foreach(lc, json_sel)
 			if (strcmp(((SelItem *) lfirst(lc))->key, s->key) == 0)
 				selected = true;
+		if (col == NULL)
+		{
+			/* an annotation (or values() entry) of that name */
+			foreach(lc, json_sel)
+			{
+				SelItem    *j = (SelItem *) lfirst(lc);
+
+				if (j->sql != NULL && j->embed == NULL && strcmp(j->key, s->key) == 0)
+					s->sql = psprintf("(%s)::%s", j->sql,
+									  format_type_extended(att->atttypid, att->atttypmod,
+														   FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY));
+			}
+			if (s->sql != NULL)
+			{
+				items = lappend(items, s);
+				continue;
+			}
+		}
 		if (col && selected && col->typid == att->atttypid)
 			s->sql = psprintf("%s.%s", ctx->alias, quote_identifier(col->name));
 		else if (col && selected)
@@ -1035,7 +1287,7 @@ EmbedChild(QsCompile *ctx, List **children, QsModel *from, const char *name, boo
 	foreach(lc, *children)
 		if (strcmp(((QsEmbed *) lfirst(lc))->out, out) == 0)
 			return (QsEmbed *) lfirst(lc);
-	rel = FindRelation(ctx, from, name);
+	rel = QsFindRelation(ctx, from, name);
 	if (rel == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
@@ -1087,7 +1339,7 @@ BuildEmbeds(QsCompile *ctx)
 			char	   *path = pf ? pf->path : (char *) lfirst(lc);
 
 			QsPathPush(ctx, ".%s[%d]", key, i++);
-			parts = SplitPath(ctx, path);
+			parts = QsSplitPath(ctx, path);
 			foreach(pc, parts)
 			{
 				bool		last = (lnext(parts, pc) == NULL);
@@ -1342,7 +1594,7 @@ PrefetchSql(QsCompile *ctx, QsEmbed *e, const char *from_alias, bool json,
 
 		ctx->negated = 0;
 		QsPathPush(ctx, ".where");
-		where = CompileQ(ctx, inner->where);
+		where = QsCompileQ(ctx, inner->where);
 		ctx->negated = save_neg;
 	}
 
@@ -1447,6 +1699,23 @@ OrderExprs(QsCompile *ctx)
 	return exprs;
 }
 
+/* "a DESC, b" over a list of QsOrderItem (windows, subqueries). */
+void
+QsOrderSql(QsCompile *ctx, StringInfo buf, List *order_by)
+{
+	ListCell   *lc;
+	int			n = 0;
+
+	foreach(lc, order_by)
+	{
+		QsOrderItem *o = (QsOrderItem *) lfirst(lc);
+
+		appendStringInfoString(buf, n++ > 0 ? ", " : "");
+		appendStringInfoString(buf, o->path ? OrderClause(QsResolvePath(ctx, o->path, false, NULL)->sql, o)
+							   : "pg_catalog.random()");
+	}
+}
+
 /* DISTINCT ON expressions. */
 static List *
 DistinctExprs(QsCompile *ctx)
@@ -1502,6 +1771,28 @@ AppendFromWhere(QsCompile *ctx, StringInfo buf, const char *where, const char *e
 		if (extra)
 			appendStringInfo(buf, "%s%s", strcmp(where, "true") != 0 ? " AND " : "", extra);
 	}
+}
+
+/* " GROUP BY ... HAVING ..." of a grouped query: the non-aggregate items. */
+static void
+AppendGroupHaving(QsCompile *ctx, StringInfo buf, List *sel)
+{
+	ListCell   *lc;
+	int			n = 0;
+
+	if (!ctx->grouped)
+		return;
+	foreach(lc, sel)
+	{
+		SelItem    *s = (SelItem *) lfirst(lc);
+
+		if (s->is_agg || s->embed != NULL)
+			continue;
+		appendStringInfoString(buf, n++ == 0 ? " GROUP BY " : ", ");
+		appendStringInfoString(buf, s->sql);
+	}
+	if (ctx->having != NULL && strcmp(ctx->having, "true") != 0)
+		appendStringInfo(buf, " HAVING %s", ctx->having);
 }
 
 /* " ORDER BY ..." over given expressions (NULL entries are random()). */
@@ -1584,6 +1875,7 @@ BuildSelect(QsCompile *ctx, List *sel, const char *where, const char *extra,
 		if (prefix_target)
 			appendStringInfo(&inner, ", %s AS k", prefix_target);
 		AppendFromWhere(ctx, &inner, where, extra, NULL);
+		AppendGroupHaving(ctx, &inner, sel);
 
 		appendStringInfo(&buf, "SELECT %s%s%s FROM (%s) q",
 						 prefix_target ? "q.k, " : "",
@@ -1637,6 +1929,7 @@ BuildSelect(QsCompile *ctx, List *sel, const char *where, const char *extra,
 	if (!columns)
 		appendStringInfoString(&buf, " AS \"row\"");
 	AppendFromWhere(ctx, &buf, where, extra, embed_joins.data);
+	AppendGroupHaving(ctx, &buf, sel);
 	AppendOrder(ctx, &buf, order_exprs);
 	AppendSlice(ctx, &buf);
 	return buf.data;
@@ -1662,7 +1955,7 @@ BuildCountOrExists(QsCompile *ctx, List *sel, const char *where, bool exists)
 		order_exprs = OrderExprs(ctx);
 	if (spec->distinct_on != NIL)
 		dexprs = DistinctExprs(ctx);
-	if (!spec->distinct && !spec->has_limit && !spec->has_offset && !exists)
+	if (!spec->distinct && !spec->has_limit && !spec->has_offset && !exists && !ctx->grouped)
 	{
 		appendStringInfoString(&buf, "SELECT pg_catalog.count(*)");
 		AppendFromWhere(ctx, &buf, where, NULL, NULL);
@@ -1693,6 +1986,7 @@ BuildCountOrExists(QsCompile *ctx, List *sel, const char *where, bool exists)
 	else
 		appendStringInfoString(&inner, "1");
 	AppendFromWhere(ctx, &inner, where, NULL, NULL);
+	AppendGroupHaving(ctx, &inner, sel);
 	/* ordering matters only when a slice or DISTINCT ON picks rows */
 	if (order_exprs != NIL)
 		AppendOrder(ctx, &inner, order_exprs);
@@ -1701,6 +1995,87 @@ BuildCountOrExists(QsCompile *ctx, List *sel, const char *where, bool exists)
 		appendStringInfo(&buf, "SELECT EXISTS (%s)", inner.data);
 	else
 		appendStringInfo(&buf, "SELECT pg_catalog.count(*) FROM (%s) q", inner.data);
+	return buf.data;
+}
+
+/*
+ * Annotation names must not shadow a field or a relation of the model
+ * (Django: "The annotation 'x' conflicts with a field on the model").
+ */
+static void
+CheckAnnotationNames(QsCompile *ctx)
+{
+	ListCell   *lc;
+
+	foreach(lc, ctx->spec->annotations)
+	{
+		QsAnnotation *a = (QsAnnotation *) lfirst(lc);
+		ListCell   *lr;
+
+		if (QsModelColumn(ctx->model, a->name) != NULL)
+			goto conflict;
+		foreach(lr, QsModelRelations(ctx->model))
+			if (strcmp(((QsRelation *) lfirst(lr))->name, a->name) == 0)
+				goto conflict;
+		continue;
+conflict:
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_COLUMN),
+				 errmsg("The annotation '%s' conflicts with a field on the model.", a->name),
+				 errdetail("Model \"%s\", at $.%s.%s.", ctx->model->display,
+						   a->select ? "annotate" : "alias", a->name),
+				 errhint("Choose another name.")));
+	}
+}
+
+/*
+ * qs.aggregate(): one jsonb object of aggregates over the whole queryset.
+ * Annotations stay per row, so an aggregate may aggregate them.
+ */
+static char *
+BuildAggregate(QsCompile *ctx, const char *where)
+{
+	QsSpec	   *spec = ctx->spec;
+	List	   *items = NIL;
+	List	   *srcs = NIL;
+	ListCell   *lc;
+	StringInfoData buf;
+	int			save = ctx->path.len;
+
+	if (spec->has_limit || spec->has_offset || spec->distinct)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("qs.aggregate() over a sliced or distinct queryset is not supported"),
+				 errhint("Filter instead of slicing, or aggregate the rows with qs.rows() in SQL.")));
+	foreach(lc, spec->aggregates)
+	{
+		QsAnnotation *a = (QsAnnotation *) lfirst(lc);
+		SelItem    *s = palloc0(sizeof(SelItem));
+		QsExpr	   *e;
+		bool		save_outer = ctx->agg_outer;
+
+		QsPathPush(ctx, ".aggregate.%s", a->name);
+		ctx->agg_outer = true;
+		e = QsCompileExpr(ctx, a->expr, InvalidOid);
+		ctx->agg_outer = save_outer;
+		if (!e->is_agg)
+			ereport(ERROR,
+					(errcode(ERRCODE_GROUPING_ERROR),
+					 errmsg("'%s' is not an aggregate expression", a->name),
+					 errdetail("At %s.", QsPathString(ctx)),
+					 errhint("qs.aggregate() takes aggregates such as {\"Sum\": \"total\"}; "
+							 "use annotate for per-row values.")));
+		QsPathPop(ctx, save);
+		s->key = a->name;
+		items = lappend(items, s);
+		srcs = lappend(srcs, e->sql);
+	}
+	initStringInfo(&buf);
+	if (items == NIL)
+		appendStringInfoString(&buf, "SELECT '{}'::pg_catalog.jsonb");
+	else
+		appendStringInfo(&buf, "SELECT %s", RowTarget(items, srcs, QS_ROW_OBJECT, false, false));
+	AppendFromWhere(ctx, &buf, where, NULL, NULL);
 	return buf.data;
 }
 
@@ -1738,12 +2113,38 @@ QsCompileSpec(QsSpec *spec, QsTarget target, TupleDesc fetch_desc,
 	initStringInfo(&ctx.path);
 	appendStringInfoChar(&ctx.path, '$');
 	BuildValueIndex(&ctx);
+	CheckAnnotationNames(&ctx);
+	if (spec->aggregates != NIL && target != QS_TARGET_AGGREGATE)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid spec at $.aggregate: aggregates are evaluated by qs.aggregate()"),
+				 errhint("Call qs.aggregate(queryset, '{\"name\": {\"Sum\": \"field\"}}'), or use annotate.")));
+	/* values() + an aggregate annotation: one row per group (Django) */
+	if (spec->has_values && target != QS_TARGET_AGGREGATE)
+	{
+		ListCell   *lc;
+
+		foreach(lc, spec->annotations)
+			if (QsAnnotationIsAggregate(&ctx, (QsAnnotation *) lfirst(lc)))
+				ctx.grouped = true;
+	}
 
 	if (spec->where)
 	{
 		QsPathPush(&ctx, ".where");
-		where = CompileQ(&ctx, spec->where);
+		if (ctx.grouped)
+		{
+			where = CompileQObject(&ctx, spec->where, 1);
+			ctx.having = CompileQObject(&ctx, spec->where, 2);
+		}
+		else
+			where = QsCompileQ(&ctx, spec->where);
 		QsPathPop(&ctx, 1);
+	}
+	if (target == QS_TARGET_AGGREGATE)
+	{
+		sql = BuildAggregate(&ctx, where);
+		goto done;
 	}
 	sel = BuildSelection(&ctx);
 
@@ -1766,6 +2167,8 @@ QsCompileSpec(QsSpec *spec, QsTarget target, TupleDesc fetch_desc,
 			sql = BuildSelect(&ctx, BuildFetchSelection(&ctx, fetch_desc, sel),
 							  where, NULL, false, true, NULL);
 			break;
+		case QS_TARGET_AGGREGATE:
+			break;				/* handled above */
 		case QS_TARGET_IN_BULK:
 			{
 				QsColumn   *col = QsModelColumn(ctx.model, in_bulk_field);
@@ -1799,6 +2202,7 @@ QsCompileSpec(QsSpec *spec, QsTarget target, TupleDesc fetch_desc,
 			}
 	}
 
+done:
 	res->sql = sql;
 	res->nparams = ctx.nparams;
 	res->ptypes = ctx.ptypes;

@@ -902,3 +902,44 @@ qs_cursor(PG_FUNCTION_ARGS)
 	SPI_finish();
 	PG_RETURN_TEXT_P(res);
 }
+
+PG_FUNCTION_INFO_V1(qs_aggregate);
+
+/*
+ * qs.aggregate(q, aggregates jsonb) -> jsonb: {"name": value, ...} over
+ * the whole queryset in one statement (Django's aggregate()).  Count of
+ * nothing is 0, the others null unless a "default" is given.
+ */
+Datum
+qs_aggregate(PG_FUNCTION_ARGS)
+{
+	JsonbValue *tree;
+	JsonbValue *aggs;
+	QsCompiled *c;
+	bool		isnull;
+	Datum		d;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("queryset must not be null")));
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("aggregates must not be null"),
+				 errhint("Write qs.aggregate(q, '{\"total\": {\"Sum\": \"total\"}}').")));
+	tree = QsJsonbToTree(PG_GETARG_JSONB_P(0));
+	if (tree->type != jbvObject)
+		(void) QsSpecFromTree(tree);	/* raises the spec error */
+	if (QsTreeGet(tree, "aggregate") != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid spec at $.aggregate: pass the aggregates as qs.aggregate()'s second argument")));
+	aggs = QsJsonbToTree(PG_GETARG_JSONB_P(1));
+	QsTreeSet(tree, "aggregate", aggs);
+	c = Prepare(fcinfo, 0, tree, SimpleCall(QS_TARGET_AGGREGATE, "aggregate"));
+	d = RunScalarCompiled(c, &isnull);
+	if (isnull)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(d);
+}

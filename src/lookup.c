@@ -488,6 +488,10 @@ LookupPredicate(QsCompile *ctx, QsExpr *e, const char *lookup, JsonbValue *v,
 		rhs = QsResolvePath(ctx, fref, false, NULL);
 		QsPathPop(ctx, save);
 	}
+	else if (v->type == jbvObject && v->val.object.nPairs == 1 && QsTreeGet(v, "OuterRef") != NULL)
+		rhs = QsCompileExpr(ctx, v, type);
+	else if (!is_json && QsIsExprObject(v) && QsTreeGet(v, "Value") == NULL)
+		rhs = QsCompileExpr(ctx, v, type);	/* {"price__gt": {"*": [{"F": "cost"}, 2]}} */
 	else
 		v = UnwrapValue(v);
 
@@ -672,6 +676,8 @@ Produce(QsCompile *ctx, QsProducer *p, JsonbValue *v, bool *isnull)
 		case QS_PROD_COERCE:
 		case QS_PROD_IDS:
 			return QsCoerceValue(ctx, v, p->type, p->field, NULL);
+		case QS_PROD_VALUE:
+			return QsCoerceValue(ctx, v, p->type, p->field, isnull);
 		case QS_PROD_IN:
 			{
 				JsonbValue	clean;
@@ -768,6 +774,8 @@ QsProduceAll(QsProducer *prods, int nparams, JsonbValue **lookups,
 		appendStringInfoString(&ctx.path, p->path);
 		if (p->kind == QS_PROD_IDS)
 			v = ids;
+		else if (p->kind == QS_PROD_VALUE)
+			v = lookups[p->lookup];
 		else if (p->lookup >= 0)
 			v = UnwrapValue(lookups[p->lookup]);
 		values[i] = Produce(&ctx, p, v, &nulls[i]);
@@ -800,7 +808,9 @@ QsCompileLookup(QsCompile *ctx, const char *key, JsonbValue *value, int index)
 		strncmp(key + klen - llen - 2, "__", 2) == 0)
 		field[klen - llen - 2] = '\0';
 	pred = LookupPredicate(ctx, e, lookup, value, field, &null_safe);
-	if (ctx->negated > 0 && !null_safe && (e->nullable || FieldRef(ctx, value)))
+	if (ctx->negated > 0 && !null_safe &&
+		(e->nullable || (value->type == jbvObject && QsIsExprObject(value) &&
+						 QsTreeGet(value, "Value") == NULL)))
 		return psprintf("((%s) IS TRUE)", pred);
 	return psprintf("(%s)", pred);
 }

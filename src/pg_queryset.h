@@ -134,7 +134,21 @@ typedef struct QsSpec
 	int64		limit;
 	List	   *select_related; /* char * paths (forward relations only) */
 	List	   *prefetch_related;	/* QsPrefetch * */
+	List	   *annotations;	/* QsAnnotation *: annotate, then alias */
+	List	   *aggregates;		/* QsAnnotation *: qs.aggregate()'s entries */
 } QsSpec;
+
+/* one annotate / alias / aggregate entry */
+typedef struct QsAnnotation
+{
+	char	   *name;
+	JsonbValue *expr;			/* the expression, as written */
+	bool		select;			/* annotate: in the output; alias: not */
+	/* compile state (expr.c), per compile */
+	int			state;			/* 0 not compiled, 1 compiling, 2 done */
+	int			scan;			/* aggregate pre-scan: 0 no, 1 running, 2 yes, 3 no */
+	struct QsExpr *compiled;
+} QsAnnotation;
 
 /* one prefetch_related entry: a path, or a Prefetch object */
 typedef struct QsPrefetch
@@ -158,6 +172,7 @@ extern char *QsTreeText(JsonbValue *v);
 extern const char *QsJsonTypeName(JsonbValue *v);
 extern char *QsTreeKey(JsonbValue *keyval);
 extern QsSpec *QsSpecParse(Jsonb *jb);
+extern bool QsNumberIsIntegral(JsonbValue *v);
 extern void QsShapeOf(JsonbValue *tree, StringInfo s, List **lookups);
 extern List *QsInnerLookups(JsonbValue *queryset);
 extern void QsSpecSlice(JsonbValue *tree, bool *has_offset, int64 *offset,
@@ -172,7 +187,8 @@ typedef enum QsTarget
 	QS_TARGET_COUNT,			/* bigint */
 	QS_TARGET_EXISTS,			/* boolean */
 	QS_TARGET_FETCH,			/* typed rows of a composite type */
-	QS_TARGET_IN_BULK			/* jsonb object keyed by a unique field */
+	QS_TARGET_IN_BULK,			/* jsonb object keyed by a unique field */
+	QS_TARGET_AGGREGATE			/* qs.aggregate(): one jsonb object */
 } QsTarget;
 
 /*
@@ -190,7 +206,8 @@ typedef enum QsProdKind
 	QS_PROD_LIKE,				/* a LIKE pattern: wildcards escaped, % added */
 	QS_PROD_LIMIT,				/* the (adjusted) slice limit */
 	QS_PROD_OFFSET,				/* the (adjusted) slice offset */
-	QS_PROD_IDS					/* in_bulk()'s id list as an array */
+	QS_PROD_IDS,				/* in_bulk()'s id list as an array */
+	QS_PROD_VALUE				/* an expression literal (never unwrapped), nulls allowed */
 } QsProdKind;
 
 typedef struct QsProducer
@@ -245,6 +262,10 @@ typedef struct QsCompile
 	bool		embeds_built;
 	int			next_alias;		/* t1, t2, ... */
 	struct HTAB *vindex;		/* data value address -> index (compile.c) */
+	bool		grouped;		/* values() + aggregate annotations: GROUP BY */
+	bool		agg_outer;		/* aggregates compile at the statement's level */
+	char	   *having;			/* grouped: the HAVING predicate, or NULL */
+	List	   *outer_stack;	/* QsScope * enclosing each subquery (OuterRef) */
 } QsCompile;
 
 /*
@@ -256,6 +277,9 @@ typedef struct QsScope
 	QsModel    *model;
 	const char *alias;
 	List	   *joins;			/* QsJoin * */
+	const char *prefix;			/* aggregate scope: paths under prefix__ resolve here */
+	struct QsScope *parent;		/* ... the others in this scope */
+	bool		allow_many;		/* to-many hops are LEFT JOINed (aggregate arguments) */
 } QsScope;
 
 /* a forward relation joined into the statement */
@@ -281,6 +305,9 @@ typedef struct QsExpr
 	char	   *jbase;			/* for a jsonb key transform: base expression */
 	char	   *jkey;			/* ... and its last key as a SQL literal */
 	bool		jkey_index;		/* last key is an array index */
+	bool		is_agg;			/* an aggregate at the statement's level */
+	bool		is_window;		/* contains a window function */
+	bool		is_literal;		/* a parameter from a literal value */
 } QsExpr;
 
 extern QsCompiled *QsCompileSpec(QsSpec *spec, QsTarget target,
@@ -292,6 +319,26 @@ extern char *QsAddParam(QsCompile *ctx, Oid type, Datum value, bool isnull,
 extern QsExpr *QsResolvePath(QsCompile *ctx, const char *path, bool allow_lookup,
 							 char **lookup_out);
 extern void QsPathPush(QsCompile *ctx, const char *fmt,...) pg_attribute_printf(2, 3);
+extern char *QsCompileQ(QsCompile *ctx, JsonbValue *q);
+extern QsRelation *QsFindRelation(QsCompile *ctx, QsModel *model, const char *name);
+extern List *QsSplitPath(QsCompile *ctx, const char *path);
+extern int	QsToManyPrefix(QsCompile *ctx, QsModel *model, const char *path, QsRelation **rel_out);
+extern char *QsPathHead(QsCompile *ctx, const char *path, int n, const char **rest);
+extern QsScope *QsOpenToMany(QsCompile *ctx, const char *prefix, QsRelation *rel,
+							 char **from_sql, char **corr);
+extern char *QsScopeJoins(QsScope *scope);
+extern void QsOrderSql(QsCompile *ctx, StringInfo buf, List *order_by);
+
+/* ---------- expr.c: expressions, aggregates, windows, subqueries ---------- */
+extern bool QsIsExprObject(JsonbValue *v);
+extern bool QsIsExprKey(const char *key, int len);
+extern QsExpr *QsCompileExpr(QsCompile *ctx, JsonbValue *v, Oid hint);
+extern QsAnnotation *QsFindAnnotation(QsCompile *ctx, const char *name);
+extern QsExpr *QsAnnotationExpr(QsCompile *ctx, QsAnnotation *a);
+extern bool QsAnnotationIsAggregate(QsCompile *ctx, QsAnnotation *a);
+extern bool QsQRefsAggregate(QsCompile *ctx, const char *key, JsonbValue *value);
+extern QsExpr *QsOuterRef(QsCompile *ctx, const char *path);
+extern char *QsCompileSubquery(QsCompile *ctx, JsonbValue *spec, bool exists, QsExpr **value);
 extern void QsPathPop(QsCompile *ctx, int len);
 extern char *QsPathString(QsCompile *ctx);
 

@@ -365,6 +365,62 @@ SpecPrefetchList(JsonbValue *v)
 	return res;
 }
 
+/* Add one annotate / alias / aggregate entry, checking its name. */
+static void
+SpecAddAnnotation(QsSpec *spec, const char *key, const char *name, JsonbValue *expr)
+{
+	ListCell   *lc;
+	QsAnnotation *a;
+	List	  **list = strcmp(key, "aggregate") == 0 ? &spec->aggregates : &spec->annotations;
+
+	if (name[0] == '\0' || strstr(name, "__") != NULL || name[0] == '$' || strcmp(name, "pk") == 0)
+		SpecError(psprintf("$.%s", key), psprintf("invalid name \"%s\"", name),
+				  "Names are non-empty, contain no double underscore and do not start with $.");
+	foreach(lc, *list)
+		if (strcmp(((QsAnnotation *) lfirst(lc))->name, name) == 0)
+			SpecError(psprintf("$.%s.%s", key, name),
+					  psprintf("the name \"%s\" is defined twice in annotate and alias", name), NULL);
+	a = palloc0(sizeof(QsAnnotation));
+	a->name = pstrdup(name);
+	a->expr = expr;
+	a->select = strcmp(key, "alias") != 0;
+	*list = lappend(*list, a);
+}
+
+/*
+ * annotate / alias / aggregate: {"name": expression, ...} (in jsonb's key
+ * order), or [{"name": expression}, ...] to keep an order.
+ */
+static void
+SpecAnnotations(QsSpec *spec, JsonbValue *v, const char *key)
+{
+	int			i;
+	int			k;
+
+	if (v->type == jbvObject)
+	{
+		for (i = 0; i < v->val.object.nPairs; i++)
+			SpecAddAnnotation(spec, key, QsTreeKey(&v->val.object.pairs[i].key),
+							  &v->val.object.pairs[i].value);
+		return;
+	}
+	if (v->type != jbvArray)
+		SpecError(psprintf("$.%s", key), psprintf("expected an object of named expressions, got %s",
+												  QsJsonTypeName(v)),
+				  "Write {\"n\": {\"Count\": \"items\"}} or [{\"n\": {\"Count\": \"items\"}}, ...].");
+	for (i = 0; i < v->val.array.nElems; i++)
+	{
+		JsonbValue *e = &v->val.array.elems[i];
+
+		if (e->type != jbvObject)
+			SpecError(psprintf("$.%s[%d]", key, i),
+					  psprintf("expected an object of named expressions, got %s", QsJsonTypeName(e)), NULL);
+		for (k = 0; k < e->val.object.nPairs; k++)
+			SpecAddAnnotation(spec, key, QsTreeKey(&e->val.object.pairs[k].key),
+							  &e->val.object.pairs[k].value);
+	}
+}
+
 /* A non-negative integer (offset, limit). */
 static int64
 SpecInt(JsonbValue *v, const char *key)
@@ -570,7 +626,9 @@ QsSpecFromTree(JsonbValue *tree)
 		else if (strcmp(key, "prefetch_related") == 0)
 			spec->prefetch_related = SpecPrefetchList(v);
 		else if (strcmp(key, "annotate") == 0 || strcmp(key, "alias") == 0 ||
-				 strcmp(key, "manager") == 0 ||
+				 strcmp(key, "aggregate") == 0)
+			SpecAnnotations(spec, v, key);
+		else if (strcmp(key, "manager") == 0 ||
 				 strcmp(key, "use") == 0 || strcmp(key, "select_for_update") == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -579,8 +637,9 @@ QsSpecFromTree(JsonbValue *tree)
 					 errhint("This key is part of the design and arrives in a later release.")));
 		else
 			SpecError(psprintf("$.%s", key), psprintf("unknown key \"%s\"", key),
-					  "Known keys: model, where, order_by, only, defer, values, values_list, "
-					  "flat, named, distinct, offset, limit, select_related, prefetch_related.");
+					  "Known keys: model, where, annotate, alias, order_by, only, defer, values, "
+					  "values_list, flat, named, distinct, offset, limit, select_related, "
+					  "prefetch_related.");
 	}
 
 	if (spec->model == NULL)
@@ -739,6 +798,32 @@ ShapeData(StringInfo s, JsonbValue *v)
 	}
 }
 
+static void ShapeExpr(StringInfo s, JsonbValue *v, List **lookups);
+static void ShapeInner(StringInfo s, JsonbValue *spec, List **lookups);
+
+/* Is this JSON number written as an integer (no fraction, no exponent)? */
+bool
+QsNumberIsIntegral(JsonbValue *v)
+{
+	char	   *txt;
+
+	if (v->type != jbvNumeric)
+		return false;
+	txt = QsTreeText(v);
+	return strpbrk(txt, ".eE") == NULL;
+}
+
+/* A literal of an expression: its JSON type, integral numbers apart. */
+static void
+ShapeLiteral(StringInfo s, JsonbValue *v, List **lookups)
+{
+	*lookups = lappend(*lookups, v);
+	if (v->type == jbvNumeric)
+		appendStringInfoChar(s, QsNumberIsIntegral(v) ? 'i' : 'd');
+	else
+		ShapeData(s, v);
+}
+
 /* Append the shape of a Q tree, collecting lookup values in compile order. */
 static void
 ShapeQ(StringInfo s, JsonbValue *q, List **lookups)
@@ -775,6 +860,8 @@ ShapeQ(StringInfo s, JsonbValue *q, List **lookups)
 		}
 		else if (k->val.string.len == 4 && memcmp(k->val.string.val, "$not", 4) == 0)
 			ShapeQ(s, v, lookups);
+		else if (k->val.string.len == 7 && memcmp(k->val.string.val, "$exists", 7) == 0)
+			ShapeInner(s, v, lookups);
 		else if (k->val.string.len > 0 && k->val.string.val[0] == '$')
 			ShapeExact(s, v);	/* an unknown operator: an error shape */
 		else
@@ -783,11 +870,16 @@ ShapeQ(StringInfo s, JsonbValue *q, List **lookups)
 			JsonbValue *f = NULL;
 
 			*lookups = lappend(*lookups, v);
-			if (v->type == jbvObject && v->val.object.nPairs == 1)
-				f = v->val.object.pairs[0].key.val.string.len == 1 &&
-					v->val.object.pairs[0].key.val.string.val[0] == 'F' ? v : NULL;
+			if (v->type == jbvObject && v->val.object.nPairs == 1 &&
+				(QsTreeGet(v, "F") != NULL || QsTreeGet(v, "OuterRef") != NULL))
+				f = v;
 			if (f)
 				ShapeExact(s, v);
+			else if (QsIsExprObject(v) && QsTreeGet(v, "Value") == NULL)
+			{
+				appendStringInfoChar(s, 'E');
+				ShapeExpr(s, v, lookups);
+			}
 			else if (v->type == jbvObject && v->val.object.nPairs == 1 &&
 					 QsTreeGet(v, "Value") != NULL)
 			{
@@ -797,6 +889,154 @@ ShapeQ(StringInfo s, JsonbValue *q, List **lookups)
 			else
 				ShapeData(s, v);
 		}
+		appendStringInfoChar(s, ';');
+	}
+	appendStringInfoChar(s, '}');
+}
+
+/*
+ * The shape of an expression (annotate, alias, aggregate, lookup values
+ * that are expressions): strings are field paths and option names are
+ * structure; numbers, booleans, nulls and Value/delimiter/tzinfo are
+ * data; filter and When hold Q trees; Exists and Subquery inner specs.
+ */
+static void
+ShapeExpr(StringInfo s, JsonbValue *v, List **lookups)
+{
+	int			i;
+
+	check_stack_depth();
+	switch (v->type)
+	{
+		case jbvString:
+			ShapeExact(s, v);
+			return;
+		case jbvArray:
+			appendStringInfoChar(s, '[');
+			for (i = 0; i < v->val.array.nElems; i++)
+			{
+				ShapeExpr(s, &v->val.array.elems[i], lookups);
+				appendStringInfoChar(s, ',');
+			}
+			appendStringInfoChar(s, ']');
+			return;
+		case jbvObject:
+			break;
+		default:
+			ShapeLiteral(s, v, lookups);
+			return;
+	}
+	appendStringInfoChar(s, '{');
+	for (i = 0; i < v->val.object.nPairs; i++)
+	{
+		char	   *key = QsTreeKey(&v->val.object.pairs[i].key);
+		JsonbValue *val = &v->val.object.pairs[i].value;
+
+		appendStringInfo(s, "%d:%s=", (int) strlen(key), key);
+		if (strcmp(key, "F") == 0 || strcmp(key, "OuterRef") == 0 || strcmp(key, "kind") == 0 ||
+			strcmp(key, "output_field") == 0 || strcmp(key, "distinct") == 0 ||
+			strcmp(key, "lookup_name") == 0 || strcmp(key, "sample") == 0)
+			ShapeExact(s, val);
+		else if (strcmp(key, "Value") == 0 || strcmp(key, "delimiter") == 0 ||
+				 strcmp(key, "tzinfo") == 0)
+		{
+			if (val->type == jbvObject || val->type == jbvArray)
+			{
+				*lookups = lappend(*lookups, val);
+				ShapeData(s, val);
+			}
+			else
+				ShapeLiteral(s, val, lookups);
+		}
+		else if (strcmp(key, "filter") == 0 || strcmp(key, "When") == 0)
+			ShapeQ(s, val, lookups);
+		else if (strcmp(key, "Exists") == 0 || strcmp(key, "Subquery") == 0)
+			ShapeInner(s, val, lookups);
+		else
+			ShapeExpr(s, val, lookups);
+		appendStringInfoChar(s, ';');
+	}
+	appendStringInfoChar(s, '}');
+}
+
+/* annotate / alias / aggregate: names are structure, values expressions */
+static void
+ShapeAnnotations(StringInfo s, JsonbValue *v, List **lookups)
+{
+	int			i;
+	int			k;
+
+	if (v->type == jbvObject)
+	{
+		appendStringInfoChar(s, '{');
+		for (i = 0; i < v->val.object.nPairs; i++)
+		{
+			ShapeExact(s, &v->val.object.pairs[i].key);
+			appendStringInfoChar(s, ':');
+			ShapeExpr(s, &v->val.object.pairs[i].value, lookups);
+			appendStringInfoChar(s, ',');
+		}
+		appendStringInfoChar(s, '}');
+		return;
+	}
+	if (v->type != jbvArray)
+	{
+		ShapeExact(s, v);		/* an error shape */
+		return;
+	}
+	appendStringInfoChar(s, '[');
+	for (i = 0; i < v->val.array.nElems; i++)
+	{
+		JsonbValue *e = &v->val.array.elems[i];
+
+		if (e->type != jbvObject)
+		{
+			ShapeExact(s, e);
+			continue;
+		}
+		appendStringInfoChar(s, '{');
+		for (k = 0; k < e->val.object.nPairs; k++)
+		{
+			ShapeExact(s, &e->val.object.pairs[k].key);
+			appendStringInfoChar(s, ':');
+			ShapeExpr(s, &e->val.object.pairs[k].value, lookups);
+			appendStringInfoChar(s, ',');
+		}
+		appendStringInfoString(s, "},");
+	}
+	appendStringInfoChar(s, ']');
+}
+
+/*
+ * An inner queryset (Exists, Subquery, $exists): its where lookups and
+ * its limit/offset are data, the rest structure.
+ */
+static void
+ShapeInner(StringInfo s, JsonbValue *spec, List **lookups)
+{
+	int			i;
+
+	if (spec->type != jbvObject)
+	{
+		ShapeExact(s, spec);
+		return;
+	}
+	appendStringInfoChar(s, '{');
+	for (i = 0; i < spec->val.object.nPairs; i++)
+	{
+		char	   *key = QsTreeKey(&spec->val.object.pairs[i].key);
+		JsonbValue *val = &spec->val.object.pairs[i].value;
+
+		appendStringInfo(s, "%s=", key);
+		if (strcmp(key, "where") == 0)
+			ShapeQ(s, val, lookups);
+		else if ((strcmp(key, "limit") == 0 || strcmp(key, "offset") == 0) && val->type != jbvNull)
+		{
+			*lookups = lappend(*lookups, val);
+			ShapeData(s, val);
+		}
+		else
+			ShapeExact(s, val);
 		appendStringInfoChar(s, ';');
 	}
 	appendStringInfoChar(s, '}');
@@ -909,6 +1149,9 @@ QsShapeOf(JsonbValue *tree, StringInfo s, List **lookups)
 			ShapeQ(s, v, lookups);
 		else if (strcmp(key, "prefetch_related") == 0 && v->type == jbvArray)
 			ShapePrefetch(s, v, lookups);
+		else if (strcmp(key, "annotate") == 0 || strcmp(key, "alias") == 0 ||
+				 strcmp(key, "aggregate") == 0)
+			ShapeAnnotations(s, v, lookups);
 		else if (strcmp(key, "limit") == 0 || strcmp(key, "offset") == 0)
 			ShapeData(s, v);	/* presence and type; the value is a parameter */
 		else

@@ -74,6 +74,16 @@ RETURNS @extschema@.queryset
 AS 'MODULE_PATHNAME', 'qs_prefetch_related'
 LANGUAGE C STABLE PARALLEL SAFE;
 
+CREATE FUNCTION @extschema@.annotate(q jsonb, expressions jsonb)
+RETURNS @extschema@.queryset
+AS 'MODULE_PATHNAME', 'qs_annotate'
+LANGUAGE C STABLE PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.alias(q jsonb, expressions jsonb)
+RETURNS @extschema@.queryset
+AS 'MODULE_PATHNAME', 'qs_alias'
+LANGUAGE C STABLE PARALLEL SAFE;
+
 CREATE FUNCTION @extschema@.slice(q jsonb, start bigint, stop bigint DEFAULT NULL)
 RETURNS @extschema@.queryset
 AS 'MODULE_PATHNAME', 'qs_slice'
@@ -103,6 +113,11 @@ LANGUAGE C STABLE PARALLEL UNSAFE ROWS 100;
 CREATE FUNCTION @extschema@.count(q jsonb)
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'qs_count'
+LANGUAGE C STABLE PARALLEL UNSAFE;
+
+CREATE FUNCTION @extschema@.aggregate(q jsonb, aggregates jsonb)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'qs_aggregate'
 LANGUAGE C STABLE PARALLEL UNSAFE;
 
 CREATE FUNCTION @extschema@.exists(q jsonb)
