@@ -323,11 +323,13 @@ Literal(QsCompile *ctx, JsonbValue *v, Oid hint, Oid type, int32 typmod)
 {
 	QsExpr	   *e;
 	char	   *sql;
+	int			save = ctx->cur_lookup;
 
 	if (!OidIsValid(type))
 		type = LiteralType(v, hint);
 	ctx->cur_lookup = QsValueIndex(ctx, v);
 	sql = QsProduceParam(ctx, QS_PROD_VALUE, type, v, "Value", NULL, false, false);
+	ctx->cur_lookup = save;
 	if (typmod >= 0)
 		sql = psprintf("%s::%s", sql,
 					   format_type_extended(type, typmod,
@@ -497,7 +499,7 @@ QsAnnotationExpr(QsCompile *ctx, QsAnnotation *a)
 	if (a->state == 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_RECURSION),
-				 errmsg("the annotation '%s' refers to itself", a->name),
+				 errmsg("the annotation '%s' refers to itself (directly or through other annotations)", a->name),
 				 errdetail("At %s.", QsPathString(ctx))));
 	a->state = 1;
 	initStringInfo(&save_path);
@@ -708,6 +710,7 @@ QsCompileSubquery(QsCompile *ctx, JsonbValue *specv, bool exists, QsExpr **value
 	JsonbValue *off;
 	int			i;
 	int			save = ctx->path.len;
+	int			save_lookup;
 
 	check_stack_depth();
 	if (specv->type != jbvObject)
@@ -773,6 +776,7 @@ QsCompileSubquery(QsCompile *ctx, JsonbValue *specv, bool exists, QsExpr **value
 	}
 	lim = QsTreeGet(specv, "limit");
 	off = QsTreeGet(specv, "offset");
+	save_lookup = ctx->cur_lookup;
 	if (lim && lim->type != jbvNull)
 	{
 		ctx->cur_lookup = QsValueIndex(ctx, lim);
@@ -786,6 +790,7 @@ QsCompileSubquery(QsCompile *ctx, JsonbValue *specv, bool exists, QsExpr **value
 						 QsProduceParam(ctx, QS_PROD_COERCE, INT8OID, off, "offset", NULL, false, false));
 	}
 	appendStringInfoChar(&buf, ')');
+	ctx->cur_lookup = save_lookup;
 	ctx->scope = save_scope;
 	ctx->negated = save_neg;
 	ctx->outer_stack = list_truncate(ctx->outer_stack, list_length(ctx->outer_stack) - 1);

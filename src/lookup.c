@@ -800,6 +800,8 @@ QsCompileLookup(QsCompile *ctx, const char *key, JsonbValue *value, int index)
 
 	ctx->cur_lookup = index;
 	e = QsResolvePath(ctx, key, true, &lookup);
+	/* resolving an annotation may have compiled other values meanwhile */
+	ctx->cur_lookup = index;
 	klen = strlen(key);
 	llen = strlen(lookup);
 
