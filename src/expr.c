@@ -1116,7 +1116,8 @@ CompileAggregate(QsCompile *ctx, const QsFn *fn, JsonbValue *obj, JsonbValue *ar
 		else
 		{
 			/* per row, without a to-many path: the aggregate of this row alone */
-			call = AggCall(fn, sample, star, distinct, "s.v", extra, NULL, filter_sql);
+			/* count(s.v), not count(*): the aggregate must belong to the subquery */
+			call = AggCall(fn, sample, false, distinct, "s.v", extra, NULL, filter_sql);
 			res = MakeExpr(psprintf("(SELECT %s FROM (VALUES (%s)) s(v))", call, a ? a->sql : "1"), rtype);
 		}
 	}
