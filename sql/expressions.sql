@@ -119,6 +119,20 @@ SELECT hits, misses, shape_hits, shape_misses FROM qs.plan_cache_stats();
 SELECT qs.count('{"model": "catalog_product", "alias": {"v": {"*": ["price", 2.5]}}, "where": {"v__gt": 100}}');
 SELECT hits, misses, shape_hits, shape_misses FROM qs.plan_cache_stats();
 
+-- order_by an expression (Django's order_by(Length("name").desc())), also
+-- in subqueries and Prefetch querysets; last() reverses it
+SELECT qs.json('{"model": "catalog_tag", "order_by": [{"expression": {"Length": "name"}, "desc": true}, "id"], "limit": 3, "values": ["name"]}');
+SELECT name FROM catalog_tag ORDER BY length(name) DESC, id LIMIT 3;
+SELECT qs.last('{"model": "catalog_tag", "order_by": [{"expression": {"Length": "name"}}, "id"]}');
+SELECT qs.json('{"model": "catalog_product", "where": {"id": 400}, "only": ["id"],
+  "prefetch_related": [{"path": "catalog_review", "queryset": {"order_by": [{"expression": {"*": ["rating", -1]}}], "only": ["rating"]}}]}');
+SELECT qs.json('{"model": "catalog_product", "where": {"id": 400}, "only": ["id"], "annotate": {"worst": {"Subquery": {"model": "catalog_review",
+  "where": {"product": {"OuterRef": "pk"}}, "order_by": [{"expression": {"*": ["rating", -1]}, "desc": true}], "values": ["title"], "limit": 1}}}}');
+SELECT title, rating FROM catalog_review WHERE product_id = 400 ORDER BY rating;
+-- qs.fetch fills a column of the row type from the annotation of that name
+CREATE TEMP TABLE tag_len (id bigint, name text, n int);
+SELECT * FROM qs.fetch('{"model": "catalog_tag", "where": {"id__lte": 2}, "order_by": ["id"], "annotate": {"n": {"Length": "name"}}}', NULL::tag_len);
+
 -- builders: annotate and alias accumulate in call order
 SELECT qs.annotate(qs.annotate(qs.all('catalog_tag'), '{"b": {"Upper": "name"}}'), '{"a": {"Lower": "name"}}');
 SELECT qs.json(qs.slice(qs.order_by(qs.annotate(qs.annotate(qs.all('catalog_tag'), '{"b": {"Upper": "name"}}'), '{"a": {"Length": "slug"}}'), 'id'), 0, 2));
@@ -151,3 +165,4 @@ SELECT qs.json('{"model": "catalog_product", "annotate": {"x": {"Coalesce": ["st
 SELECT qs.json('{"model": "catalog_product", "annotate": {"x": {"Upper": "items__product"}}}');
 SELECT qs.annotate(qs.all('catalog_tag'), '"x"');
 SELECT qs.annotate(qs.all('catalog_tag'), NULL);
+SELECT qs.json('{"model": "catalog_tag", "order_by": [{"F": "id", "expression": {"Length": "name"}}]}');

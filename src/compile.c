@@ -1637,8 +1637,9 @@ PrefetchSql(QsCompile *ctx, QsEmbed *e, const char *from_alias, bool json,
 			QsOrderItem *o = (QsOrderItem *) lfirst(lc);
 
 			appendStringInfoString(&sub, n++ > 0 ? ", " : "");
-			appendStringInfoString(&sub, o->path ? OrderClause(QsResolvePath(ctx, o->path, false, NULL)->sql, o)
-								   : "pg_catalog.random()");
+			appendStringInfoString(&sub, o->path == NULL ? "pg_catalog.random()" :
+								   OrderClause(o->expr ? QsCompileExpr(ctx, o->expr, InvalidOid)->sql :
+											   QsResolvePath(ctx, o->path, false, NULL)->sql, o));
 		}
 		for (i = 0; i < t->npk; i++)
 			appendStringInfo(&sub, "%s%s.%s", n++ > 0 ? ", " : "", alias,
@@ -1692,6 +1693,8 @@ OrderExprs(QsCompile *ctx)
 		QsPathPush(ctx, ".order_by[%d]", i++);
 		if (o->path == NULL)
 			exprs = lappend(exprs, NULL);
+		else if (o->expr != NULL)
+			exprs = lappend(exprs, QsCompileExpr(ctx, o->expr, InvalidOid)->sql);
 		else
 			exprs = lappend(exprs, QsResolvePath(ctx, o->path, false, NULL)->sql);
 		QsPathPop(ctx, save);
@@ -1711,8 +1714,9 @@ QsOrderSql(QsCompile *ctx, StringInfo buf, List *order_by)
 		QsOrderItem *o = (QsOrderItem *) lfirst(lc);
 
 		appendStringInfoString(buf, n++ > 0 ? ", " : "");
-		appendStringInfoString(buf, o->path ? OrderClause(QsResolvePath(ctx, o->path, false, NULL)->sql, o)
-							   : "pg_catalog.random()");
+		appendStringInfoString(buf, o->path == NULL ? "pg_catalog.random()" :
+							   OrderClause(o->expr ? QsCompileExpr(ctx, o->expr, InvalidOid)->sql :
+										   QsResolvePath(ctx, o->path, false, NULL)->sql, o));
 	}
 }
 

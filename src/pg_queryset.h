@@ -104,6 +104,7 @@ typedef struct QsOrderItem
 	char	   *path;			/* NULL for random ordering ("?") */
 	bool		desc;
 	int			nulls;			/* 0 default, 1 NULLS FIRST, 2 NULLS LAST */
+	JsonbValue *expr;			/* {"expression": ...}: ordered by an expression */
 } QsOrderItem;
 
 typedef enum QsRowShape

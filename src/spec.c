@@ -483,7 +483,18 @@ SpecOrderItem(JsonbValue *e, int i)
 			{
 				if (val->type != jbvString || val->val.string.len == 0)
 					SpecError(psprintf("%s.F", path), "expected a field name", NULL);
+				if (has_f)
+					SpecError(path, "an ordering object takes one of F and expression", NULL);
 				o->path = QsTreeKey(val);
+				has_f = true;
+			}
+			else if (strcmp(key, "expression") == 0)
+			{
+				/* Django's order_by(Lower("name").desc()) */
+				if (has_f)
+					SpecError(path, "an ordering object takes one of F and expression", NULL);
+				o->expr = val;
+				o->path = "";
 				has_f = true;
 			}
 			else if (strcmp(key, "desc") == 0 || strcmp(key, "asc") == 0 ||
@@ -516,10 +527,10 @@ SpecOrderItem(JsonbValue *e, int i)
 			}
 			else
 				SpecError(psprintf("%s.%s", path, key), "unknown key in an ordering object",
-						  "An ordering object has the keys F, desc, asc, nulls_first and nulls_last.");
+						  "An ordering object has the keys F (or expression), desc, asc, nulls_first and nulls_last.");
 		}
 		if (!has_f)
-			SpecError(path, "an ordering object needs \"F\"",
+			SpecError(path, "an ordering object needs \"F\" or \"expression\"",
 					  "Write {\"F\": \"price\", \"desc\": true, \"nulls_last\": true}.");
 		return o;
 	}
@@ -1030,6 +1041,8 @@ ShapeInner(StringInfo s, JsonbValue *spec, List **lookups)
 		appendStringInfo(s, "%s=", key);
 		if (strcmp(key, "where") == 0)
 			ShapeQ(s, val, lookups);
+		else if (strcmp(key, "order_by") == 0)
+			ShapeExpr(s, val, lookups);
 		else if ((strcmp(key, "limit") == 0 || strcmp(key, "offset") == 0) && val->type != jbvNull)
 		{
 			*lookups = lappend(*lookups, val);
@@ -1057,6 +1070,8 @@ QsInnerLookups(JsonbValue *queryset)
 	initStringInfo(&scratch);
 	if ((v = QsTreeGet(queryset, "where")) != NULL)
 		ShapeQ(&scratch, v, &lookups);
+	if ((v = QsTreeGet(queryset, "order_by")) != NULL)
+		ShapeExpr(&scratch, v, &lookups);
 	if ((v = QsTreeGet(queryset, "limit")) != NULL && v->type != jbvNull)
 		lookups = lappend(lookups, v);
 	if ((v = QsTreeGet(queryset, "offset")) != NULL && v->type != jbvNull)
@@ -1108,6 +1123,12 @@ ShapePrefetch(StringInfo s, JsonbValue *arr, List **lookups)
 					}
 					else if (strcmp(ik, "limit") == 0 || strcmp(ik, "offset") == 0)
 						ShapeData(s, iv);
+					else if (strcmp(ik, "order_by") == 0)
+					{
+						List	   *scratch = NIL;
+
+						ShapeExpr(s, iv, &scratch);
+					}
 					else
 						ShapeExact(s, iv);
 					appendStringInfoChar(s, ';');
@@ -1152,6 +1173,8 @@ QsShapeOf(JsonbValue *tree, StringInfo s, List **lookups)
 		else if (strcmp(key, "annotate") == 0 || strcmp(key, "alias") == 0 ||
 				 strcmp(key, "aggregate") == 0)
 			ShapeAnnotations(s, v, lookups);
+		else if (strcmp(key, "order_by") == 0)
+			ShapeExpr(s, v, lookups);	/* strings exact; expressions' literals are data */
 		else if (strcmp(key, "limit") == 0 || strcmp(key, "offset") == 0)
 			ShapeData(s, v);	/* presence and type; the value is a parameter */
 		else
