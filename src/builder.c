@@ -63,8 +63,8 @@ RefuseSliced(JsonbValue *tree, const char *what)
 }
 
 /* A text[] argument as a list of C strings (nulls refused). */
-static List *
-TextArrayArg(FunctionCallInfo fcinfo, int argno)
+List *
+QsTextArrayArg(FunctionCallInfo fcinfo, int argno)
 {
 	ArrayType  *arr;
 	Datum	   *elems;
@@ -93,8 +93,8 @@ TextArrayArg(FunctionCallInfo fcinfo, int argno)
 }
 
 /* A list of C strings as a JSON array tree of strings. */
-static JsonbValue *
-StringArray(List *names)
+JsonbValue *
+QsStringArray(List *names)
 {
 	List	   *elems = NIL;
 	ListCell   *lc;
@@ -198,7 +198,7 @@ Datum
 qs_order_by(PG_FUNCTION_ARGS)
 {
 	JsonbValue *tree = TreeArg(fcinfo, 0);
-	List	   *names = TextArrayArg(fcinfo, 1);
+	List	   *names = QsTextArrayArg(fcinfo, 1);
 	List	   *elems = NIL;
 	ListCell   *lc;
 
@@ -225,13 +225,13 @@ Datum
 qs_only(PG_FUNCTION_ARGS)
 {
 	JsonbValue *tree = TreeArg(fcinfo, 0);
-	List	   *names = TextArrayArg(fcinfo, 1);
+	List	   *names = QsTextArrayArg(fcinfo, 1);
 
 	if (names == NIL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("only() needs at least one field name")));
-	QsTreeSet(tree, "only", StringArray(names));
+	QsTreeSet(tree, "only", QsStringArray(names));
 	PG_RETURN_JSONB_P(QsValidateTree(tree));
 }
 
@@ -243,7 +243,7 @@ static Datum
 AppendPaths(FunctionCallInfo fcinfo, const char *key, bool dedup)
 {
 	JsonbValue *tree = TreeArg(fcinfo, 0);
-	List	   *names = TextArrayArg(fcinfo, 1);
+	List	   *names = QsTextArrayArg(fcinfo, 1);
 	JsonbValue *prev = QsTreeGet(tree, key);
 	List	   *all = NIL;
 	ListCell   *lc;
@@ -270,7 +270,7 @@ AppendPaths(FunctionCallInfo fcinfo, const char *key, bool dedup)
 		if (!dup)
 			all = lappend(all, lfirst(lc));
 	}
-	QsTreeSet(tree, key, StringArray(all));
+	QsTreeSet(tree, key, QsStringArray(all));
 	PG_RETURN_JSONB_P(QsValidateTree(tree));
 }
 
@@ -312,7 +312,7 @@ qs_values(PG_FUNCTION_ARGS)
 	QsTreeDelete(tree, "values_list");
 	QsTreeDelete(tree, "flat");
 	QsTreeDelete(tree, "named");
-	QsTreeSet(tree, "values", StringArray(TextArrayArg(fcinfo, 1)));
+	QsTreeSet(tree, "values", QsStringArray(QsTextArrayArg(fcinfo, 1)));
 	PG_RETURN_JSONB_P(QsValidateTree(tree));
 }
 
@@ -329,7 +329,7 @@ qs_values_list(PG_FUNCTION_ARGS)
 	QsTreeDelete(tree, "values");
 	QsTreeDelete(tree, "flat");
 	QsTreeDelete(tree, "named");
-	QsTreeSet(tree, "values_list", StringArray(TextArrayArg(fcinfo, 1)));
+	QsTreeSet(tree, "values_list", QsStringArray(QsTextArrayArg(fcinfo, 1)));
 	if (flat)
 		QsTreeSet(tree, "flat", QsTreeBool(true));
 	if (named)
@@ -344,13 +344,13 @@ Datum
 qs_distinct(PG_FUNCTION_ARGS)
 {
 	JsonbValue *tree = TreeArg(fcinfo, 0);
-	List	   *names = TextArrayArg(fcinfo, 1);
+	List	   *names = QsTextArrayArg(fcinfo, 1);
 
 	RefuseSliced(tree, "create distinct fields");
 	if (names == NIL)
 		QsTreeSet(tree, "distinct", QsTreeBool(true));
 	else
-		QsTreeSet(tree, "distinct", StringArray(names));
+		QsTreeSet(tree, "distinct", QsStringArray(names));
 	PG_RETURN_JSONB_P(QsValidateTree(tree));
 }
 

@@ -29,6 +29,7 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -153,12 +154,20 @@ BuildValueIndex(QsCompile *ctx)
 {
 	StringInfoData scratch;
 	List	   *values;
+
+	initStringInfo(&scratch);
+	QsShapeOf(ctx->spec->tree, &scratch, &values);
+	QsIndexValues(ctx, values);
+}
+
+/* Index the data values of a shape walk (position in the list). */
+void
+QsIndexValues(QsCompile *ctx, List *values)
+{
 	HASHCTL		hc;
 	ListCell   *lc;
 	int			i = 0;
 
-	initStringInfo(&scratch);
-	QsShapeOf(ctx->spec->tree, &scratch, &values);
 	memset(&hc, 0, sizeof(hc));
 	hc.keysize = sizeof(JsonbValue *);
 	hc.entrysize = sizeof(QsValueEnt);
@@ -983,6 +992,19 @@ QsCompileQ(QsCompile *ctx, JsonbValue *q)
  * ---------------------------------------------------------------------
  */
 
+/* "a, b, c" */
+static char *
+JoinNames(List *names)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	foreach(lc, names)
+		appendStringInfo(&buf, "%s%s", buf.len > 0 ? ", " : "", (char *) lfirst(lc));
+	return buf.data;
+}
+
 static bool
 NameInList(List *names, const char *name)
 {
@@ -1755,6 +1777,61 @@ AppendSlice(QsCompile *ctx, StringInfo buf)
 										false, false));
 }
 
+/*
+ * " FOR UPDATE [OF ...] [NOWAIT | SKIP LOCKED]" of select_for_update.
+ * "of" names "self" (the model's table) or forward relation paths,
+ * which are joined for the purpose.
+ */
+static void
+AppendLock(QsCompile *ctx, StringInfo buf)
+{
+	QsSpec	   *spec = ctx->spec;
+	ListCell   *lc;
+	int			n = 0;
+	int			save = ctx->path.len;
+
+	if (!spec->for_update)
+		return;
+	appendStringInfoString(buf, " FOR UPDATE");
+	foreach(lc, spec->lock_of)
+	{
+		const char *p = (const char *) lfirst(lc);
+		const char *alias = ctx->alias;
+
+		if (strcmp(p, "self") != 0)
+		{
+			QsExpr	   *e;
+			QsModel    *m = ctx->model;
+			List	   *parts;
+			ListCell   *pc;
+
+			QsPathPush(ctx, ".select_for_update.of[%d]", n);
+			parts = QsSplitPath(ctx, p);
+			foreach(pc, parts)
+			{
+				QsRelation *rel = QsFindRelation(ctx, m, (char *) lfirst(pc));
+
+				if (rel == NULL || rel->kind != QS_REL_FORWARD)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("Invalid field name(s) given in select_for_update(of=(...)): '%s'. "
+									"Only relational fields followed in the query are allowed.", p),
+							 errdetail("At %s.", QsPathString(ctx)),
+							 errhint("Name \"self\" or forward relation paths.")));
+				m = QsModelGet(rel->target);
+			}
+			e = QsResolvePath(ctx, psprintf("%s__%s", p, PkColumn(ctx, m)->name), false, NULL);
+			alias = pnstrdup(e->sql, strchr(e->sql, '.') - e->sql);
+			QsPathPop(ctx, save);
+		}
+		appendStringInfo(buf, "%s%s", n++ == 0 ? " OF " : ", ", alias);
+	}
+	if (spec->nowait)
+		appendStringInfoString(buf, " NOWAIT");
+	if (spec->skip_locked)
+		appendStringInfoString(buf, " SKIP LOCKED");
+}
+
 /* " FROM tbl t0 WHERE ..." */
 static void
 AppendFromWhere(QsCompile *ctx, StringInfo buf, const char *where, const char *extra,
@@ -1932,10 +2009,18 @@ BuildSelect(QsCompile *ctx, List *sel, const char *where, const char *extra,
 	appendStringInfoString(&buf, RowTarget(sel, srcs, spec->shape, json, columns));
 	if (!columns)
 		appendStringInfoString(&buf, " AS \"row\"");
-	AppendFromWhere(ctx, &buf, where, extra, embed_joins.data);
-	AppendGroupHaving(ctx, &buf, sel);
-	AppendOrder(ctx, &buf, order_exprs);
-	AppendSlice(ctx, &buf);
+	{
+		/* "of" may join relations: resolve it before the FROM clause */
+		StringInfoData lock;
+
+		initStringInfo(&lock);
+		AppendLock(ctx, &lock);
+		AppendFromWhere(ctx, &buf, where, extra, embed_joins.data);
+		AppendGroupHaving(ctx, &buf, sel);
+		AppendOrder(ctx, &buf, order_exprs);
+		AppendSlice(ctx, &buf);
+		appendStringInfoString(&buf, lock.data);
+	}
 	return buf.data;
 }
 
@@ -1999,6 +2084,146 @@ BuildCountOrExists(QsCompile *ctx, List *sel, const char *where, bool exists)
 		appendStringInfo(&buf, "SELECT EXISTS (%s)", inner.data);
 	else
 		appendStringInfo(&buf, "SELECT pg_catalog.count(*) FROM (%s) q", inner.data);
+	return buf.data;
+}
+
+/*
+ * qs.update() / qs.delete(): one UPDATE or DELETE.  A plain filter runs
+ * in place (UPDATE tbl t0 SET ... WHERE ...; to-many filters are EXISTS
+ * semi-joins); joins, slices and select_for_update use the primary key:
+ * ... WHERE (u.pk) IN (SELECT t0.pk FROM ... ORDER BY ... LIMIT ... FOR
+ * UPDATE SKIP LOCKED), the job-queue claim.  Values may not reach other
+ * tables (Django: "Joined field references are not permitted").
+ */
+static char *
+BuildWrite(QsCompile *ctx, const char *where, bool is_delete)
+{
+	QsSpec	   *spec = ctx->spec;
+	QsModel    *m = ctx->model;
+	List	   *order_exprs = NIL;
+	bool		sub;
+	const char *alias;
+	StringInfoData set;
+	StringInfoData buf;
+	int			save = ctx->path.len;
+	int			i;
+
+	if (ctx->grouped || spec->distinct)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cannot %s a grouped or distinct queryset", is_delete ? "delete" : "update"),
+				 errhint("Filter the rows to change instead.")));
+	if (m->relkind != RELKIND_RELATION && m->relkind != RELKIND_PARTITIONED_TABLE &&
+		m->relkind != RELKIND_VIEW && m->relkind != RELKIND_FOREIGN_TABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("cannot %s \"%s\": it is not a table or view", is_delete ? "delete from" : "update",
+						m->display)));
+	if (spec->has_limit || spec->has_offset)
+		order_exprs = OrderExprs(ctx);
+	sub = (ctx->top->joins != NIL || spec->has_limit || spec->has_offset || spec->for_update);
+	alias = sub ? "u" : ctx->alias;
+
+	initStringInfo(&set);
+	if (!is_delete)
+	{
+		QsScope    *tscope = palloc0(sizeof(QsScope));
+		QsScope    *saved = ctx->scope;
+
+		if (spec->update_values == NULL || spec->update_values->val.object.nPairs == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("update() needs at least one field to set"),
+					 errhint("Write qs.update(q, '{\"status\": \"archived\"}').")));
+		tscope->model = m;
+		tscope->alias = alias;
+		ctx->scope = tscope;
+		for (i = 0; i < spec->update_values->val.object.nPairs; i++)
+		{
+			char	   *name = QsTreeKey(&spec->update_values->val.object.pairs[i].key);
+			JsonbValue *v = &spec->update_values->val.object.pairs[i].value;
+			QsColumn   *col = QsModelColumn(m, name);
+
+			QsPathPush(ctx, ".$update.%s", name);
+			if (col == NULL)
+			{
+				/* a forward relation sets its FK column: update(category=5) */
+				QsRelation *rel = QsFindRelation(ctx, m, name);
+
+				if (rel && rel->kind == QS_REL_FORWARD && rel->nkeys == 1)
+					col = QsModelColumn(m, get_attname(m->relid, rel->keys[0], false));
+				else
+					UnknownField(ctx, m, name);
+			}
+			if (spec->has_allowed && !NameInList(spec->allowed, name))
+				ereport(ERROR,
+						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+						 errmsg("field \"%s\" is not in the allowed fields of this call", name),
+						 errdetail("At %s. Allowed: %s.", QsPathString(ctx),
+								   spec->allowed ? JoinNames(spec->allowed) : "none"),
+						 errhint("The fields argument is an allow-list (mass-assignment guard).")));
+			if (col->generated)
+				ereport(ERROR,
+						(errcode(ERRCODE_GENERATED_ALWAYS),
+						 errmsg("column \"%s\" is a generated column and cannot be set", col->name),
+						 errdetail("At %s.", QsPathString(ctx))));
+			appendStringInfo(&set, "%s%s = %s", i > 0 ? ", " : "", quote_identifier(col->name),
+							 QsAssignValue(ctx, col, v));
+			if (tscope->joins != NIL)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("Joined field references are not permitted in update()"),
+						 errdetail("At %s.", QsPathString(ctx)),
+						 errhint("Use a Subquery with OuterRef to read related rows.")));
+			QsPathPop(ctx, save);
+		}
+		ctx->scope = saved;
+	}
+
+	initStringInfo(&buf);
+	if (is_delete)
+		appendStringInfo(&buf, "DELETE FROM %s %s", m->qualname, alias);
+	else
+		appendStringInfo(&buf, "UPDATE %s %s SET %s", m->qualname, alias, set.data);
+	if (!sub)
+	{
+		if (strcmp(where, "true") != 0)
+			appendStringInfo(&buf, " WHERE %s", where);
+		return buf.data;
+	}
+	if (m->npk == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"%s\" has no primary key: a filter through relations, a slice or "
+						"select_for_update cannot identify its rows", m->display),
+				 errhint("Filter on its own columns, without slicing.")));
+	{
+		StringInfoData keys;
+		StringInfoData inner;
+
+		initStringInfo(&keys);
+		initStringInfo(&inner);
+		appendStringInfoString(&inner, "SELECT ");
+		for (i = 0; i < m->npk; i++)
+		{
+			const char *c = quote_identifier(m->columns[m->pk[i]].name);
+
+			appendStringInfo(&keys, "%su.%s", i > 0 ? ", " : "", c);
+			appendStringInfo(&inner, "%s%s.%s", i > 0 ? ", " : "", ctx->alias, c);
+		}
+		{
+			StringInfoData lock;
+
+			initStringInfo(&lock);
+			AppendLock(ctx, &lock);
+			AppendFromWhere(ctx, &inner, where, NULL, NULL);
+			if (order_exprs != NIL)
+				AppendOrder(ctx, &inner, order_exprs);
+			AppendSlice(ctx, &inner);
+			appendStringInfoString(&inner, lock.data);
+		}
+		appendStringInfo(&buf, " WHERE (%s) IN (%s)", keys.data, inner.data);
+	}
 	return buf.data;
 }
 
@@ -2150,6 +2375,16 @@ QsCompileSpec(QsSpec *spec, QsTarget target, TupleDesc fetch_desc,
 		sql = BuildAggregate(&ctx, where);
 		goto done;
 	}
+	if (target == QS_TARGET_UPDATE || target == QS_TARGET_DELETE)
+	{
+		sql = BuildWrite(&ctx, where, target == QS_TARGET_DELETE);
+		res->writes = true;
+		goto done;
+	}
+	if (spec->update_values != NULL || spec->has_allowed)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid spec: \"$update\" and \"$fields\" belong to qs.update()")));
 	sel = BuildSelection(&ctx);
 
 	switch (target)
@@ -2172,6 +2407,8 @@ QsCompileSpec(QsSpec *spec, QsTarget target, TupleDesc fetch_desc,
 							  where, NULL, false, true, NULL);
 			break;
 		case QS_TARGET_AGGREGATE:
+		case QS_TARGET_UPDATE:
+		case QS_TARGET_DELETE:
 			break;				/* handled above */
 		case QS_TARGET_IN_BULK:
 			{
@@ -2207,6 +2444,8 @@ QsCompileSpec(QsSpec *spec, QsTarget target, TupleDesc fetch_desc,
 	}
 
 done:
+	if (spec->for_update)
+		res->writes = true;		/* row locks: SPI must not run read-only */
 	res->sql = sql;
 	res->nparams = ctx.nparams;
 	res->ptypes = ctx.ptypes;

@@ -70,7 +70,7 @@ RunStatement(QsCompiled *c, long tcount)
 	int			rc;
 
 	QsPlanCacheEnter();
-	rc = SPI_execute_plan(plan, c->pvalues, SpiNulls(c), true, tcount);
+	rc = SPI_execute_plan(plan, c->pvalues, SpiNulls(c), !c->writes, tcount);
 	QsPlanCacheLeave();
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "pg_queryset: unexpected SPI result %s", SPI_result_code_string(rc));
@@ -151,7 +151,7 @@ RunIntoTuplestore(FunctionCallInfo fcinfo, QsCompiled *c, Tuplestorestate *ts, T
 										"pg_queryset: result row does not match the row type");
 		memset(&opts, 0, sizeof(opts));
 		opts.params = params;
-		opts.read_only = true;
+		opts.read_only = !c->writes;
 		opts.dest = dest;
 		QsPlanCacheEnter();
 		rc = SPI_execute_plan_extended(plan, &opts);
@@ -164,7 +164,7 @@ RunIntoTuplestore(FunctionCallInfo fcinfo, QsCompiled *c, Tuplestorestate *ts, T
 		TupleConversionMap *map;
 
 		QsPlanCacheEnter();
-		rc = SPI_execute_plan(plan, c->pvalues, SpiNulls(c), true, 0);
+		rc = SPI_execute_plan(plan, c->pvalues, SpiNulls(c), !c->writes, 0);
 		QsPlanCacheLeave();
 		map = convert_tuples_by_position(SPI_tuptable->tupdesc, desc,
 										 "pg_queryset: result row does not match the row type");
@@ -252,6 +252,8 @@ typedef struct QsCall
 	JsonbValue *in_bulk_ids;
 	const char *model_display;	/* out: the model, for messages */
 } QsCall;
+
+static QsCall *SimpleCall(QsTarget target, const char *variant);
 
 /* The slice a terminal runs: the spec's, adjusted (same on both paths). */
 static void
@@ -445,6 +447,7 @@ Prepare(FunctionCallInfo fcinfo, int argno, JsonbValue *tree, QsCall *call)
 			relids = lappend_oid(relids, sh->relids[i]);
 		c->relids = relids;
 		c->model_display = pstrdup(sh->model_display);
+		c->writes = sh->writes;
 		QsProduceAll(sh->prods, sh->nparams, lv, limit, offset, call->in_bulk_ids,
 					 c->pvalues, c->pnulls);
 	}
@@ -452,6 +455,33 @@ Prepare(FunctionCallInfo fcinfo, int argno, JsonbValue *tree, QsCall *call)
 	if (qs_shape_cache_check)
 		CheckShape(c, CompileCall(tree, call));
 	return c;
+}
+
+/* The statement of a write call (write.c), through the shape cache. */
+QsCompiled *
+QsPrepareSpec(JsonbValue *tree, QsTarget target, const char *variant)
+{
+	return Prepare(NULL, 0, tree, SimpleCall(target, variant));
+}
+
+/*
+ * Run a write statement (UPDATE, DELETE, INSERT, SELECT ... FOR UPDATE)
+ * inside the caller's SPI connection; returns the rows processed.  With
+ * want_rows the returned rows stay in SPI_tuptable.
+ */
+uint64
+QsRunWrite(QsCompiled *c, bool want_rows)
+{
+	SPIPlanPtr	plan = QsPlanCacheGet(c, 0);
+	int			rc;
+
+	(void) want_rows;
+	QsPlanCacheEnter();
+	rc = SPI_execute_plan(plan, c->pvalues, SpiNulls(c), false, 0);
+	QsPlanCacheLeave();
+	if (rc < 0)
+		elog(ERROR, "pg_queryset: unexpected SPI result %s", SPI_result_code_string(rc));
+	return SPI_processed;
 }
 
 /* Run a prepared statement and return its single value. */

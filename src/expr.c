@@ -327,6 +327,16 @@ Literal(QsCompile *ctx, JsonbValue *v, Oid hint, Oid type, int32 typmod)
 
 	if (!OidIsValid(type))
 		type = LiteralType(v, hint);
+	if (ctx->literal_columns)
+	{
+		/* bulk_update: each row's literal is a column of the record set */
+		int			idx = QsValueIndex(ctx, v);
+
+		ctx->literal_types[idx] = type;
+		e = MakeExpr(psprintf("v.l%d", idx), getBaseType(type));
+		e->is_literal = true;
+		return e;
+	}
 	ctx->cur_lookup = QsValueIndex(ctx, v);
 	sql = QsProduceParam(ctx, QS_PROD_VALUE, type, v, "Value", NULL, false, false);
 	ctx->cur_lookup = save;
@@ -339,6 +349,32 @@ Literal(QsCompile *ctx, JsonbValue *v, Oid hint, Oid type, int32 typmod)
 	e->is_literal = true;
 	e->nullable = (v->type == jbvNull);
 	return e;
+}
+
+QsExpr *
+QsLiteral(QsCompile *ctx, JsonbValue *v, Oid hint, Oid type, int32 typmod)
+{
+	return Literal(ctx, v, hint, type, typmod);
+}
+
+/*
+ * The SQL of a value assigned to a column (update): an expression object,
+ * or a literal of the column's type (a string is a literal here).  On
+ * json and jsonb columns an object is the document itself, unless it is
+ * {"F": ...} or {"Value": ...}.
+ */
+char *
+QsAssignValue(QsCompile *ctx, QsColumn *col, JsonbValue *v)
+{
+	bool		is_json = (col->basetypid == JSONBOID || col->basetypid == JSONOID);
+
+	if (v->type == jbvObject && QsIsExprObject(v) &&
+		(!is_json || (v->val.object.nPairs == 1 &&
+					  (QsTreeGet(v, "F") != NULL || QsTreeGet(v, "Value") != NULL))))
+		return QsCompileExpr(ctx, v, col->basetypid)->sql;
+	if (col->basetypid == JSONOID)
+		return psprintf("(%s)::pg_catalog.json", Literal(ctx, v, InvalidOid, JSONBOID, -1)->sql);
+	return Literal(ctx, v, InvalidOid, col->typid, -1)->sql;
 }
 
 /* output_field: a type name, resolved by PostgreSQL's type parser. */
@@ -478,6 +514,8 @@ QsFindAnnotation(QsCompile *ctx, const char *name)
 {
 	ListCell   *lc;
 
+	if (ctx->spec == NULL)
+		return NULL;			/* a write outside a queryset (bulk_update) */
 	foreach(lc, ctx->spec->annotations)
 		if (strcmp(((QsAnnotation *) lfirst(lc))->name, name) == 0)
 			return (QsAnnotation *) lfirst(lc);

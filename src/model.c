@@ -311,6 +311,9 @@ ModelBuild(Oid relid)
 		(void) typtype;
 		get_type_category_preferred(c->basetypid, &c->typcategory, &ispreferred);
 		c->notnull = att->attnotnull;
+		c->generated = att->attgenerated;
+		c->identity = att->attidentity;
+		c->has_default = att->atthasdef || att->attidentity != '\0';
 	}
 	m->ncolumns = n;
 	if (n == 0)

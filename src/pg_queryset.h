@@ -19,6 +19,7 @@
 
 #include "access/attnum.h"
 #include "executor/spi.h"
+#include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
 #include "utils/jsonb.h"
@@ -43,6 +44,9 @@ typedef struct QsColumn
 	char		typcategory;	/* pg_type.typcategory of basetypid */
 	bool		notnull;
 	bool		unique;			/* single-column PK or unique constraint */
+	char		generated;		/* pg_attribute.attgenerated ('s': stored) */
+	char		identity;		/* pg_attribute.attidentity ('a' always, 'd' by default) */
+	bool		has_default;
 } QsColumn;
 
 typedef struct QsModel
@@ -137,6 +141,13 @@ typedef struct QsSpec
 	List	   *prefetch_related;	/* QsPrefetch * */
 	List	   *annotations;	/* QsAnnotation *: annotate, then alias */
 	List	   *aggregates;		/* QsAnnotation *: qs.aggregate()'s entries */
+	bool		for_update;		/* select_for_update */
+	bool		nowait;
+	bool		skip_locked;
+	List	   *lock_of;		/* char *: "self" or relation paths */
+	JsonbValue *update_values;	/* "$update": qs.update()'s values */
+	bool		has_allowed;	/* "$fields": qs.update()'s allow-list */
+	List	   *allowed;
 } QsSpec;
 
 /* one annotate / alias / aggregate entry */
@@ -174,6 +185,7 @@ extern const char *QsJsonTypeName(JsonbValue *v);
 extern char *QsTreeKey(JsonbValue *keyval);
 extern QsSpec *QsSpecParse(Jsonb *jb);
 extern bool QsNumberIsIntegral(JsonbValue *v);
+extern void QsShapeValue(StringInfo s, JsonbValue *v, List **lookups);
 extern void QsShapeOf(JsonbValue *tree, StringInfo s, List **lookups);
 extern List *QsInnerLookups(JsonbValue *queryset);
 extern void QsSpecSlice(JsonbValue *tree, bool *has_offset, int64 *offset,
@@ -189,7 +201,9 @@ typedef enum QsTarget
 	QS_TARGET_EXISTS,			/* boolean */
 	QS_TARGET_FETCH,			/* typed rows of a composite type */
 	QS_TARGET_IN_BULK,			/* jsonb object keyed by a unique field */
-	QS_TARGET_AGGREGATE			/* qs.aggregate(): one jsonb object */
+	QS_TARGET_AGGREGATE,		/* qs.aggregate(): one jsonb object */
+	QS_TARGET_UPDATE,			/* qs.update(): UPDATE, the row count */
+	QS_TARGET_DELETE			/* qs.delete(): DELETE, the row count */
 } QsTarget;
 
 /*
@@ -235,6 +249,7 @@ typedef struct QsCompiled
 	QsProducer *prods;			/* one per parameter */
 	int			nlookups;		/* lookups in the spec's Q tree */
 	char	   *model_display;	/* for messages */
+	bool		writes;			/* locks or modifies rows: SPI read_only off */
 } QsCompiled;
 
 /* internal compile state, shared by compile.c and lookup.c */
@@ -267,6 +282,8 @@ typedef struct QsCompile
 	bool		agg_outer;		/* aggregates compile at the statement's level */
 	char	   *having;			/* grouped: the HAVING predicate, or NULL */
 	List	   *outer_stack;	/* QsScope * enclosing each subquery (OuterRef) */
+	bool		literal_columns;	/* bulk_update: literals are columns v.lN */
+	Oid		   *literal_types;	/* ... their types, by value index */
 } QsCompile;
 
 /*
@@ -315,6 +332,7 @@ extern QsCompiled *QsCompileSpec(QsSpec *spec, QsTarget target,
 								 TupleDesc fetch_desc, const char *in_bulk_field,
 								 JsonbValue *in_bulk_ids);
 extern int	QsValueIndex(QsCompile *ctx, JsonbValue *v);
+extern void QsIndexValues(QsCompile *ctx, List *values);
 extern char *QsAddParam(QsCompile *ctx, Oid type, Datum value, bool isnull,
 						QsProducer *prod);
 extern QsExpr *QsResolvePath(QsCompile *ctx, const char *path, bool allow_lookup,
@@ -334,6 +352,8 @@ extern void QsOrderSql(QsCompile *ctx, StringInfo buf, List *order_by);
 extern bool QsIsExprObject(JsonbValue *v);
 extern bool QsIsExprKey(const char *key, int len);
 extern QsExpr *QsCompileExpr(QsCompile *ctx, JsonbValue *v, Oid hint);
+extern QsExpr *QsLiteral(QsCompile *ctx, JsonbValue *v, Oid hint, Oid type, int32 typmod);
+extern char *QsAssignValue(QsCompile *ctx, QsColumn *col, JsonbValue *v);
 extern QsAnnotation *QsFindAnnotation(QsCompile *ctx, const char *name);
 extern QsExpr *QsAnnotationExpr(QsCompile *ctx, QsAnnotation *a);
 extern bool QsAnnotationIsAggregate(QsCompile *ctx, QsAnnotation *a);
@@ -372,17 +392,26 @@ typedef struct QsShape
 	Oid		   *relids;
 	int			nrelids;
 	char	   *model_display;
+	bool		writes;
 } QsShape;
 
 extern QsShape *QsShapeCacheGet(const char *key, int len);
 extern void QsShapeCachePut(const char *key, int len, QsCompiled *c);
 extern void QsPlanCacheLeave(void);
 
+/* ---------- exec.c: shared by the write functions ---------- */
+extern QsCompiled *QsPrepareSpec(JsonbValue *tree, QsTarget target, const char *variant);
+extern uint64 QsRunWrite(QsCompiled *c, bool want_rows);
+
 /* ---------- spec.c: slices ---------- */
 extern void QsSliceCompose(bool has_offset, int64 offset, bool has_limit, int64 limit,
 						   int64 start, bool has_stop, int64 stop,
 						   int64 *new_offset, bool *new_has_limit, int64 *new_limit);
 extern Jsonb *QsValidateTree(JsonbValue *tree);
+
+/* ---------- builder.c: argument helpers ---------- */
+extern List *QsTextArrayArg(FunctionCallInfo fcinfo, int argno);
+extern JsonbValue *QsStringArray(List *names);
 
 
 #endif							/* PG_QUERYSET_H */

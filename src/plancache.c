@@ -476,6 +476,7 @@ QsShapeCachePut(const char *key, int len, QsCompiled *c)
 	memcpy(e->shape, key, len);
 	e->shapelen = len;
 	e->sh.sql = pstrdup(c->sql);
+	e->sh.writes = c->writes;
 	e->sh.nparams = c->nparams;
 	e->sh.ptypes = NULL;
 	e->sh.prods = NULL;

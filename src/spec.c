@@ -421,6 +421,48 @@ SpecAnnotations(QsSpec *spec, JsonbValue *v, const char *key)
 	}
 }
 
+/*
+ * select_for_update: true, or {"nowait": bool, "skip_locked": bool,
+ * "of": ["self", "relation__path", ...]}.
+ */
+static void
+SpecLocking(QsSpec *spec, JsonbValue *v)
+{
+	int			i;
+
+	if (v->type == jbvBool)
+	{
+		spec->for_update = v->val.boolean;
+		return;
+	}
+	if (v->type != jbvObject)
+		SpecError("$.select_for_update", psprintf("expected true or an object, got %s", QsJsonTypeName(v)),
+				  "Write true or {\"skip_locked\": true, \"of\": [\"self\"]}.");
+	spec->for_update = true;
+	for (i = 0; i < v->val.object.nPairs; i++)
+	{
+		char	   *k = QsTreeKey(&v->val.object.pairs[i].key);
+		JsonbValue *val = &v->val.object.pairs[i].value;
+
+		if (strcmp(k, "of") == 0)
+			spec->lock_of = SpecStringList(val, "select_for_update.of", false);
+		else if (strcmp(k, "nowait") == 0 || strcmp(k, "skip_locked") == 0)
+		{
+			if (val->type != jbvBool)
+				SpecError(psprintf("$.select_for_update.%s", k), "expected a boolean", NULL);
+			if (k[0] == 'n')
+				spec->nowait = val->val.boolean;
+			else
+				spec->skip_locked = val->val.boolean;
+		}
+		else
+			SpecError(psprintf("$.select_for_update.%s", k), psprintf("unknown key \"%s\"", k),
+					  "select_for_update takes nowait, skip_locked and of.");
+	}
+	if (spec->nowait && spec->skip_locked)
+		SpecError("$.select_for_update", "nowait and skip_locked cannot both be true", NULL);
+}
+
 /* A non-negative integer (offset, limit). */
 static int64
 SpecInt(JsonbValue *v, const char *key)
@@ -639,8 +681,21 @@ QsSpecFromTree(JsonbValue *tree)
 		else if (strcmp(key, "annotate") == 0 || strcmp(key, "alias") == 0 ||
 				 strcmp(key, "aggregate") == 0)
 			SpecAnnotations(spec, v, key);
-		else if (strcmp(key, "manager") == 0 ||
-				 strcmp(key, "use") == 0 || strcmp(key, "select_for_update") == 0)
+		else if (strcmp(key, "select_for_update") == 0)
+			SpecLocking(spec, v);
+		else if (strcmp(key, "$update") == 0)
+		{
+			if (v->type != jbvObject)
+				SpecError("$.$update", psprintf("expected an object of field values, got %s", QsJsonTypeName(v)),
+						  "Write qs.update(q, '{\"stock\": 0}').");
+			spec->update_values = v;
+		}
+		else if (strcmp(key, "$fields") == 0)
+		{
+			spec->has_allowed = true;
+			spec->allowed = SpecStringList(v, key, true);
+		}
+		else if (strcmp(key, "manager") == 0 || strcmp(key, "use") == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("invalid spec at $.%s: \"%s\" is not supported by pg_queryset %s",
@@ -970,6 +1025,26 @@ ShapeExpr(StringInfo s, JsonbValue *v, List **lookups)
 	appendStringInfoChar(s, '}');
 }
 
+/*
+ * A value written to a column (update, bulk_update): the value itself is
+ * data unless it is an expression object, whose structure is then the
+ * shape and whose literals are data.  Strings are literals here.
+ */
+void
+QsShapeValue(StringInfo s, JsonbValue *v, List **lookups)
+{
+	*lookups = lappend(*lookups, v);
+	if (v->type == jbvObject && QsIsExprObject(v))
+	{
+		appendStringInfoChar(s, 'E');
+		ShapeExpr(s, v, lookups);
+	}
+	else if (v->type == jbvNumeric)
+		appendStringInfoChar(s, QsNumberIsIntegral(v) ? 'i' : 'd');
+	else
+		ShapeData(s, v);
+}
+
 /* annotate / alias / aggregate: names are structure, values expressions */
 static void
 ShapeAnnotations(StringInfo s, JsonbValue *v, List **lookups)
@@ -1175,6 +1250,18 @@ QsShapeOf(JsonbValue *tree, StringInfo s, List **lookups)
 			ShapeAnnotations(s, v, lookups);
 		else if (strcmp(key, "order_by") == 0)
 			ShapeExpr(s, v, lookups);	/* strings exact; expressions' literals are data */
+		else if (strcmp(key, "$update") == 0 && v->type == jbvObject)
+		{
+			int			k;
+
+			for (k = 0; k < v->val.object.nPairs; k++)
+			{
+				ShapeExact(s, &v->val.object.pairs[k].key);
+				appendStringInfoChar(s, '=');
+				QsShapeValue(s, &v->val.object.pairs[k].value, lookups);
+				appendStringInfoChar(s, ',');
+			}
+		}
 		else if (strcmp(key, "limit") == 0 || strcmp(key, "offset") == 0)
 			ShapeData(s, v);	/* presence and type; the value is a parameter */
 		else

@@ -310,3 +310,45 @@ BEGIN
     PERFORM @extschema@._invalidate_model(model);
 END
 $$;
+
+------------------------------------------------------------------------
+-- Writes (docs/writes.md).  VOLATILE; every one is a single function call,
+-- so it is atomic.  SECURITY INVOKER: column privileges and row-level
+-- security apply to what they write.
+------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.update(q jsonb, "values" jsonb, fields text[] DEFAULT NULL)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'qs_update'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION @extschema@.delete(q jsonb)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'qs_delete'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION @extschema@.create(model regclass, "values" jsonb, fields text[] DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'qs_create'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION @extschema@.bulk_create(model regclass, "rows" jsonb, options jsonb DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'qs_bulk_create'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION @extschema@.bulk_update(model regclass, "rows" jsonb, fields text[], options jsonb DEFAULT NULL)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'qs_bulk_update'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION @extschema@.get_or_create(model regclass, lookups jsonb, defaults jsonb DEFAULT NULL,
+                                          OUT object jsonb, OUT created boolean)
+AS 'MODULE_PATHNAME', 'qs_get_or_create'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION @extschema@.update_or_create(model regclass, lookups jsonb, defaults jsonb DEFAULT NULL,
+                                             create_defaults jsonb DEFAULT NULL,
+                                             OUT object jsonb, OUT created boolean)
+AS 'MODULE_PATHNAME', 'qs_update_or_create'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;

@@ -1,0 +1,1609 @@
+/*
+ * write.c
+ *	  The write half: qs.update, qs.delete, qs.create (with nested
+ *	  children), qs.bulk_create, qs.bulk_update, qs.get_or_create and
+ *	  qs.update_or_create.
+ *
+ * Every function is one SQL function call, so it is atomic: an error
+ * anywhere rolls back everything it wrote.  Values are parameters coerced
+ * to the column's type (errors name the field and the JSON path); column
+ * names come from the catalog; every statement runs with the caller's
+ * privileges and row-level security (SECURITY INVOKER).  Sets of rows
+ * travel as typed arrays (one per column) unnested into a record set, so
+ * bulk operations are set-based statements, never one call per row and
+ * never CASE WHEN chains.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+
+#include "pg_queryset.h"
+
+/* ---------------------------------------------------------------------
+ * Helpers
+ * ---------------------------------------------------------------------
+ */
+
+/* A jsonb argument as a tree: required, and an object unless arrays are allowed. */
+static JsonbValue *
+TreeArg(FunctionCallInfo fcinfo, int argno, const char *what, bool array)
+{
+	JsonbValue *v;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", what)));
+	v = QsJsonbToTree(PG_GETARG_JSONB_P(argno));
+	if (v->type != (array ? jbvArray : jbvObject))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid %s: expected a JSON %s, got %s", what, array ? "array" : "object",
+						QsJsonTypeName(v))));
+	return v;
+}
+
+/* A compile context for coercing values (messages carry the JSON path). */
+static QsCompile *
+WriteContext(QsModel *m)
+{
+	QsCompile  *ctx = palloc0(sizeof(QsCompile));
+
+	ctx->model = m;
+	ctx->alias = "t0";
+	ctx->maxparams = 16;
+	ctx->ptypes = palloc(sizeof(Oid) * ctx->maxparams);
+	ctx->pvalues = palloc(sizeof(Datum) * ctx->maxparams);
+	ctx->pnulls = palloc(sizeof(bool) * ctx->maxparams);
+	ctx->prods = palloc(sizeof(QsProducer) * ctx->maxparams);
+	ctx->cur_lookup = -1;
+	ctx->next_alias = 1;
+	ctx->top = palloc0(sizeof(QsScope));
+	ctx->top->model = m;
+	ctx->top->alias = "t0";
+	ctx->scope = ctx->top;
+	ctx->relids = list_make1_oid(m->relid);
+	initStringInfo(&ctx->path);
+	appendStringInfoChar(&ctx->path, '$');
+	return ctx;
+}
+
+static bool
+InList(List *names, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, names)
+		if (strcmp((char *) lfirst(lc), name) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The column a key of a written object sets: a column, or a forward
+ * relation's FK column (Django's create(category=5)).  NULL when it is
+ * not one (the caller may try relations).  Checks the allow-list and
+ * generated columns.
+ */
+static QsColumn *
+WriteColumn(QsCompile *ctx, QsModel *m, const char *name, List *allowed, bool has_allowed)
+{
+	QsColumn   *col = QsModelColumn(m, name);
+
+	if (col == NULL)
+	{
+		QsRelation *rel = QsFindRelation(ctx, m, name);
+
+		if (rel == NULL || rel->kind != QS_REL_FORWARD || rel->nkeys != 1)
+			return NULL;
+		col = QsModelColumn(m, get_attname(m->relid, rel->keys[0], false));
+	}
+	if (has_allowed && !InList(allowed, name))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("field \"%s\" is not in the allowed fields of this call", name),
+				 errdetail("At %s.", QsPathString(ctx)),
+				 errhint("The fields argument is an allow-list (mass-assignment guard).")));
+	if (col->generated)
+		ereport(ERROR,
+				(errcode(ERRCODE_GENERATED_ALWAYS),
+				 errmsg("column \"%s\" is a generated column and cannot be written", col->name),
+				 errdetail("At %s.", QsPathString(ctx))));
+	return col;
+}
+
+static void
+UnknownKey(QsCompile *ctx, QsModel *m, const char *name)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_COLUMN),
+			 errmsg("Cannot resolve keyword '%s' into field. Choices are: %s", name, QsModelChoices(m)),
+			 errdetail("Model \"%s\", at %s.", m->display, QsPathString(ctx))));
+}
+
+/* Is a column written as text and cast (arrays, composites: no typed array of them)? */
+static bool
+TextMode(QsColumn *col)
+{
+	char		tt = get_typtype(col->basetypid);
+
+	return OidIsValid(col->elemtypid) || tt == TYPTYPE_COMPOSITE || tt == TYPTYPE_RANGE ||
+		!OidIsValid(get_array_type(col->typid));
+}
+
+/* The parameter type of one column value, and the SQL reading it. */
+static Oid
+ParamType(QsColumn *col)
+{
+	if (col->basetypid == JSONOID)
+		return JSONBOID;
+	if (TextMode(col))
+		return TEXTOID;
+	return col->typid;
+}
+
+static char *
+ReadParam(QsColumn *col, const char *ref)
+{
+	if (col->basetypid == JSONOID)
+		return psprintf("(%s)::pg_catalog.json", ref);
+	if (TextMode(col))
+		return psprintf("(%s)::%s", ref, format_type_extended(col->typid, col->typmod,
+															  FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY));
+	return pstrdup(ref);
+}
+
+/* A JSON value as a datum of ParamType(col); *isnull for JSON null. */
+static Datum
+ColumnDatum(QsCompile *ctx, QsColumn *col, JsonbValue *v, bool *isnull)
+{
+	Oid			t = ParamType(col);
+
+	if (v->type == jbvObject && QsIsExprObject(v) && col->basetypid != JSONBOID &&
+		col->basetypid != JSONOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for field \"%s\": expressions are not allowed here", col->name),
+				 errdetail("At %s.", QsPathString(ctx)),
+				 errhint("create() and bulk_create() take values; use qs.update() for expressions.")));
+	if (t == TEXTOID && col->basetypid != TEXTOID)
+	{
+		/* coerce to the column's type (naming the field), send its text */
+		Datum		d = QsCoerceValue(ctx, v, col->typid, col->name, isnull);
+		Oid			out;
+		bool		varlena;
+
+		if (*isnull)
+			return (Datum) 0;
+		getTypeOutputInfo(col->typid, &out, &varlena);
+		return CStringGetTextDatum(OidOutputFunctionCall(out, d));
+	}
+	return QsCoerceValue(ctx, v, t, col->name, isnull);
+}
+
+/* jsonb_build_object('c', alias.c, ...) over columns (chunks of 50 pairs) */
+static char *
+RowJsonb(List *cols, const char *alias)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+	int			n = 0;
+
+	initStringInfo(&buf);
+	if (cols == NIL)
+		return pstrdup("'{}'::pg_catalog.jsonb");
+	appendStringInfoString(&buf, "pg_catalog.jsonb_build_object(");
+	foreach(lc, cols)
+	{
+		QsColumn   *c = (QsColumn *) lfirst(lc);
+
+		if (n > 0 && n % 50 == 0)
+			appendStringInfoString(&buf, ") OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(");
+		else if (n > 0)
+			appendStringInfoString(&buf, ", ");
+		appendStringInfo(&buf, "%s, %s.%s", quote_literal_cstr(c->name), alias, quote_identifier(c->name));
+		n++;
+	}
+	appendStringInfoChar(&buf, ')');
+	return buf.data;
+}
+
+static int
+NameCmp(const ListCell *a, const ListCell *b)
+{
+	return strcmp((const char *) lfirst(a), (const char *) lfirst(b));
+}
+
+static List *
+AllColumns(QsModel *m)
+{
+	List	   *cols = NIL;
+	int			i;
+
+	for (i = 0; i < m->ncolumns; i++)
+		cols = lappend(cols, &m->columns[i]);
+	return cols;
+}
+
+/* Run a statement (inside SPI) through the plan cache; returns rows processed. */
+static uint64
+RunSql(QsModel *m, const char *sql, int n, Oid *types, Datum *values, bool *nulls)
+{
+	QsCompiled	c;
+
+	memset(&c, 0, sizeof(c));
+	c.sql = (char *) sql;
+	c.nparams = n;
+	c.ptypes = types;
+	c.pvalues = values;
+	c.pnulls = nulls;
+	c.relids = list_make1_oid(m->relid);
+	c.model = m;
+	c.model_display = m->display;
+	c.writes = true;
+	return QsRunWrite(&c, true);
+}
+
+/* Column i of row r of the last SPI result as a jsonb tree (copied out). */
+static JsonbValue *
+ResultTree(uint64 r, int i)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, i, &isnull);
+
+	if (isnull)
+		return NULL;
+	return QsJsonbToTree(DatumGetJsonbP(d));
+}
+
+/* (object jsonb, created boolean) */
+static Datum
+ObjectCreated(FunctionCallInfo fcinfo, JsonbValue *obj, bool created)
+{
+	TupleDesc	td;
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+
+	if (get_call_result_type(fcinfo, NULL, &td) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "pg_queryset: a composite result type is required");
+	td = BlessTupleDesc(td);
+	values[0] = JsonbPGetDatum(QsTreeToJsonb(obj));
+	values[1] = BoolGetDatum(created);
+	return HeapTupleGetDatum(heap_form_tuple(td, values, nulls));
+}
+
+/* ---------------------------------------------------------------------
+ * qs.update, qs.delete
+ * ---------------------------------------------------------------------
+ */
+
+static JsonbValue *
+SpecTree(FunctionCallInfo fcinfo)
+{
+	JsonbValue *tree;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("queryset must not be null")));
+	tree = QsJsonbToTree(PG_GETARG_JSONB_P(0));
+	if (tree->type != jbvObject)
+		(void) QsSpecFromTree(tree);	/* raises the spec error */
+	if (QsTreeGet(tree, "$update") != NULL || QsTreeGet(tree, "$fields") != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid spec: \"$update\" and \"$fields\" are set by qs.update() itself")));
+	return tree;
+}
+
+PG_FUNCTION_INFO_V1(qs_update);
+
+/*
+ * qs.update(q, values jsonb [, fields text[]]) -> bigint: one UPDATE of
+ * the queryset's rows.  Values are literals (a string is a literal) or
+ * expressions ({"F": "stock"}, arithmetic, Case/When...), evaluated per
+ * row by PostgreSQL, so a conditional decrement is race-free.
+ */
+Datum
+qs_update(PG_FUNCTION_ARGS)
+{
+	JsonbValue *tree = SpecTree(fcinfo);
+	JsonbValue *vals = TreeArg(fcinfo, 1, "update values", false);
+	QsCompiled *c;
+	uint64		n;
+
+	QsTreeSet(tree, "$update", vals);
+	if (PG_NARGS() > 2 && !PG_ARGISNULL(2))
+		QsTreeSet(tree, "$fields", QsStringArray(QsTextArrayArg(fcinfo, 2)));
+	c = QsPrepareSpec(tree, QS_TARGET_UPDATE, "update");
+	SPI_connect();
+	n = QsRunWrite(c, false);
+	SPI_finish();
+	PG_RETURN_INT64((int64) n);
+}
+
+PG_FUNCTION_INFO_V1(qs_delete);
+
+/* qs.delete(q) -> bigint: one DELETE of the queryset's rows. */
+Datum
+qs_delete(PG_FUNCTION_ARGS)
+{
+	JsonbValue *tree = SpecTree(fcinfo);
+	QsCompiled *c = QsPrepareSpec(tree, QS_TARGET_DELETE, "delete");
+	uint64		n;
+
+	SPI_connect();
+	n = QsRunWrite(c, false);
+	SPI_finish();
+	PG_RETURN_INT64((int64) n);
+}
+
+/* ---------------------------------------------------------------------
+ * qs.create (nested), shared by get_or_create and update_or_create
+ * ---------------------------------------------------------------------
+ */
+
+/* the part of an allow-list under a relation: "items__quantity" -> "quantity" */
+static List *
+AllowedUnder(List *allowed, const char *rel)
+{
+	List	   *res = NIL;
+	ListCell   *lc;
+	size_t		len = strlen(rel);
+
+	foreach(lc, allowed)
+	{
+		const char *a = (const char *) lfirst(lc);
+
+		if (strncmp(a, rel, len) == 0 && strncmp(a + len, "__", 2) == 0)
+			res = lappend(res, pstrdup(a + len + 2));
+	}
+	return res;
+}
+
+/*
+ * Insert one row of m from obj (plus fixed columns, the FK of a nested
+ * child), then its children under reverse relation names.  Returns the
+ * stored row as a tree, or NULL when ON CONFLICT DO NOTHING skipped it.
+ */
+static JsonbValue *
+CreateRow(QsCompile *ctx, QsModel *m, JsonbValue *obj, List *fixed_cols, List *fixed_vals,
+		  List *allowed, bool has_allowed, bool skip_conflicts)
+{
+	List	   *cols = NIL;
+	List	   *vals = NIL;
+	List	   *child_rels = NIL;
+	List	   *child_vals = NIL;
+	List	   *child_keys = NIL;
+	ListCell   *lc;
+	ListCell   *lv;
+	StringInfoData sql;
+	StringInfoData vlist;
+	int			n;
+	int			i;
+	Oid		   *types;
+	Datum	   *values;
+	bool	   *nulls;
+	JsonbValue *row;
+	int			save = ctx->path.len;
+
+	check_stack_depth();
+	CHECK_FOR_INTERRUPTS();
+	if (obj->type != jbvObject)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid row at %s: expected an object, got %s", QsPathString(ctx), QsJsonTypeName(obj))));
+	for (i = 0; i < obj->val.object.nPairs; i++)
+	{
+		char	   *name = QsTreeKey(&obj->val.object.pairs[i].key);
+		JsonbValue *v = &obj->val.object.pairs[i].value;
+		QsColumn   *col;
+
+		QsPathPush(ctx, ".%s", name);
+		col = WriteColumn(ctx, m, name, allowed, has_allowed);
+		if (col == NULL)
+		{
+			QsRelation *rel = QsFindRelation(ctx, m, name);
+
+			if (rel == NULL)
+				UnknownKey(ctx, m, name);
+			if (rel->kind != QS_REL_REVERSE)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("cannot create through the %s relation '%s'",
+								rel->kind == QS_REL_M2M ? "many-to-many" : "composite", name),
+						 errdetail("At %s.", QsPathString(ctx)),
+						 errhint("Nested create takes to-many children; create junction rows with qs.bulk_create.")));
+			if (has_allowed && !InList(allowed, name))
+				ereport(ERROR,
+						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+						 errmsg("field \"%s\" is not in the allowed fields of this call", name),
+						 errdetail("At %s.", QsPathString(ctx))));
+			child_rels = lappend(child_rels, rel);
+			child_vals = lappend(child_vals, v);
+			child_keys = lappend(child_keys, name);
+			QsPathPop(ctx, save);
+			continue;
+		}
+		foreach(lc, cols)
+			if (lfirst(lc) == col)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("column \"%s\" is given twice", col->name),
+						 errdetail("At %s.", QsPathString(ctx))));
+		foreach(lc, fixed_cols)
+			if (lfirst(lc) == col)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("column \"%s\" is set by the parent row of a nested create", col->name),
+						 errdetail("At %s.", QsPathString(ctx))));
+		cols = lappend(cols, col);
+		vals = lappend(vals, v);
+		QsPathPop(ctx, save);
+	}
+	cols = list_concat(cols, fixed_cols);
+	vals = list_concat(vals, fixed_vals);
+
+	n = list_length(cols);
+	types = palloc(sizeof(Oid) * Max(n, 1));
+	values = palloc(sizeof(Datum) * Max(n, 1));
+	nulls = palloc(sizeof(bool) * Max(n, 1));
+	initStringInfo(&sql);
+	initStringInfo(&vlist);
+	appendStringInfo(&sql, "INSERT INTO %s AS t0", m->qualname);
+	i = 0;
+	forboth(lc, cols, lv, vals)
+	{
+		QsColumn   *col = (QsColumn *) lfirst(lc);
+
+		QsPathPush(ctx, ".%s", col->name);
+		types[i] = ParamType(col);
+		values[i] = ColumnDatum(ctx, col, (JsonbValue *) lfirst(lv), &nulls[i]);
+		QsPathPop(ctx, save);
+		appendStringInfo(&sql, "%s%s", i == 0 ? " (" : ", ", quote_identifier(col->name));
+		appendStringInfo(&vlist, "%s%s", i == 0 ? "" : ", ", ReadParam(col, psprintf("$%d", i + 1)));
+		i++;
+	}
+	if (n == 0)
+		appendStringInfoString(&sql, " DEFAULT VALUES");
+	else
+		appendStringInfo(&sql, ") VALUES (%s)", vlist.data);
+	if (skip_conflicts)
+		appendStringInfoString(&sql, " ON CONFLICT DO NOTHING");
+	appendStringInfo(&sql, " RETURNING %s", RowJsonb(AllColumns(m), "t0"));
+
+	if (RunSql(m, sql.data, n, types, values, nulls) == 0)
+		return NULL;
+	row = ResultTree(0, 1);
+
+	/* children, each with the parent's key in its foreign key */
+	{
+		ListCell   *lr;
+		ListCell   *lk;
+
+		forthree(lr, child_rels, lv, child_vals, lk, child_keys)
+		{
+			QsRelation *rel = (QsRelation *) lfirst(lr);
+			JsonbValue *v = (JsonbValue *) lfirst(lv);
+			QsModel    *cm = QsModelGet(rel->target);
+			List	   *fcols = NIL;
+			List	   *fvals = NIL;
+			List	   *made = NIL;
+			List	   *callowed = has_allowed ? AllowedUnder(allowed, (char *) lfirst(lk)) : NIL;
+			int			k;
+
+			for (k = 0; k < rel->nkeys; k++)
+			{
+				JsonbValue *pv = QsTreeGet(row, get_attname(m->relid, rel->keys[k], false));
+
+				fcols = lappend(fcols, QsModelColumn(cm, get_attname(cm->relid, rel->tkeys[k], false)));
+				fvals = lappend(fvals, pv);
+			}
+			QsPathPush(ctx, ".%s", (char *) lfirst(lk));
+			if (rel->unique && v->type == jbvObject)
+			{
+				JsonbValue *child = CreateRow(ctx, cm, v, fcols, fvals, callowed, has_allowed, false);
+
+				QsTreeSet(row, (char *) lfirst(lk), child);
+			}
+			else
+			{
+				if (v->type != jbvArray)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("invalid value at %s: expected an array of child rows, got %s",
+									QsPathString(ctx), QsJsonTypeName(v))));
+				for (k = 0; k < v->val.array.nElems; k++)
+				{
+					int			s2 = ctx->path.len;
+
+					QsPathPush(ctx, "[%d]", k);
+					made = lappend(made, CreateRow(ctx, cm, &v->val.array.elems[k], fcols, fvals,
+												   callowed, has_allowed, false));
+					QsPathPop(ctx, s2);
+				}
+				QsTreeSet(row, (char *) lfirst(lk), QsTreeArray(made));
+			}
+			QsPathPop(ctx, save);
+		}
+	}
+	return row;
+}
+
+PG_FUNCTION_INFO_V1(qs_create);
+
+/*
+ * qs.create(model, values jsonb [, fields text[]]) -> jsonb: insert one
+ * row (column defaults apply to omitted columns) and return it as stored.
+ * To-many children may be given under their relation name; they are
+ * inserted with the new row's key, in the same atomic call.
+ */
+Datum
+qs_create(PG_FUNCTION_ARGS)
+{
+	QsModel    *m = QsModelGet(PG_GETARG_OID(0));
+	JsonbValue *obj = TreeArg(fcinfo, 1, "values", false);
+	bool		has_allowed = (PG_NARGS() > 2 && !PG_ARGISNULL(2));
+	List	   *allowed = has_allowed ? QsTextArrayArg(fcinfo, 2) : NIL;
+	QsCompile  *ctx = WriteContext(m);
+	JsonbValue *row;
+
+	SPI_connect();
+	row = CreateRow(ctx, m, obj, NIL, NIL, allowed, has_allowed, false);
+	SPI_finish();
+	PG_RETURN_JSONB_P(QsTreeToJsonb(row));
+}
+
+/* ---------------------------------------------------------------------
+ * qs.bulk_create
+ * ---------------------------------------------------------------------
+ */
+
+typedef struct BulkOptions
+{
+	int64		batch_size;		/* 0: one batch */
+	bool		ignore_conflicts;
+	bool		update_conflicts;
+	List	   *unique_fields;
+	List	   *update_fields;
+	bool		returning_all;
+	List	   *returning;		/* names; NIL with !returning_all: the pk */
+	bool		returning_given;
+	bool		has_allowed;
+	List	   *allowed;
+	int64		max_affected;	/* bulk_update: 0 off */
+} BulkOptions;
+
+static List *
+OptionNames(JsonbValue *v, const char *key)
+{
+	List	   *res = NIL;
+	int			i;
+
+	if (v->type != jbvArray)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid option %s: expected an array of field names, got %s", key, QsJsonTypeName(v))));
+	for (i = 0; i < v->val.array.nElems; i++)
+	{
+		if (v->val.array.elems[i].type != jbvString)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid option %s: expected field names", key)));
+		res = lappend(res, QsTreeKey(&v->val.array.elems[i]));
+	}
+	return res;
+}
+
+static int64
+OptionInt(JsonbValue *v, const char *key)
+{
+	char	   *txt;
+	char	   *end;
+	long long	n;
+
+	if (v->type != jbvNumeric || !QsNumberIsIntegral(v))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid option %s: expected a positive integer", key)));
+	txt = QsTreeText(v);
+	errno = 0;
+	n = strtoll(txt, &end, 10);
+	if (errno != 0 || *end != '\0' || n <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid option %s: expected a positive integer, got %s", key, txt)));
+	return (int64) n;
+}
+
+static BulkOptions *
+ParseOptions(FunctionCallInfo fcinfo, int argno, const char *known)
+{
+	BulkOptions *o = palloc0(sizeof(BulkOptions));
+	JsonbValue *v;
+	int			i;
+
+	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
+		return o;
+	v = QsJsonbToTree(PG_GETARG_JSONB_P(argno));
+	if (v->type != jbvObject)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid options: expected a JSON object, got %s", QsJsonTypeName(v))));
+	for (i = 0; i < v->val.object.nPairs; i++)
+	{
+		char	   *k = QsTreeKey(&v->val.object.pairs[i].key);
+		JsonbValue *val = &v->val.object.pairs[i].value;
+
+		if (strstr(known, psprintf(" %s ", k)) == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown option \"%s\"", k),
+					 errhint("Options are:%s", known)));
+		if (strcmp(k, "batch_size") == 0)
+			o->batch_size = val->type == jbvNull ? 0 : OptionInt(val, k);
+		else if (strcmp(k, "max_affected") == 0)
+			o->max_affected = val->type == jbvNull ? 0 : OptionInt(val, k);
+		else if (strcmp(k, "ignore_conflicts") == 0 || strcmp(k, "update_conflicts") == 0)
+		{
+			if (val->type != jbvBool)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("invalid option %s: expected true or false", k)));
+			if (k[0] == 'i')
+				o->ignore_conflicts = val->val.boolean;
+			else
+				o->update_conflicts = val->val.boolean;
+		}
+		else if (strcmp(k, "unique_fields") == 0)
+			o->unique_fields = OptionNames(val, k);
+		else if (strcmp(k, "update_fields") == 0)
+			o->update_fields = OptionNames(val, k);
+		else if (strcmp(k, "fields") == 0)
+		{
+			o->has_allowed = true;
+			o->allowed = OptionNames(val, k);
+		}
+		else if (strcmp(k, "returning") == 0)
+		{
+			o->returning_given = true;
+			if (val->type == jbvString && strcmp(QsTreeKey(val), "*") == 0)
+				o->returning_all = true;
+			else
+				o->returning = OptionNames(val, k);
+		}
+	}
+	if (o->ignore_conflicts && o->update_conflicts)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("ignore_conflicts and update_conflicts are mutually exclusive")));
+	if (o->update_conflicts && (o->update_fields == NIL || o->unique_fields == NIL))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("update_conflicts needs unique_fields and update_fields"),
+				 errhint("Write {\"update_conflicts\": true, \"unique_fields\": [\"slug\"], \"update_fields\": [\"price\"]}.")));
+	if (!o->update_conflicts && (o->update_fields != NIL || o->unique_fields != NIL))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unique_fields and update_fields apply with update_conflicts only")));
+	return o;
+}
+
+/* A column of m by name (forward relations name their FK), or an error. */
+static QsColumn *
+NamedColumn(QsCompile *ctx, QsModel *m, const char *name)
+{
+	QsColumn   *col = WriteColumn(ctx, m, name, NIL, false);
+
+	if (col == NULL)
+		UnknownKey(ctx, m, name);
+	return col;
+}
+
+/* Build an array datum of ParamType(col) from the column's values. */
+static Datum
+ColumnArray(QsColumn *col, Datum *d, bool *nulls, int n)
+{
+	Oid			t = ParamType(col);
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	int			dims[1];
+	int			lbs[1] = {1};
+
+	get_typlenbyvalalign(t, &typlen, &typbyval, &typalign);
+	dims[0] = n;
+	return PointerGetDatum(construct_md_array(d, nulls, 1, dims, lbs, t, typlen, typbyval, typalign));
+}
+
+static char *
+ArrayTypeSql(QsColumn *col)
+{
+	Oid			t = ParamType(col);
+
+	return format_type_extended(get_array_type(t), -1, FORMAT_TYPE_FORCE_QUALIFY);
+}
+
+PG_FUNCTION_INFO_V1(qs_bulk_create);
+
+/*
+ * qs.bulk_create(model, rows jsonb [, options jsonb]) -> jsonb: insert
+ * many rows with INSERT ... SELECT FROM ROWS FROM (unnest(<one typed array
+ * per column>), ...), one statement per set of columns (rows may omit columns that
+ * have defaults) and batch.  Returns the returning fields (default: the
+ * primary key) of the rows, in input order.
+ */
+Datum
+qs_bulk_create(PG_FUNCTION_ARGS)
+{
+	QsModel    *m = QsModelGet(PG_GETARG_OID(0));
+	JsonbValue *rows = TreeArg(fcinfo, 1, "rows", true);
+	BulkOptions *o = ParseOptions(fcinfo, 2, " batch_size ignore_conflicts update_conflicts unique_fields "
+								  "update_fields returning fields ");
+	QsCompile  *ctx = WriteContext(m);
+	int			nrows = rows->val.array.nElems;
+	List	   *sigs = NIL;		/* char *: sorted column names of a group */
+	List	   *groups = NIL;	/* List * of int (row indexes) */
+	JsonbValue **result = palloc0(sizeof(JsonbValue *) * Max(nrows, 1));
+	List	   *extra = NIL;	/* returned rows without a position (conflicts) */
+	List	   *ret_cols = NIL;
+	ListCell   *ls;
+	ListCell   *lg;
+	int			i;
+
+	/* what comes back */
+	if (o->returning_all || (!o->returning_given && m->npk == 0))
+		ret_cols = AllColumns(m);
+	else if (!o->returning_given)
+		for (i = 0; i < m->npk; i++)
+			ret_cols = lappend(ret_cols, &m->columns[m->pk[i]]);
+	else
+	{
+		foreach(ls, o->returning)
+		{
+			QsPathPush(ctx, ".returning");
+			ret_cols = lappend(ret_cols, NamedColumn(ctx, m, (char *) lfirst(ls)));
+			QsPathPop(ctx, 1);
+		}
+	}
+
+	/* group the rows by the set of columns they give */
+	for (i = 0; i < nrows; i++)
+	{
+		JsonbValue *r = &rows->val.array.elems[i];
+		StringInfoData sig;
+		List	   *names = NIL;
+		ListCell   *ln;
+		bool		found = false;
+		int			k;
+
+		CHECK_FOR_INTERRUPTS();
+		QsPathPush(ctx, "[%d]", i);
+		if (r->type != jbvObject)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid row at %s: expected an object, got %s", QsPathString(ctx), QsJsonTypeName(r))));
+		for (k = 0; k < r->val.object.nPairs; k++)
+			names = lappend(names, QsTreeKey(&r->val.object.pairs[k].key));
+		list_sort(names, NameCmp);
+		initStringInfo(&sig);
+		foreach(ln, names)
+			appendStringInfo(&sig, "%s\x1f", (char *) lfirst(ln));
+		forboth(ls, sigs, lg, groups)
+		{
+			if (strcmp((char *) lfirst(ls), sig.data) == 0)
+			{
+				lfirst(lg) = lappend_int((List *) lfirst(lg), i);
+				found = true;
+				break;
+			}
+		}
+		if (!found)
+		{
+			sigs = lappend(sigs, sig.data);
+			groups = lappend(groups, list_make1_int(i));
+		}
+		QsPathPop(ctx, 1);
+	}
+
+	SPI_connect();
+	foreach(lg, groups)
+	{
+		List	   *idx = (List *) lfirst(lg);
+		JsonbValue *first = &rows->val.array.elems[linitial_int(idx)];
+		List	   *cols = NIL;
+		List	   *keys = NIL;
+		int			ncols;
+		int			start;
+		int			total = list_length(idx);
+		int64		batch = o->batch_size > 0 ? o->batch_size : total;
+		StringInfoData sql;
+		int			k;
+		ListCell   *lk;
+
+		/* columns in name order (the group's signature) */
+		for (k = 0; k < first->val.object.nPairs; k++)
+			keys = lappend(keys, QsTreeKey(&first->val.object.pairs[k].key));
+		list_sort(keys, NameCmp);
+		QsPathPush(ctx, "[%d]", linitial_int(idx));
+		{
+			int			save = ctx->path.len;
+
+			foreach(ls, keys)
+			{
+				QsColumn   *col;
+
+				QsPathPush(ctx, ".%s", (char *) lfirst(ls));
+				col = WriteColumn(ctx, m, (char *) lfirst(ls), o->allowed, o->has_allowed);
+				if (col == NULL)
+					UnknownKey(ctx, m, (char *) lfirst(ls));
+				if (list_member_ptr(cols, col))
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("column \"%s\" is given twice", col->name),
+							 errdetail("At %s.", QsPathString(ctx))));
+				cols = lappend(cols, col);
+				QsPathPop(ctx, save);
+			}
+		}
+		QsPathPop(ctx, 1);
+		ncols = list_length(cols);
+
+		initStringInfo(&sql);
+		appendStringInfo(&sql, "INSERT INTO %s AS t0", m->qualname);
+		if (ncols == 0)
+			appendStringInfoString(&sql, " DEFAULT VALUES");
+		else
+		{
+			StringInfoData sel;
+			StringInfoData src;
+
+			initStringInfo(&sel);
+			initStringInfo(&src);
+			k = 0;
+			foreach(ls, cols)
+			{
+				QsColumn   *col = (QsColumn *) lfirst(ls);
+
+				appendStringInfo(&sql, "%s%s", k == 0 ? " (" : ", ", quote_identifier(col->name));
+				appendStringInfo(&sel, "%s%s", k == 0 ? "" : ", ", ReadParam(col, psprintf("v.c%d", k + 1)));
+				appendStringInfo(&src, "%spg_catalog.unnest($%d::%s)", k == 0 ? "" : ", ", k + 1, ArrayTypeSql(col));
+				k++;
+			}
+			appendStringInfo(&sql, ") SELECT %s FROM ROWS FROM (%s) AS v(", sel.data, src.data);
+			for (k = 0; k < ncols; k++)
+				appendStringInfo(&sql, "%sc%d", k == 0 ? "" : ", ", k + 1);
+			appendStringInfoChar(&sql, ')');
+		}
+		if (o->ignore_conflicts)
+			appendStringInfoString(&sql, " ON CONFLICT DO NOTHING");
+		else if (o->update_conflicts)
+		{
+			ListCell   *lu;
+
+			appendStringInfoString(&sql, " ON CONFLICT (");
+			k = 0;
+			foreach(lu, o->unique_fields)
+				appendStringInfo(&sql, "%s%s", k++ ? ", " : "",
+								 quote_identifier(NamedColumn(ctx, m, (char *) lfirst(lu))->name));
+			appendStringInfoString(&sql, ") DO UPDATE SET ");
+			k = 0;
+			foreach(lu, o->update_fields)
+			{
+				const char *c = quote_identifier(NamedColumn(ctx, m, (char *) lfirst(lu))->name);
+
+				appendStringInfo(&sql, "%s%s = EXCLUDED.%s", k++ ? ", " : "", c, c);
+			}
+		}
+		appendStringInfo(&sql, " RETURNING %s", RowJsonb(ret_cols, "t0"));
+
+		/* one statement per batch; one typed array per column */
+		for (start = 0; start < total; start += (int) batch)
+		{
+			int			end = Min(total, start + (int) batch);
+			int			nb = end - start;
+			Oid		   *types = palloc(sizeof(Oid) * Max(ncols, 1));
+			Datum	   *arrays = palloc(sizeof(Datum) * Max(ncols, 1));
+			bool	   *anulls = palloc0(sizeof(bool) * Max(ncols, 1));
+			uint64		got;
+			uint64		r;
+
+			k = 0;
+			forboth(ls, cols, lk, keys)
+			{
+				QsColumn   *col = (QsColumn *) lfirst(ls);
+				Datum	   *d = palloc(sizeof(Datum) * Max(nb, 1));
+				bool	   *dn = palloc(sizeof(bool) * Max(nb, 1));
+				int			j;
+
+				for (j = 0; j < nb; j++)
+				{
+					int			ri = list_nth_int(idx, start + j);
+
+					CHECK_FOR_INTERRUPTS();
+					resetStringInfo(&ctx->path);
+					appendStringInfo(&ctx->path, "$[%d].%s", ri, (char *) lfirst(lk));
+					{
+						JsonbValue *v = QsTreeGet(&rows->val.array.elems[ri], (char *) lfirst(lk));
+
+						if (v == NULL)
+							ereport(ERROR,
+									(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+									 errmsg("invalid row at $[%d]: its keys differ from the rows it was grouped with", ri)));
+						d[j] = ColumnDatum(ctx, col, v, &dn[j]);
+					}
+				}
+				resetStringInfo(&ctx->path);
+				appendStringInfoChar(&ctx->path, '$');
+				types[k] = get_array_type(ParamType(col));
+				arrays[k] = ColumnArray(col, d, dn, nb);
+				k++;
+			}
+			got = RunSql(m, sql.data, ncols, types, arrays, anulls);
+			for (r = 0; r < got; r++)
+			{
+				JsonbValue *t = ResultTree(r, 1);
+
+				if (got == (uint64) nb)
+					result[list_nth_int(idx, start + (int) r)] = t;
+				else
+					extra = lappend(extra, t);	/* conflicts skipped some rows */
+			}
+		}
+	}
+	SPI_finish();
+
+	{
+		List	   *out = NIL;
+
+		for (i = 0; i < nrows; i++)
+			if (result[i] != NULL)
+				out = lappend(out, result[i]);
+		out = list_concat(out, extra);
+		PG_RETURN_JSONB_P(QsTreeToJsonb(QsTreeArray(out)));
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * qs.bulk_update
+ * ---------------------------------------------------------------------
+ */
+
+/* Is v, written to col, an expression (evaluated per row) rather than a value? */
+static bool
+IsExpression(QsColumn *col, JsonbValue *v)
+{
+	bool		is_json = (col->basetypid == JSONBOID || col->basetypid == JSONOID);
+
+	return v->type == jbvObject && QsIsExprObject(v) &&
+		(!is_json || (v->val.object.nPairs == 1 &&
+					  (QsTreeGet(v, "F") != NULL || QsTreeGet(v, "Value") != NULL)));
+}
+
+/* The literals of an expression value, in shape-walk order. */
+static List *
+ExprLiterals(JsonbValue *v, StringInfo sig)
+{
+	List	   *lits = NIL;
+
+	QsShapeValue(sig, v, &lits);
+	return list_delete_first(lits);	/* the value itself comes first */
+}
+
+typedef struct KeyEnt
+{
+	char		key[NAMEDATALEN * 2];	/* hash key: a digest of the key text */
+	int			row;
+} KeyEnt;
+
+PG_FUNCTION_INFO_V1(qs_bulk_update);
+
+/*
+ * qs.bulk_update(model, rows jsonb, fields text[] [, options jsonb]) ->
+ * bigint: UPDATE t SET f = v.f, ... FROM ROWS FROM (unnest(<typed array>), ...) AS v(pk,
+ * f, ...) WHERE t.pk = v.pk -- one statement per batch, whatever the
+ * number of rows.  A value may be an expression ({"+": [{"F": "stock"},
+ * 3]}): rows whose expressions have the same shape share a statement,
+ * with each row's literals as columns of the record set.
+ */
+Datum
+qs_bulk_update(PG_FUNCTION_ARGS)
+{
+	QsModel    *m = QsModelGet(PG_GETARG_OID(0));
+	JsonbValue *rows = TreeArg(fcinfo, 1, "rows", true);
+	List	   *fnames;
+	BulkOptions *o = ParseOptions(fcinfo, 3, " batch_size max_affected ");
+	QsCompile  *ctx = WriteContext(m);
+	List	   *fields = NIL;	/* QsColumn * */
+	List	   *pkcols = NIL;
+	int			nrows = rows->val.array.nElems;
+	List	   *sigs = NIL;
+	List	   *groups = NIL;
+	ListCell   *lc;
+	ListCell   *lg;
+	HTAB	   *seen;
+	HASHCTL		hc;
+	uint64		total = 0;
+	int			i;
+
+	if (PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("fields must not be null"),
+				 errhint("bulk_update() needs the list of fields to update, as Django's does.")));
+	fnames = QsTextArrayArg(fcinfo, 2);
+	if (fnames == NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("Field names must be given to bulk_update().")));
+	if (m->npk == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("bulk_update() needs a primary key, and \"%s\" has none", m->display)));
+	for (i = 0; i < m->npk; i++)
+		pkcols = lappend(pkcols, &m->columns[m->pk[i]]);
+	foreach(lc, fnames)
+	{
+		QsColumn   *col;
+
+		resetStringInfo(&ctx->path);
+		appendStringInfo(&ctx->path, "$.fields.%s", (char *) lfirst(lc));
+		col = NamedColumn(ctx, m, (char *) lfirst(lc));
+		if (list_member_ptr(pkcols, col))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("bulk_update() cannot be used with primary key fields.")));
+		if (list_member_ptr(fields, col))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("field \"%s\" is listed twice", col->name)));
+		fields = lappend(fields, col);
+	}
+
+	/* check every row, detect repeated keys, group by expression shapes */
+	memset(&hc, 0, sizeof(hc));
+	hc.keysize = sizeof(((KeyEnt *) 0)->key);
+	hc.entrysize = sizeof(KeyEnt);
+	hc.hcxt = CurrentMemoryContext;
+	seen = hash_create("pg_queryset bulk_update keys", Max(64, nrows), &hc,
+					   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	for (i = 0; i < nrows; i++)
+	{
+		JsonbValue *r = &rows->val.array.elems[i];
+		StringInfoData key;
+		StringInfoData sig;
+		KeyEnt	   *ent;
+		bool		found;
+		int			k;
+		ListCell   *ls;
+
+		CHECK_FOR_INTERRUPTS();
+		resetStringInfo(&ctx->path);
+		appendStringInfo(&ctx->path, "$[%d]", i);
+		if (r->type != jbvObject)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid row at %s: expected an object, got %s", QsPathString(ctx), QsJsonTypeName(r))));
+		initStringInfo(&key);
+		foreach(lc, pkcols)
+		{
+			QsColumn   *pk = (QsColumn *) lfirst(lc);
+			JsonbValue *v = QsTreeGet(r, pk->name);
+
+			if (v == NULL && m->npk == 1)
+				v = QsTreeGet(r, "pk");
+			if (v == NULL || v->type == jbvNull)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("row %d has no primary key \"%s\"", i, pk->name),
+						 errdetail("At %s.", QsPathString(ctx)),
+						 errhint("bulk_update() finds each row by its primary key.")));
+			appendStringInfo(&key, "%s\x1f", QsTreeText(v));
+		}
+		for (k = 0; k < r->val.object.nPairs; k++)
+		{
+			char	   *name = QsTreeKey(&r->val.object.pairs[k].key);
+			QsColumn   *col = QsModelColumn(m, name);
+			bool		ok = false;
+
+			if (strcmp(name, "pk") == 0 && m->npk == 1)
+				ok = true;
+			foreach(lc, pkcols)
+				if (col == lfirst(lc))
+					ok = true;
+			foreach(ls, fnames)
+				if (strcmp((char *) lfirst(ls), name) == 0)
+					ok = true;
+			if (!ok)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("row %d has the field \"%s\", which is not in fields", i, name),
+						 errdetail("At %s.", QsPathString(ctx)),
+						 errhint("List it in fields, or leave it out of the rows.")));
+		}
+		/* a digest keeps arbitrary keys within the fixed-size hash key */
+		{
+			char	   *digest = psprintf("%08x%08x%d", (unsigned) hash_bytes((unsigned char *) key.data, key.len),
+										  (unsigned) hash_bytes_extended((unsigned char *) key.data, key.len, 7),
+										  key.len);
+			ListCell   *ld;
+
+			ent = hash_search(seen, digest, HASH_ENTER, &found);
+			if (found)
+			{
+				/* same digest: compare the keys themselves */
+				bool		same = true;
+				JsonbValue *other = &rows->val.array.elems[ent->row];
+
+				foreach(ld, pkcols)
+				{
+					QsColumn   *pk = (QsColumn *) lfirst(ld);
+					JsonbValue *a = QsTreeGet(r, pk->name) ? QsTreeGet(r, pk->name) : QsTreeGet(r, "pk");
+					JsonbValue *b = QsTreeGet(other, pk->name) ? QsTreeGet(other, pk->name) : QsTreeGet(other, "pk");
+
+					if (strcmp(QsTreeText(a), QsTreeText(b)) != 0)
+						same = false;
+				}
+				if (same)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("row %d repeats the primary key of row %d", i, ent->row),
+							 errdetail("At %s.", QsPathString(ctx)),
+							 errhint("Each row may appear once in a bulk_update().")));
+			}
+			else
+				ent->row = i;
+		}
+		/* the row's signature: literal or the shape of each field's expression */
+		initStringInfo(&sig);
+		forboth(lc, fields, ls, fnames)
+		{
+			QsColumn   *col = (QsColumn *) lfirst(lc);
+			JsonbValue *v = QsTreeGet(r, (char *) lfirst(ls));
+
+			if (v == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("row %d has no value for \"%s\"", i, (char *) lfirst(ls)),
+						 errdetail("At %s.", QsPathString(ctx)),
+						 errhint("Every row gives every field in fields.")));
+			if (IsExpression(col, v))
+			{
+				appendStringInfoString(&sig, "E:");
+				(void) ExprLiterals(v, &sig);
+			}
+			appendStringInfoChar(&sig, '\x1f');
+		}
+		{
+			ListCell   *lsg;
+			bool		found_group = false;
+
+			forboth(lsg, sigs, lg, groups)
+				if (strcmp((char *) lfirst(lsg), sig.data) == 0)
+				{
+					lfirst(lg) = lappend_int((List *) lfirst(lg), i);
+					found_group = true;
+					break;
+				}
+			if (!found_group)
+			{
+				sigs = lappend(sigs, sig.data);
+				groups = lappend(groups, list_make1_int(i));
+			}
+		}
+	}
+
+	SPI_connect();
+	foreach(lg, groups)
+	{
+		List	   *idx = (List *) lfirst(lg);
+		JsonbValue *first = &rows->val.array.elems[linitial_int(idx)];
+		List	   *firstlits = NIL;
+		List	   *exprcols = NIL;	/* per field: the expression SQL, or NULL */
+		StringInfoData sql;
+		StringInfoData cols;
+		int			nlit;
+		int			ncol;
+		int			total_rows = list_length(idx);
+		int64		batch = o->batch_size > 0 ? o->batch_size : total_rows;
+		int			start;
+		int			k;
+		ListCell   *lf;
+		ListCell   *ln;
+
+		/* compile the group's expressions: literals become columns v.lN */
+		forboth(lf, fields, ln, fnames)
+		{
+			JsonbValue *v = QsTreeGet(first, (char *) lfirst(ln));
+			StringInfoData scratch;
+
+			initStringInfo(&scratch);
+			if (IsExpression((QsColumn *) lfirst(lf), v))
+				firstlits = list_concat(firstlits, ExprLiterals(v, &scratch));
+		}
+		nlit = list_length(firstlits);
+		ctx->literal_columns = true;
+		ctx->literal_types = palloc0(sizeof(Oid) * Max(nlit, 1));
+		QsIndexValues(ctx, firstlits);
+		ctx->top->alias = "t";
+		ctx->top->joins = NIL;
+		ctx->scope = ctx->top;
+		forboth(lf, fields, ln, fnames)
+		{
+			QsColumn   *col = (QsColumn *) lfirst(lf);
+			JsonbValue *v = QsTreeGet(first, (char *) lfirst(ln));
+
+			resetStringInfo(&ctx->path);
+			appendStringInfo(&ctx->path, "$[%d].%s", linitial_int(idx), (char *) lfirst(ln));
+			if (IsExpression(col, v))
+			{
+				exprcols = lappend(exprcols, QsCompileExpr(ctx, v, col->basetypid)->sql);
+				if (ctx->top->joins != NIL)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("Joined field references are not permitted in bulk_update()"),
+							 errdetail("At %s.", QsPathString(ctx))));
+			}
+			else
+				exprcols = lappend(exprcols, NULL);
+		}
+
+		/* UPDATE t SET ... FROM unnest(...) AS v(k1.., c1.., l0..) WHERE keys */
+		initStringInfo(&sql);
+		initStringInfo(&cols);
+		appendStringInfo(&sql, "UPDATE %s AS t SET ", m->qualname);
+		k = 0;
+		forboth(lf, fields, ln, exprcols)
+		{
+			QsColumn   *col = (QsColumn *) lfirst(lf);
+
+			appendStringInfo(&sql, "%s%s = %s", k > 0 ? ", " : "", quote_identifier(col->name),
+							 lfirst(ln) ? (char *) lfirst(ln) : ReadParam(col, psprintf("v.c%d", k)));
+			k++;
+		}
+		appendStringInfoString(&sql, " FROM ROWS FROM (");
+		ncol = 0;
+		foreach(lc, pkcols)
+		{
+			appendStringInfo(&sql, "%spg_catalog.unnest($%d::%s)", ncol > 0 ? ", " : "", ncol + 1, ArrayTypeSql((QsColumn *) lfirst(lc)));
+			appendStringInfo(&cols, "%sk%d", ncol > 0 ? ", " : "", ncol);
+			ncol++;
+		}
+		k = 0;
+		forboth(lf, fields, ln, exprcols)
+		{
+			if (lfirst(ln) == NULL)
+			{
+				appendStringInfo(&sql, ", pg_catalog.unnest($%d::%s)", ncol + 1, ArrayTypeSql((QsColumn *) lfirst(lf)));
+				appendStringInfo(&cols, ", c%d", k);
+				ncol++;
+			}
+			k++;
+		}
+		for (k = 0; k < nlit; k++)
+		{
+			appendStringInfo(&sql, ", pg_catalog.unnest($%d::%s)", ncol + 1,
+							 format_type_extended(get_array_type(ctx->literal_types[k]), -1, FORMAT_TYPE_FORCE_QUALIFY));
+			appendStringInfo(&cols, ", l%d", k);
+			ncol++;
+		}
+		appendStringInfo(&sql, ") AS v(%s) WHERE ", cols.data);
+		k = 0;
+		foreach(lc, pkcols)
+		{
+			QsColumn   *pk = (QsColumn *) lfirst(lc);
+
+			appendStringInfo(&sql, "%st.%s %s %s", k > 0 ? " AND " : "", quote_identifier(pk->name),
+							 QsOp("=", pk->basetypid, pk->basetypid), ReadParam(pk, psprintf("v.k%d", k)));
+			k++;
+		}
+
+		for (start = 0; start < total_rows; start += (int) batch)
+		{
+			int			end = Min(total_rows, start + (int) batch);
+			int			nb = end - start;
+			Oid		   *types = palloc(sizeof(Oid) * Max(ncol, 1));
+			Datum	   *arrays = palloc(sizeof(Datum) * Max(ncol, 1));
+			bool	   *anulls = palloc0(sizeof(bool) * Max(ncol, 1));
+			Datum	  **litvals = palloc(sizeof(Datum *) * Max(nlit, 1));
+			bool	  **litnulls = palloc(sizeof(bool *) * Max(nlit, 1));
+			int			a = 0;
+			int			j;
+
+			for (k = 0; k < nlit; k++)
+			{
+				litvals[k] = palloc(sizeof(Datum) * Max(nb, 1));
+				litnulls[k] = palloc(sizeof(bool) * Max(nb, 1));
+			}
+			ctx->literal_columns = false;
+			/* keys */
+			k = 0;
+			foreach(lc, pkcols)
+			{
+				QsColumn   *pk = (QsColumn *) lfirst(lc);
+				Datum	   *d = palloc(sizeof(Datum) * Max(nb, 1));
+				bool	   *dn = palloc(sizeof(bool) * Max(nb, 1));
+
+				for (j = 0; j < nb; j++)
+				{
+					int			ri = list_nth_int(idx, start + j);
+					JsonbValue *r = &rows->val.array.elems[ri];
+					JsonbValue *v = QsTreeGet(r, pk->name) ? QsTreeGet(r, pk->name) : QsTreeGet(r, "pk");
+
+					resetStringInfo(&ctx->path);
+					appendStringInfo(&ctx->path, "$[%d].%s", ri, pk->name);
+					d[j] = ColumnDatum(ctx, pk, v, &dn[j]);
+				}
+				types[a] = get_array_type(ParamType(pk));
+				arrays[a++] = ColumnArray(pk, d, dn, nb);
+				k++;
+			}
+			/* plain values, then each row's expression literals */
+			forthree(lf, fields, ln, fnames, lc, exprcols)
+			{
+				QsColumn   *col = (QsColumn *) lfirst(lf);
+				Datum	   *d = palloc(sizeof(Datum) * Max(nb, 1));
+				bool	   *dn = palloc(sizeof(bool) * Max(nb, 1));
+
+				if (lfirst(lc) != NULL)
+					continue;
+				for (j = 0; j < nb; j++)
+				{
+					int			ri = list_nth_int(idx, start + j);
+
+					CHECK_FOR_INTERRUPTS();
+					resetStringInfo(&ctx->path);
+					appendStringInfo(&ctx->path, "$[%d].%s", ri, (char *) lfirst(ln));
+					d[j] = ColumnDatum(ctx, col, QsTreeGet(&rows->val.array.elems[ri], (char *) lfirst(ln)), &dn[j]);
+				}
+				types[a] = get_array_type(ParamType(col));
+				arrays[a++] = ColumnArray(col, d, dn, nb);
+			}
+			for (j = 0; j < nb && nlit > 0; j++)
+			{
+				int			ri = list_nth_int(idx, start + j);
+				JsonbValue *r = &rows->val.array.elems[ri];
+				List	   *lits = NIL;
+				ListCell   *ll;
+
+				forboth(lf, fields, ln, fnames)
+				{
+					JsonbValue *v = QsTreeGet(r, (char *) lfirst(ln));
+					StringInfoData scratch;
+
+					initStringInfo(&scratch);
+					if (IsExpression((QsColumn *) lfirst(lf), v))
+						lits = list_concat(lits, ExprLiterals(v, &scratch));
+				}
+				k = 0;
+				foreach(ll, lits)
+				{
+					resetStringInfo(&ctx->path);
+					appendStringInfo(&ctx->path, "$[%d]", ri);
+					litvals[k][j] = QsCoerceValue(ctx, (JsonbValue *) lfirst(ll), ctx->literal_types[k],
+												  "Value", &litnulls[k][j]);
+					k++;
+				}
+			}
+			for (k = 0; k < nlit; k++)
+			{
+				int16		typlen;
+				bool		typbyval;
+				char		typalign;
+				int			dims[1];
+				int			lbs[1] = {1};
+
+				get_typlenbyvalalign(ctx->literal_types[k], &typlen, &typbyval, &typalign);
+				dims[0] = nb;
+				types[a] = get_array_type(ctx->literal_types[k]);
+				arrays[a++] = PointerGetDatum(construct_md_array(litvals[k], litnulls[k], 1, dims, lbs,
+																 ctx->literal_types[k], typlen, typbyval, typalign));
+			}
+			total += RunSql(m, sql.data, ncol, types, arrays, anulls);
+			ctx->literal_columns = true;
+		}
+		ctx->literal_columns = false;
+	}
+	SPI_finish();
+	if (o->max_affected > 0 && total > (uint64) o->max_affected)
+		ereport(ERROR,
+				(errcode(ERRCODE_CARDINALITY_VIOLATION),
+				 errmsg("bulk_update() would change " UINT64_FORMAT " rows, more than max_affected (" INT64_FORMAT ")",
+						total, o->max_affected),
+				 errhint("Nothing was changed.")));
+	PG_RETURN_INT64((int64) total);
+}
+
+/* ---------------------------------------------------------------------
+ * get_or_create, update_or_create
+ * ---------------------------------------------------------------------
+ */
+
+/* The rows matching lookups (at most 2, optionally locked), as trees. */
+static List *
+FindRows(QsModel *m, JsonbValue *lookups, bool lock)
+{
+	JsonbValue *tree = QsTreeObject();
+	QsCompiled *c;
+	List	   *res = NIL;
+	uint64		n;
+	uint64		r;
+
+	QsTreeSet(tree, "model", QsTreeString(m->display));
+	if (lookups->val.object.nPairs > 0)
+		QsTreeSet(tree, "where", lookups);
+	QsTreeSet(tree, "limit", QsTreeNumeric(QS_MAX_GET_RESULTS));
+	if (lock)
+		QsTreeSet(tree, "select_for_update", QsTreeBool(true));
+	c = QsPrepareSpec(tree, QS_TARGET_ROWS, lock ? "find_lock" : "find");
+	n = QsRunWrite(c, true);
+	for (r = 0; r < n; r++)
+		res = lappend(res, ResultTree(r, 1));
+	if (n > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_TOO_MANY_ROWS),
+				 errmsg("get() returned more than one %s -- it returned %s!", m->display,
+						n >= QS_MAX_GET_RESULTS ? "more than 20" : psprintf(UINT64_FORMAT, n)),
+				 errhint("The lookups must identify one row, e.g. by a unique field.")));
+	return res;
+}
+
+/* The create values: the exact lookups (no "__"), then the defaults over them. */
+static JsonbValue *
+CreateValues(JsonbValue *lookups, JsonbValue *defaults)
+{
+	JsonbValue *obj = QsTreeObject();
+	int			i;
+
+	for (i = 0; i < lookups->val.object.nPairs; i++)
+	{
+		char	   *k = QsTreeKey(&lookups->val.object.pairs[i].key);
+		size_t		len = strlen(k);
+
+		if (k[0] == '$')
+			continue;
+		if (len > 7 && strcmp(k + len - 7, "__exact") == 0)
+			k = pnstrdup(k, len - 7);
+		else if (strstr(k, "__") != NULL)
+			continue;
+		QsTreeSet(obj, k, &lookups->val.object.pairs[i].value);
+	}
+	if (defaults)
+		for (i = 0; i < defaults->val.object.nPairs; i++)
+			QsTreeSet(obj, QsTreeKey(&defaults->val.object.pairs[i].key), &defaults->val.object.pairs[i].value);
+	return obj;
+}
+
+static JsonbValue *
+OptionalObject(FunctionCallInfo fcinfo, int argno, const char *what)
+{
+	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
+		return NULL;
+	return TreeArg(fcinfo, argno, what, false);
+}
+
+PG_FUNCTION_INFO_V1(qs_get_or_create);
+
+/*
+ * qs.get_or_create(model, lookups, defaults) -> (object, created): the
+ * row the lookups identify, or a new one made of the exact lookups and
+ * the defaults.  Race-safe: the insert is ON CONFLICT DO NOTHING, and a
+ * row another session inserted meanwhile is found again.
+ */
+Datum
+qs_get_or_create(PG_FUNCTION_ARGS)
+{
+	QsModel    *m = QsModelGet(PG_GETARG_OID(0));
+	JsonbValue *lookups = TreeArg(fcinfo, 1, "lookups", false);
+	JsonbValue *defaults = OptionalObject(fcinfo, 2, "defaults");
+	QsCompile  *ctx = WriteContext(m);
+	List	   *found;
+	JsonbValue *row;
+
+	SPI_connect();
+	found = FindRows(m, lookups, false);
+	if (found != NIL)
+	{
+		SPI_finish();
+		return ObjectCreated(fcinfo, linitial(found), false);
+	}
+	row = CreateRow(ctx, m, CreateValues(lookups, defaults), NIL, NIL, NIL, false, true);
+	if (row == NULL)
+	{
+		found = FindRows(m, lookups, false);
+		if (found == NIL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNIQUE_VIOLATION),
+					 errmsg("get_or_create(): the new %s conflicts with an existing row on a unique constraint, "
+							"and no row matches the lookups", m->display),
+					 errhint("Include the unique field in the lookups.")));
+		SPI_finish();
+		return ObjectCreated(fcinfo, linitial(found), false);
+	}
+	SPI_finish();
+	return ObjectCreated(fcinfo, row, true);
+}
+
+PG_FUNCTION_INFO_V1(qs_update_or_create);
+
+/*
+ * qs.update_or_create(model, lookups, defaults [, create_defaults]) ->
+ * (object, created): lock the row the lookups identify (SELECT ... FOR
+ * UPDATE) and set the defaults on it, or create it from the exact
+ * lookups and create_defaults (or defaults).  Race-safe as get_or_create.
+ */
+Datum
+qs_update_or_create(PG_FUNCTION_ARGS)
+{
+	QsModel    *m = QsModelGet(PG_GETARG_OID(0));
+	JsonbValue *lookups = TreeArg(fcinfo, 1, "lookups", false);
+	JsonbValue *defaults = OptionalObject(fcinfo, 2, "defaults");
+	JsonbValue *create_defaults = OptionalObject(fcinfo, 3, "create_defaults");
+	QsCompile  *ctx = WriteContext(m);
+	int			attempt;
+
+	if (m->npk == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("update_or_create() needs a primary key, and \"%s\" has none", m->display)));
+	SPI_connect();
+	for (attempt = 0; attempt < 2; attempt++)
+	{
+		List	   *found = FindRows(m, lookups, true);
+		JsonbValue *row;
+
+		if (found != NIL)
+		{
+			JsonbValue *cur = linitial(found);
+			JsonbValue *where = QsTreeObject();
+			JsonbValue *tree = QsTreeObject();
+			QsCompiled *c;
+			int			i;
+
+			if (defaults == NULL || defaults->val.object.nPairs == 0)
+			{
+				SPI_finish();
+				return ObjectCreated(fcinfo, cur, false);
+			}
+			for (i = 0; i < m->npk; i++)
+			{
+				const char *pk = m->columns[m->pk[i]].name;
+
+				QsTreeSet(where, pk, QsTreeGet(cur, pk));
+			}
+			QsTreeSet(tree, "model", QsTreeString(m->display));
+			QsTreeSet(tree, "where", where);
+			QsTreeSet(tree, "$update", defaults);
+			c = QsPrepareSpec(tree, QS_TARGET_UPDATE, "update");
+			(void) QsRunWrite(c, false);
+			found = FindRows(m, where, false);
+			SPI_finish();
+			return ObjectCreated(fcinfo, linitial(found), false);
+		}
+		row = CreateRow(ctx, m, CreateValues(lookups, create_defaults ? create_defaults : defaults),
+						NIL, NIL, NIL, false, true);
+		if (row != NULL)
+		{
+			SPI_finish();
+			return ObjectCreated(fcinfo, row, true);
+		}
+		/* another session created it meanwhile: lock and update that one */
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_UNIQUE_VIOLATION),
+			 errmsg("update_or_create(): the new %s conflicts with an existing row on a unique constraint, "
+					"and no row matches the lookups", m->display),
+			 errhint("Include the unique field in the lookups.")));
+	PG_RETURN_NULL();
+}
