@@ -73,7 +73,7 @@ SELECT pg_temp.err($$ SELECT qs.filter('[1, 2]', '{"id": 1}') $$);
 --
 SELECT pg_temp.err($$ SELECT qs.count('{"model": "catalog_product", "colour": 1}') $$);
 SELECT pg_temp.err($$ SELECT qs.count('{"model": "catalog_product", "Model": "x"}') $$);
-SELECT pg_temp.err($$ SELECT qs.count('{"model": "catalog_product", "select_for_update": {}}') $$);
+SELECT pg_temp.err($$ SELECT qs.count('{"model": "catalog_product", "use": ["active"]}') $$);
 SELECT pg_temp.err($$ SELECT qs.count('{"model": "catalog_product", "manager": "objects"}') $$);
 -- model
 SELECT pg_temp.err($$ SELECT qs.count('{"model": 1}') $$);

@@ -372,9 +372,17 @@ QsAssignValue(QsCompile *ctx, QsColumn *col, JsonbValue *v)
 		(!is_json || (v->val.object.nPairs == 1 &&
 					  (QsTreeGet(v, "F") != NULL || QsTreeGet(v, "Value") != NULL))))
 		return QsCompileExpr(ctx, v, col->basetypid)->sql;
-	if (col->basetypid == JSONOID)
-		return psprintf("(%s)::pg_catalog.json", Literal(ctx, v, InvalidOid, JSONBOID, -1)->sql);
-	return Literal(ctx, v, InvalidOid, col->typid, -1)->sql;
+	{
+		/* a parameter named after the column, for messages */
+		int			save = ctx->cur_lookup;
+		char	   *p;
+
+		ctx->cur_lookup = QsValueIndex(ctx, v);
+		p = QsProduceParam(ctx, QS_PROD_VALUE, col->basetypid == JSONOID ? JSONBOID : col->typid, v,
+						   col->name, NULL, false, false);
+		ctx->cur_lookup = save;
+		return col->basetypid == JSONOID ? psprintf("(%s)::pg_catalog.json", p) : p;
+	}
 }
 
 /* output_field: a type name, resolved by PostgreSQL's type parser. */
