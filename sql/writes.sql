@@ -172,3 +172,16 @@ SELECT jsonb_array_length(qs.json('{"model": "catalog_product", "where": {"id__l
   "select_for_update": {"nowait": true, "of": ["self", "category"]}}')::jsonb);
 SELECT qs.count('{"model": "catalog_product", "select_for_update": {"nowait": true, "skip_locked": true}}');
 SELECT qs.rows('{"model": "catalog_product", "select_for_update": {"of": ["nope"]}}');
+
+-- read-only targets: PostgreSQL's own error names the view and the fix
+CREATE VIEW w_tag_counts AS SELECT count(*) AS n FROM catalog_tag;
+SELECT qs.update('{"model": "w_tag_counts"}', '{"n": 1}');
+SELECT qs.create('w_tag_counts', '{"n": 1}');
+SELECT qs.delete('{"model": "w_tag_counts"}');
+-- an automatically updatable view works like its table
+CREATE VIEW w_active_tags AS SELECT id, name, slug FROM catalog_tag WHERE slug <> 'sale';
+BEGIN;
+SELECT qs.update('{"model": "w_active_tags", "where": {"slug": "new"}}', '{"name": "NEW"}') AS updated;
+SELECT name FROM catalog_tag WHERE slug = 'new';
+ROLLBACK;
+DROP VIEW w_tag_counts, w_active_tags;
