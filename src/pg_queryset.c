@@ -1,6 +1,6 @@
 /*
  * pg_queryset.c
- *	  Module entry point: _PG_init, GUCs.
+ *	  Module entry point: _PG_init, GUCs, the executor hooks of querystats.c.
  *
  * _PG_init only delegates: it defines the pg_queryset.* GUCs, reserves
  * the prefix, and asks each module to register its callbacks.  It does
@@ -22,6 +22,13 @@ int			qs_max_depth = 64;
 bool		qs_shape_cache_check = false;
 
 void		_PG_init(void);
+
+static const struct config_enum_entry nplusone_options[] = {
+	{"off", QS_NPLUSONE_OFF, false},
+	{"warn", QS_NPLUSONE_WARN, false},
+	{"error", QS_NPLUSONE_ERROR, false},
+	{NULL, 0, false}
+};
 
 /* Module load: GUCs and per-module initialisation. */
 void
@@ -51,6 +58,34 @@ _PG_init(void)
 							 false,
 							 PGC_USERSET, 0,
 							 NULL, NULL, NULL);
+	DefineCustomBoolVariable("pg_queryset.query_stats",
+							 "Count the session's statements by query id (qs.query_stats()).",
+							 "Top-level statements (what clients send) and nested ones are counted apart.",
+							 &qs_track_stats,
+							 false,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+	DefineCustomEnumVariable("pg_queryset.nplusone",
+							 "Flag one statement shape repeated in a transaction (N+1 queries).",
+							 "off, warn (a WARNING once per shape) or error.",
+							 &qs_nplusone,
+							 QS_NPLUSONE_OFF, nplusone_options,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_queryset.nplusone_threshold",
+							"Runs of one top-level statement shape allowed per transaction.",
+							"The next run is flagged by pg_queryset.nplusone.",
+							&qs_nplusone_threshold,
+							10, 1, INT_MAX,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_queryset.query_budget",
+							"Maximum top-level statements per transaction (0: no limit).",
+							"A transaction running more fails with SQLSTATE 54000, like Django's assertNumQueries.",
+							&qs_query_budget,
+							0, 0, INT_MAX,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("pg_queryset");
 #else
@@ -59,4 +94,5 @@ _PG_init(void)
 
 	QsModelInit();
 	QsPlanCacheInit();
+	QsQueryStatsInit();
 }

@@ -29,6 +29,16 @@ extern int	qs_plan_cache_size;
 extern int	qs_max_depth;
 extern bool qs_shape_cache_check;
 
+/* querystats.c: statement counting, N+1 detection, budgets */
+#define QS_NPLUSONE_OFF 0
+#define QS_NPLUSONE_WARN 1
+#define QS_NPLUSONE_ERROR 2
+extern bool qs_track_stats;
+extern int	qs_nplusone;
+extern int	qs_nplusone_threshold;
+extern int	qs_query_budget;
+extern void QsQueryStatsInit(void);
+
 /* Django's MAX_GET_RESULTS: get() fetches at most this many rows */
 #define QS_MAX_GET_RESULTS 21
 

@@ -352,3 +352,18 @@ CREATE FUNCTION @extschema@.update_or_create(model regclass, lookups jsonb, defa
                                              OUT object jsonb, OUT created boolean)
 AS 'MODULE_PATHNAME', 'qs_update_or_create'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+------------------------------------------------------------------------
+-- Query statistics (docs/querystats.md): the session's statements as the
+-- executor hooks counted them (pg_queryset.query_stats = on).
+------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.query_stats(top integer DEFAULT 10)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'qs_query_stats'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION @extschema@.query_stats_reset()
+RETURNS void
+AS 'MODULE_PATHNAME', 'qs_query_stats_reset'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
