@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Run the whole pg_queryset test suite on this machine, from nothing:
 # install dependencies, build with -Werror, install, start a throw-away
-# cluster, run pg_regress (sql/ + expected/) and the pgTAP suites
-# (test/pgtap/, via pg_prove), stop the cluster.  Exit status 0 = green.
+# cluster, run pg_regress (sql/ + expected/), the pgTAP suites
+# (test/pgtap/, via pg_prove), the pg_dump/restore check, the pgbench
+# concurrency test (test/concurrency.sh) and the kill -9 fault test
+# (test/fault.sh), stop the cluster.  Exit status 0 = green.
 #
 #   bash scripts/test.sh            # everything
 #   QS_PGPORT=55432 bash scripts/test.sh
@@ -49,6 +51,17 @@ fi
 
 echo "== pg_dump / restore"
 if ! bash test/dump_restore.sh; then
+  status=1
+fi
+
+echo "== concurrency (pgbench)"
+if ! bash test/concurrency.sh; then
+  status=1
+fi
+
+# last: it kills a backend, which makes the postmaster restart every session
+echo "== fault (kill -9 mid-write, crash recovery)"
+if ! bash test/fault.sh; then
   status=1
 fi
 

@@ -185,3 +185,14 @@ SELECT qs.update('{"model": "w_active_tags", "where": {"slug": "new"}}', '{"name
 SELECT name FROM catalog_tag WHERE slug = 'new';
 ROLLBACK;
 DROP VIEW w_tag_counts, w_active_tags;
+
+-- large results are built outside SPI's memory (5,000 returned rows,
+-- 300 nested children), and the rows are all there
+BEGIN;
+SELECT jsonb_array_length(qs.bulk_create('catalog_tag', (SELECT jsonb_agg(jsonb_build_object('name', 'big' || g, 'slug', 'big-' || g))
+  FROM generate_series(1, 5000) g))) AS returned;
+SELECT count(*) AS stored FROM catalog_tag WHERE slug LIKE 'big-%';
+SELECT jsonb_array_length(qs.create('shop_order', jsonb_build_object('public_id', '7f1c2a3e-0000-4000-8000-000000000003', 'user', 7,
+  'status', 'pending', 'items', (SELECT jsonb_agg(jsonb_build_object('product', g, 'quantity', 1, 'unit_price', 1)) FROM generate_series(1, 300) g)))->'items') AS children;
+SELECT object->>'slug' AS slug, created FROM qs.get_or_create('catalog_tag', '{"slug": "big-4999"}');
+ROLLBACK;

@@ -472,13 +472,16 @@ QsPrepareSpec(JsonbValue *tree, QsTarget target, const char *variant)
 uint64
 QsRunWrite(QsCompiled *c, bool want_rows)
 {
-	SPIPlanPtr	plan = QsPlanCacheGet(c, 0);
+	MemoryContext cxt = CurrentMemoryContext;
+	SPIPlanPtr	plan = QsPlanCacheGet(c, 0);	/* may run SPI: see below */
 	int			rc;
 
 	(void) want_rows;
 	QsPlanCacheEnter();
 	rc = SPI_execute_plan(plan, c->pvalues, SpiNulls(c), false, 0);
 	QsPlanCacheLeave();
+	/* SPI returns in its own procedure context; the caller builds in its own */
+	MemoryContextSwitchTo(cxt);
 	if (rc < 0)
 		elog(ERROR, "pg_queryset: unexpected SPI result %s", SPI_result_code_string(rc));
 	return SPI_processed;

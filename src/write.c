@@ -27,6 +27,7 @@
 #include "utils/hsearch.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 
 #include "pg_queryset.h"
 
@@ -264,7 +265,8 @@ ResultTree(uint64 r, int i)
 
 	if (isnull)
 		return NULL;
-	return QsJsonbToTree(DatumGetJsonbP(d));
+	/* a copy: the tree points into it, and SPI frees its tuples at SPI_finish() */
+	return QsJsonbToTree(DatumGetJsonbPCopy(d));
 }
 
 /* (object jsonb, created boolean) */
@@ -318,6 +320,7 @@ PG_FUNCTION_INFO_V1(qs_update);
 Datum
 qs_update(PG_FUNCTION_ARGS)
 {
+	MemoryContext outer_cxt = CurrentMemoryContext;
 	JsonbValue *tree = SpecTree(fcinfo);
 	JsonbValue *vals = TreeArg(fcinfo, 1, "update values", false);
 	QsCompiled *c;
@@ -328,6 +331,8 @@ qs_update(PG_FUNCTION_ARGS)
 		QsTreeSet(tree, "$fields", QsStringArray(QsTextArrayArg(fcinfo, 2)));
 	c = QsPrepareSpec(tree, QS_TARGET_UPDATE, "update");
 	SPI_connect();
+	/* results outlive SPI_finish(): build them in the caller's context */
+	MemoryContextSwitchTo(outer_cxt);
 	n = QsRunWrite(c, false);
 	SPI_finish();
 	PG_RETURN_INT64((int64) n);
@@ -339,11 +344,14 @@ PG_FUNCTION_INFO_V1(qs_delete);
 Datum
 qs_delete(PG_FUNCTION_ARGS)
 {
+	MemoryContext outer_cxt = CurrentMemoryContext;
 	JsonbValue *tree = SpecTree(fcinfo);
 	QsCompiled *c = QsPrepareSpec(tree, QS_TARGET_DELETE, "delete");
 	uint64		n;
 
 	SPI_connect();
+	/* results outlive SPI_finish(): build them in the caller's context */
+	MemoryContextSwitchTo(outer_cxt);
 	n = QsRunWrite(c, false);
 	SPI_finish();
 	PG_RETURN_INT64((int64) n);
@@ -552,6 +560,7 @@ PG_FUNCTION_INFO_V1(qs_create);
 Datum
 qs_create(PG_FUNCTION_ARGS)
 {
+	MemoryContext outer_cxt = CurrentMemoryContext;
 	QsModel    *m = QsModelGet(PG_GETARG_OID(0));
 	JsonbValue *obj = TreeArg(fcinfo, 1, "values", false);
 	bool		has_allowed = (PG_NARGS() > 2 && !PG_ARGISNULL(2));
@@ -560,6 +569,8 @@ qs_create(PG_FUNCTION_ARGS)
 	JsonbValue *row;
 
 	SPI_connect();
+	/* results outlive SPI_finish(): build them in the caller's context */
+	MemoryContextSwitchTo(outer_cxt);
 	row = CreateRow(ctx, m, obj, NIL, NIL, allowed, has_allowed, false);
 	SPI_finish();
 	PG_RETURN_JSONB_P(QsTreeToJsonb(row));
@@ -747,6 +758,7 @@ PG_FUNCTION_INFO_V1(qs_bulk_create);
 Datum
 qs_bulk_create(PG_FUNCTION_ARGS)
 {
+	MemoryContext outer_cxt = CurrentMemoryContext;
 	QsModel    *m = QsModelGet(PG_GETARG_OID(0));
 	JsonbValue *rows = TreeArg(fcinfo, 1, "rows", true);
 	BulkOptions *o = ParseOptions(fcinfo, 2, " batch_size ignore_conflicts update_conflicts unique_fields "
@@ -818,6 +830,8 @@ qs_bulk_create(PG_FUNCTION_ARGS)
 	}
 
 	SPI_connect();
+	/* results outlive SPI_finish(): build them in the caller's context */
+	MemoryContextSwitchTo(outer_cxt);
 	foreach(lg, groups)
 	{
 		List	   *idx = (List *) lfirst(lg);
@@ -1020,6 +1034,7 @@ PG_FUNCTION_INFO_V1(qs_bulk_update);
 Datum
 qs_bulk_update(PG_FUNCTION_ARGS)
 {
+	MemoryContext outer_cxt = CurrentMemoryContext;
 	QsModel    *m = QsModelGet(PG_GETARG_OID(0));
 	JsonbValue *rows = TreeArg(fcinfo, 1, "rows", true);
 	List	   *fnames;
@@ -1205,6 +1220,8 @@ qs_bulk_update(PG_FUNCTION_ARGS)
 	}
 
 	SPI_connect();
+	/* results outlive SPI_finish(): build them in the caller's context */
+	MemoryContextSwitchTo(outer_cxt);
 	foreach(lg, groups)
 	{
 		List	   *idx = (List *) lfirst(lg);
@@ -1504,6 +1521,7 @@ PG_FUNCTION_INFO_V1(qs_get_or_create);
 Datum
 qs_get_or_create(PG_FUNCTION_ARGS)
 {
+	MemoryContext outer_cxt = CurrentMemoryContext;
 	QsModel    *m = QsModelGet(PG_GETARG_OID(0));
 	JsonbValue *lookups = TreeArg(fcinfo, 1, "lookups", false);
 	JsonbValue *defaults = OptionalObject(fcinfo, 2, "defaults");
@@ -1512,6 +1530,8 @@ qs_get_or_create(PG_FUNCTION_ARGS)
 	JsonbValue *row;
 
 	SPI_connect();
+	/* results outlive SPI_finish(): build them in the caller's context */
+	MemoryContextSwitchTo(outer_cxt);
 	found = FindRows(m, lookups, false);
 	if (found != NIL)
 	{
@@ -1546,6 +1566,7 @@ PG_FUNCTION_INFO_V1(qs_update_or_create);
 Datum
 qs_update_or_create(PG_FUNCTION_ARGS)
 {
+	MemoryContext outer_cxt = CurrentMemoryContext;
 	QsModel    *m = QsModelGet(PG_GETARG_OID(0));
 	JsonbValue *lookups = TreeArg(fcinfo, 1, "lookups", false);
 	JsonbValue *defaults = OptionalObject(fcinfo, 2, "defaults");
@@ -1558,6 +1579,8 @@ qs_update_or_create(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("update_or_create() needs a primary key, and \"%s\" has none", m->display)));
 	SPI_connect();
+	/* results outlive SPI_finish(): build them in the caller's context */
+	MemoryContextSwitchTo(outer_cxt);
 	for (attempt = 0; attempt < 2; attempt++)
 	{
 		List	   *found = FindRows(m, lookups, true);
