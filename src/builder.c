@@ -48,7 +48,7 @@ TreeArg(FunctionCallInfo fcinfo, int argno)
 	tree = QsJsonbToTree(PG_GETARG_JSONB_P(argno));
 	if (tree->type != jbvObject)
 		(void) QsSpecFromTree(tree);	/* raises the spec error */
-	return tree;
+	return QsExpandTree(tree);	/* "manager" and "use" (manager.c) */
 }
 
 /* Django refuses to change filters or ordering after slicing. */

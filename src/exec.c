@@ -400,6 +400,7 @@ Prepare(FunctionCallInfo fcinfo, int argno, JsonbValue *tree, QsCall *call)
 					 errmsg("queryset must not be null")));
 		tree = QsJsonbToTree(PG_GETARG_JSONB_P(argno));
 	}
+	tree = QsExpandTree(tree);	/* "manager" and "use" (manager.c) */
 
 	/* terminal, name resolution environment, limits, then the spec's shape */
 	initStringInfo(&key);

@@ -314,6 +314,8 @@ IsLiteralNode(JsonbValue *v)
 {
 	if (v->type == jbvNumeric || v->type == jbvBool || v->type == jbvNull)
 		return true;
+	if (qs_validating_params && QsIsParam(v))
+		return true;			/* a method's placeholder takes its neighbour's type */
 	return v->type == jbvObject && v->val.object.nPairs == 1 && QsTreeGet(v, "Value") != NULL;
 }
 
@@ -1518,6 +1520,13 @@ CompileNode(QsCompile *ctx, JsonbValue *v, Oid hint)
 			return Literal(ctx, v, hint, InvalidOid, -1);
 	}
 
+	if (qs_validating_params && QsIsParam(v))
+	{
+		/* a method's placeholder: a value of the type it meets */
+		Oid			t = OidIsValid(hint) ? hint : TEXTOID;
+
+		return MakeExpr(psprintf("NULL::%s", TypeSql(t, -1)), t);
+	}
 	fn = ObjectFn(v, &arg);
 	if (fn == NULL)
 		ExprError(ctx, "expected an expression object with one function key",

@@ -528,6 +528,12 @@ LookupPredicate(QsCompile *ctx, QsExpr *e, const char *lookup, JsonbValue *v,
 	{
 		bool		want;
 
+		if (qs_validating_params && QsIsParam(v))
+		{
+			*null_safe = true;
+			return pstrdup("true");
+		}
+
 		if (v->type != jbvBool)
 			BadValue(ctx, field, psprintf("the lookup 'isnull' expects true or false, got %s",
 										  QsJsonTypeName(v)));
@@ -671,6 +677,11 @@ static Datum
 Produce(QsCompile *ctx, QsProducer *p, JsonbValue *v, bool *isnull)
 {
 	*isnull = false;
+	if (qs_validating_params && QsContainsParam(v))
+	{
+		*isnull = true;			/* a method's placeholder: any value of the type */
+		return (Datum) 0;
+	}
 	switch (p->kind)
 	{
 		case QS_PROD_COERCE:

@@ -39,6 +39,12 @@ extern int	qs_nplusone_threshold;
 extern int	qs_query_budget;
 extern void QsQueryStatsInit(void);
 
+/* manager.c: managers and methods */
+extern bool qs_validating_params;
+extern bool QsIsParam(JsonbValue *v);
+extern bool QsContainsParam(JsonbValue *v);
+extern JsonbValue *QsExpandTree(JsonbValue *tree);
+
 /* Django's MAX_GET_RESULTS: get() fetches at most this many rows */
 #define QS_MAX_GET_RESULTS 21
 

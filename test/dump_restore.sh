@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # pg_dump / restore keeps pg_queryset's configuration: the relation names
-# in qs.relation_name (an extension config table) come back in a new
-# database and the restored relations carry them.  Runs against the
+# in qs.relation_name and the managers and methods in qs.manager and
+# qs.method (extension config tables) come back in a new database, and
+# the restored relations, managers and methods work.  Runs against the
 # cluster described by PGHOST/PGPORT (scripts/test.sh starts it).
 set -euo pipefail
 src=qs_dump_src
@@ -15,6 +16,8 @@ CREATE EXTENSION pg_queryset;
 \i test/fixtures/demo_schema.sql
 SELECT qs.name_relation('shop_order', 'shop_orderitem', 'items');
 SELECT qs.name_relation('catalog_product', 'catalog_tag', 'tags');
+SELECT qs.define_manager('catalog_product', 'objects', '{"where": {"$not": {"status": "archived"}}}', true);
+SELECT qs.define_method('catalog_product', 'by_category', '{"where": {"category__slug": {"$param": "slug"}}, "order_by": ["-price"]}');
 SQL
 createdb "$dst"
 pg_dump -Fc "$src" | pg_restore -d "$dst"
@@ -30,3 +33,29 @@ if [ "$got" != "$want" ]; then
   exit 1
 fi
 echo "ok - relation names survive pg_dump and pg_restore ($got)"
+
+# managers and methods: defined in the source, used in the restored copy
+createdb "$src"
+psql -X -q -v ON_ERROR_STOP=1 -d "$src" >/dev/null <<'SQL'
+SET client_min_messages = warning;
+CREATE EXTENSION pg_queryset;
+\i test/fixtures/demo_schema.sql
+INSERT INTO catalog_category (id, name, slug) VALUES (1, 'Laptops', 'laptops'), (2, 'Books', 'books');
+INSERT INTO catalog_product (name, slug, category_id, price, status)
+VALUES ('a', 'a', 1, 10, 'active'), ('b', 'b', 1, 20, 'archived'), ('c', 'c', 1, 30, 'active'), ('d', 'd', 2, 5, 'active');
+SELECT qs.define_manager('catalog_product', 'objects', '{"where": {"$not": {"status": "archived"}}}', true);
+SELECT qs.define_method('catalog_product', 'by_category', '{"where": {"category__slug": {"$param": "slug"}}, "order_by": ["-price"]}');
+SQL
+createdb "$dst"
+pg_dump -Fc "$src" | pg_restore -d "$dst"
+got=$(psql -X -tA -v ON_ERROR_STOP=1 -d "$dst" -c \
+  "SELECT string_agg(kind || ':' || name, ',' ORDER BY kind, name) || ' ' ||
+          (SELECT string_agg(r->>'slug', ',') FROM qs.rows(qs.use(qs.objects('catalog_product'), 'by_category', '{\"slug\": \"laptops\"}')) r)
+     FROM qs.managers('catalog_product')")
+want="manager:objects,method:by_category c,a"
+dropdb "$src"; dropdb "$dst"
+if [ "$got" != "$want" ]; then
+  echo "not ok - dump/restore lost managers or methods: got '$got', want '$want'"
+  exit 1
+fi
+echo "ok - managers and methods survive pg_dump and pg_restore and work ($got)"

@@ -367,3 +367,347 @@ CREATE FUNCTION @extschema@.query_stats_reset()
 RETURNS void
 AS 'MODULE_PATHNAME', 'qs_query_stats_reset'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+------------------------------------------------------------------------
+-- Managers and methods (docs/managers.md): named base querysets and
+-- parametrised refinements, kept in config tables (pg_dump keeps them).
+-- Who may define them is decided by GRANTs on these tables; everyone may
+-- read them.  The functions are SECURITY INVOKER.
+------------------------------------------------------------------------
+
+CREATE TABLE @extschema@.manager (
+    model_schema name NOT NULL,
+    model_table  name NOT NULL,
+    name         text NOT NULL CHECK (name ~ '^[A-Za-z_][A-Za-z0-9_]*$'),
+    spec         jsonb NOT NULL CHECK (jsonb_typeof(spec) = 'object'),
+    is_default   boolean NOT NULL DEFAULT false,
+    PRIMARY KEY (model_schema, model_table, name)
+);
+CREATE UNIQUE INDEX manager_one_default ON @extschema@.manager (model_schema, model_table) WHERE is_default;
+CREATE TABLE @extschema@.method (
+    model_schema name NOT NULL,
+    model_table  name NOT NULL,
+    name         text NOT NULL CHECK (name ~ '^[A-Za-z_][A-Za-z0-9_]*$'),
+    spec         jsonb NOT NULL CHECK (jsonb_typeof(spec) = 'object'),
+    params       text[] NOT NULL,
+    PRIMARY KEY (model_schema, model_table, name)
+);
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.manager', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.method', '');
+GRANT SELECT ON @extschema@.manager, @extschema@.method TO PUBLIC;
+
+-- Compile a spec (checks fields, lookups, values); with params, each
+-- {"$param": name} stands for a value of the type of what it meets.
+CREATE FUNCTION @extschema@._validate(base jsonb, part jsonb, params boolean)
+RETURNS void
+AS 'MODULE_PATHNAME', 'qs_validate'
+LANGUAGE C STRICT STABLE PARALLEL UNSAFE;
+
+-- The names of the {"$param": name} placeholders of a spec.
+CREATE FUNCTION @extschema@._params(v jsonb)
+RETURNS SETOF text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+  SELECT v ->> '$param' WHERE jsonb_typeof(v) = 'object' AND v ? '$param'
+  UNION ALL
+  SELECT @extschema@._params(e)
+    FROM pg_catalog.jsonb_array_elements(CASE WHEN jsonb_typeof(v) = 'array' THEN v ELSE '[]' END) AS e
+  UNION ALL
+  SELECT @extschema@._params(e)
+    FROM pg_catalog.jsonb_each(CASE WHEN jsonb_typeof(v) = 'object' AND NOT v ? '$param' THEN v ELSE '{}' END) AS x(k, e)
+$$;
+
+-- Replace the placeholders by the arguments' JSON values.
+CREATE FUNCTION @extschema@._substitute(v jsonb, args jsonb)
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+  SELECT CASE
+    WHEN jsonb_typeof(v) = 'object' AND v ? '$param' THEN args -> (v ->> '$param')
+    WHEN jsonb_typeof(v) = 'object' THEN
+      (SELECT coalesce(pg_catalog.jsonb_object_agg(k, @extschema@._substitute(e, args)), '{}')
+         FROM pg_catalog.jsonb_each(v) AS x(k, e))
+    WHEN jsonb_typeof(v) = 'array' THEN
+      (SELECT coalesce(pg_catalog.jsonb_agg(@extschema@._substitute(e, args) ORDER BY o), '[]')
+         FROM pg_catalog.jsonb_array_elements(v) WITH ORDINALITY AS x(e, o))
+    ELSE v END
+$$;
+
+-- Apply a partial spec (a manager's or a method's) to a queryset, with
+-- the builders' meaning: where is one more filter() call, annotate/alias
+-- and the related lists accumulate, order_by/only/distinct replace.
+CREATE FUNCTION @extschema@._apply(q jsonb, part jsonb, depth integer)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+  k text;
+  v jsonb;
+BEGIN
+  IF depth > 16 THEN
+    RAISE EXCEPTION 'managers and methods nest more than 16 levels deep'
+      USING ERRCODE = '54000', HINT = 'A method that uses itself never ends.';
+  END IF;
+  FOR k, v IN SELECT * FROM pg_catalog.jsonb_each(part) LOOP
+    CASE k
+      WHEN 'where' THEN q := @extschema@.filter(q, v);
+      WHEN 'annotate' THEN q := @extschema@.annotate(q, v);
+      WHEN 'alias' THEN q := @extschema@.alias(q, v);
+      WHEN 'order_by', 'only', 'distinct' THEN q := q || pg_catalog.jsonb_build_object(k, v);
+      WHEN 'defer', 'select_related', 'prefetch_related' THEN
+        q := q || pg_catalog.jsonb_build_object(k, coalesce(q -> k, '[]') || v);
+      WHEN 'use' THEN q := @extschema@._use_list(q, v, depth + 1);
+      WHEN 'model' THEN NULL;
+      ELSE
+        RAISE EXCEPTION 'invalid key "%" in a manager or method', k
+          USING ERRCODE = '22023',
+                HINT = 'Managers and methods hold where, annotate, alias, order_by, only, defer, distinct, select_related, prefetch_related and use.';
+    END CASE;
+  END LOOP;
+  RETURN q;
+END
+$$;
+
+CREATE FUNCTION @extschema@._use(q jsonb, method text, args jsonb, depth integer)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+  m regclass := (q ->> 'model')::regclass;
+  r record;
+  missing text;
+  extra text;
+BEGIN
+  IF args IS NULL THEN args := '{}'; END IF;
+  IF jsonb_typeof(args) <> 'object' THEN
+    RAISE EXCEPTION 'arguments of method "%" must be a JSON object, got %', method, jsonb_typeof(args)
+      USING ERRCODE = '22023';
+  END IF;
+  SELECT d.spec, d.params INTO r
+    FROM @extschema@.method d JOIN pg_catalog.pg_class c ON c.relname = d.model_table
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace AND n.nspname = d.model_schema
+   WHERE c.oid = m AND d.name = method;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'method "%" is not defined for model %', method, m
+      USING ERRCODE = '42704',
+            HINT = format('Defined: %s.', coalesce((SELECT string_agg(name, ', ' ORDER BY name) FROM @extschema@.managers(m) WHERE kind = 'method'), 'none'));
+  END IF;
+  SELECT string_agg(p, ', ') INTO missing FROM pg_catalog.unnest(r.params) p WHERE NOT args ? p;
+  IF missing IS NOT NULL THEN
+    RAISE EXCEPTION 'method "%" needs the argument(s) %', method, missing
+      USING ERRCODE = '22023', HINT = format('It takes: %s.', array_to_string(r.params, ', '));
+  END IF;
+  SELECT string_agg(a, ', ') INTO extra FROM pg_catalog.jsonb_object_keys(args) a WHERE a <> ALL (r.params);
+  IF extra IS NOT NULL THEN
+    RAISE EXCEPTION 'method "%" takes no argument(s) %', method, extra
+      USING ERRCODE = '22023', HINT = format('It takes: %s.', coalesce(nullif(array_to_string(r.params, ', '), ''), 'no arguments'));
+  END IF;
+  RETURN @extschema@._apply(q, @extschema@._substitute(r.spec, args), depth);
+END
+$$;
+
+-- "use": [name | {name: args}, ...]
+CREATE FUNCTION @extschema@._use_list(q jsonb, uses jsonb, depth integer)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+  u jsonb;
+  k text;
+  v jsonb;
+BEGIN
+  IF jsonb_typeof(uses) = 'string' THEN uses := pg_catalog.jsonb_build_array(uses); END IF;
+  IF jsonb_typeof(uses) <> 'array' THEN
+    RAISE EXCEPTION 'invalid spec at $.use: expected an array of method names or {name: arguments}'
+      USING ERRCODE = '22023';
+  END IF;
+  FOR u IN SELECT * FROM pg_catalog.jsonb_array_elements(uses) LOOP
+    IF jsonb_typeof(u) = 'string' THEN
+      q := @extschema@._use(q, u #>> '{}', '{}', depth);
+    ELSIF jsonb_typeof(u) = 'object' THEN
+      FOR k, v IN SELECT * FROM pg_catalog.jsonb_each(u) LOOP
+        q := @extschema@._use(q, k, v, depth);
+      END LOOP;
+    ELSE
+      RAISE EXCEPTION 'invalid spec at $.use: expected a method name or {name: arguments}, got %', jsonb_typeof(u)
+        USING ERRCODE = '22023';
+    END IF;
+  END LOOP;
+  RETURN q;
+END
+$$;
+
+-- A spec with "manager" and "use" keys, expanded (the terminals call it).
+CREATE FUNCTION @extschema@._expand(spec jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+  m regclass;
+  q jsonb;
+  mgr text := spec ->> 'manager';
+  mspec jsonb;
+BEGIN
+  IF NOT spec ? 'model' THEN
+    RAISE EXCEPTION 'invalid spec at $: the key "model" is required' USING ERRCODE = '22023';
+  END IF;
+  m := (spec ->> 'model')::regclass;
+  q := pg_catalog.jsonb_build_object('model', m::text);
+  IF mgr IS NOT NULL THEN
+    SELECT d.spec INTO mspec
+      FROM @extschema@.manager d JOIN pg_catalog.pg_class c ON c.relname = d.model_table
+      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace AND n.nspname = d.model_schema
+     WHERE c.oid = m AND d.name = mgr;
+    IF NOT FOUND THEN
+      RAISE EXCEPTION 'manager "%" is not defined for model %', mgr, m
+        USING ERRCODE = '42704',
+              HINT = format('Defined: %s.', coalesce((SELECT string_agg(name, ', ' ORDER BY name) FROM @extschema@.managers(m) WHERE kind = 'manager'), 'none'));
+    END IF;
+    q := @extschema@._apply(q, mspec, 1);
+  END IF;
+  q := @extschema@._apply(q, spec - 'model' - 'manager' - 'use'
+         - 'values' - 'values_list' - 'flat' - 'named' - 'limit' - 'offset' - 'select_for_update', 1)
+       || (spec - 'model' - 'manager' - 'use' - 'where' - 'annotate' - 'alias' - 'order_by' - 'only' - 'defer'
+                - 'distinct' - 'select_related' - 'prefetch_related');
+  IF spec ? 'use' THEN
+    q := @extschema@._use_list(q, spec -> 'use', 1);
+  END IF;
+  RETURN q;
+END
+$$;
+
+CREATE FUNCTION @extschema@.define_manager(model regclass, name text, spec jsonb, is_default boolean DEFAULT false)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+AS $$
+#variable_conflict use_column
+DECLARE
+  s name;
+  t name;
+BEGIN
+  SELECT n.nspname, c.relname INTO s, t FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+   WHERE c.oid = model;
+  IF spec IS NULL OR jsonb_typeof(spec) <> 'object' THEN
+    RAISE EXCEPTION 'a manager is a JSON object (a partial queryset)' USING ERRCODE = '22023';
+  END IF;
+  IF spec ? 'model' AND (spec ->> 'model')::regclass <> model THEN
+    RAISE EXCEPTION 'the manager''s spec names another model: %', spec ->> 'model' USING ERRCODE = '22023';
+  END IF;
+  IF EXISTS (SELECT FROM @extschema@._params(spec)) THEN
+    RAISE EXCEPTION 'a manager takes no {"$param": ...} placeholders' USING ERRCODE = '22023',
+      HINT = 'Define a method for a parametrised refinement.';
+  END IF;
+  -- validated now, not at first use
+  PERFORM @extschema@._validate(pg_catalog.jsonb_build_object('model', model::text), spec - 'model', false);
+  IF is_default THEN
+    UPDATE @extschema@.manager SET is_default = false WHERE model_schema = s AND model_table = t AND is_default;
+  END IF;
+  INSERT INTO @extschema@.manager AS d (model_schema, model_table, name, spec, is_default)
+  VALUES (s, t, define_manager.name, spec - 'model', is_default)
+  ON CONFLICT (model_schema, model_table, name) DO UPDATE SET spec = EXCLUDED.spec, is_default = EXCLUDED.is_default;
+END
+$$;
+
+CREATE FUNCTION @extschema@.define_method(model regclass, name text, spec jsonb)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+AS $$
+#variable_conflict use_column
+DECLARE
+  s name;
+  t name;
+  p text[];
+BEGIN
+  SELECT n.nspname, c.relname INTO s, t FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+   WHERE c.oid = model;
+  IF spec IS NULL OR jsonb_typeof(spec) <> 'object' THEN
+    RAISE EXCEPTION 'a method is a JSON object (a partial queryset)' USING ERRCODE = '22023';
+  END IF;
+  IF spec ? 'model' AND (spec ->> 'model')::regclass <> model THEN
+    RAISE EXCEPTION 'the method''s spec names another model: %', spec ->> 'model' USING ERRCODE = '22023';
+  END IF;
+  SELECT coalesce(array_agg(DISTINCT x ORDER BY x), '{}') INTO p FROM @extschema@._params(spec) x;
+  IF EXISTS (SELECT FROM pg_catalog.unnest(p) x WHERE x IS NULL OR x !~ '^[A-Za-z_][A-Za-z0-9_]*$') THEN
+    RAISE EXCEPTION 'invalid placeholder name in %', spec USING ERRCODE = '22023',
+      HINT = 'Write {"$param": "name"} with a name made of letters, digits and _.';
+  END IF;
+  PERFORM @extschema@._validate(pg_catalog.jsonb_build_object('model', model::text), spec - 'model', true);
+  INSERT INTO @extschema@.method AS d (model_schema, model_table, name, spec, params)
+  VALUES (s, t, define_method.name, spec - 'model', p)
+  ON CONFLICT (model_schema, model_table, name) DO UPDATE SET spec = EXCLUDED.spec, params = EXCLUDED.params;
+END
+$$;
+
+CREATE FUNCTION @extschema@.managers(model regclass,
+    OUT kind text, OUT name text, OUT spec jsonb, OUT is_default boolean, OUT params text[])
+RETURNS SETOF record
+LANGUAGE sql STABLE
+AS $$
+  SELECT 'manager', d.name, d.spec, d.is_default, '{}'::text[]
+    FROM @extschema@.manager d JOIN pg_catalog.pg_class c ON c.relname = d.model_table
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace AND n.nspname = d.model_schema
+   WHERE c.oid = model
+  UNION ALL
+  SELECT 'method', d.name, d.spec, false, d.params
+    FROM @extschema@.method d JOIN pg_catalog.pg_class c ON c.relname = d.model_table
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace AND n.nspname = d.model_schema
+   WHERE c.oid = model
+  ORDER BY 1, 2
+$$;
+
+CREATE FUNCTION @extschema@.drop_manager(model regclass, name text)
+RETURNS boolean
+LANGUAGE sql VOLATILE
+AS $$
+  WITH gone AS (
+    DELETE FROM @extschema@.manager d USING pg_catalog.pg_class c, pg_catalog.pg_namespace n
+     WHERE c.oid = model AND n.oid = c.relnamespace AND d.model_schema = n.nspname
+       AND d.model_table = c.relname AND d.name = drop_manager.name RETURNING 1)
+  SELECT EXISTS (SELECT FROM gone)
+$$;
+
+CREATE FUNCTION @extschema@.drop_method(model regclass, name text)
+RETURNS boolean
+LANGUAGE sql VOLATILE
+AS $$
+  WITH gone AS (
+    DELETE FROM @extschema@.method d USING pg_catalog.pg_class c, pg_catalog.pg_namespace n
+     WHERE c.oid = model AND n.oid = c.relnamespace AND d.model_schema = n.nspname
+       AND d.model_table = c.relname AND d.name = drop_method.name RETURNING 1)
+  SELECT EXISTS (SELECT FROM gone)
+$$;
+
+-- Django's Model.objects: the default manager (or the named one), or
+-- every row when the model has none.
+CREATE FUNCTION @extschema@.objects(model regclass, manager text DEFAULT NULL)
+RETURNS @extschema@.queryset
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+  mgr text := manager;
+BEGIN
+  IF mgr IS NULL THEN
+    SELECT d.name INTO mgr FROM @extschema@.managers(model) d WHERE d.kind = 'manager' AND d.is_default;
+  END IF;
+  IF mgr IS NULL THEN
+    RETURN @extschema@.all(model);
+  END IF;
+  RETURN @extschema@._expand(pg_catalog.jsonb_build_object('model', model::text, 'manager', mgr));
+END
+$$;
+
+-- Apply a method: qs.use(q, 'by_category', '{"slug": "laptops"}').
+CREATE FUNCTION @extschema@.use(q jsonb, method text, args jsonb DEFAULT '{}')
+RETURNS @extschema@.queryset
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+  IF q IS NULL THEN
+    RAISE EXCEPTION 'queryset must not be null' USING ERRCODE = '22004';
+  END IF;
+  IF q ? 'manager' OR q ? 'use' THEN
+    q := @extschema@._expand(q);
+  END IF;
+  RETURN @extschema@._use(q, method, args, 1);
+END
+$$;

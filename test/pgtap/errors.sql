@@ -41,9 +41,9 @@ SELECT throws_ok($$ SELECT qs.count('{"where": {}}') $$, '22023',
 -- ---------------------------------------------------------------------
 SELECT throws_ok($$ SELECT qs.count('{"model": "catalog_product", "colour": 1}') $$, '22023',
   'invalid spec at $.colour: unknown key "colour"', 'unknown key, with its path');
-SELECT throws_ok($$ SELECT qs.count('{"model": "catalog_product", "manager": "objects"}') $$, '22023',
-  'invalid spec at $.manager: "manager" is not supported by pg_queryset 0.1.0',
-  'reserved key of a later release');
+SELECT throws_ok($$ SELECT qs.count('{"model": "catalog_product", "manager": "no_such_manager"}') $$, '42704',
+  'manager "no_such_manager" is not defined for model catalog_product',
+  'an undefined manager');
 SELECT throws_ok($$ SELECT qs.count('{"model": 7}') $$, '22023',
   'invalid spec at $.model: expected a table or view name, got number', 'model: number');
 SELECT throws_ok($$ SELECT qs.count('{"model": ""}') $$, '22023',
