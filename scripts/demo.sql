@@ -77,3 +77,31 @@ SELECT jsonb_pretty(qs.first(qs.only(
 SELECT qs.count(qs.filter(qs.all('shop_order'),
          '{"$or": [{"items__product__status": "archived"}, {"shipping_address__city": "Oslo"}]}')) AS archived_or_oslo,
        qs.count(qs.filter(qs.all('catalog_product'), '{"tags__name__in": ["sale", "eco"]}')) AS on_sale_or_eco;
+
+\echo '# 11. The dashboard, computed in the database: revenue by category, never inflated'
+SELECT qs.json('{"model": "shop_orderitem", "where": {"order__created_at__year": 2025},
+  "values": ["product__category__name"],
+  "annotate": [{"revenue": {"Sum": {"*": ["quantity", "unit_price"]}}}, {"units_sold": {"Sum": "quantity"}}],
+  "order_by": ["-revenue"], "limit": 3}') AS revenue_by_category;
+SELECT qs.aggregate('{"model": "shop_order", "where": {"user": 7}}',
+  '{"orders": {"Count": "id"}, "items": {"Count": "items"}, "spent": {"Sum": "total"}}') AS user_7;
+
+\echo '# 12. Writes: an order with its items in one atomic call, and a race-free stock decrement'
+BEGIN;
+SELECT jsonb_array_length(qs.create('shop_order', '{"public_id": "7f1c2a3e-0000-4000-8000-00000000d3d0", "user": 7, "status": "pending",
+  "total": "29.97", "items": [{"product": 13, "quantity": 2, "unit_price": "9.99"}, {"product": 14, "quantity": 1, "unit_price": "9.99"}]}')->'items') AS items_created;
+SELECT qs.update('{"model": "catalog_product", "where": {"id": 13, "stock__gte": 2}}', '{"stock": {"-": [{"F": "stock"}, 2]}}') AS decremented;
+ROLLBACK;
+
+\echo '# 13. Managers and methods: Product.objects.active().by_category("laptops"), for every client'
+BEGIN;
+SELECT qs.define_manager('catalog_product', 'objects', '{"where": {"$not": {"status": "archived"}}}', true);
+SELECT qs.define_method('catalog_product', 'by_category', '{"where": {"category__slug": {"$param": "slug"}}}');
+SELECT qs.count('{"model": "catalog_product", "manager": "objects", "use": [{"by_category": {"slug": "laptops"}}]}') AS laptops;
+ROLLBACK;
+
+\echo '# 14. A query budget for any client: a naive loop fails it, one qs.json passes'
+BEGIN;
+SET LOCAL pg_queryset.query_budget = 3;
+SELECT jsonb_array_length(qs.json('{"model": "shop_order", "where": {"user": 7}, "prefetch_related": ["items__product"]}')::jsonb) AS orders_in_one_statement;
+COMMIT;
