@@ -773,6 +773,8 @@ qs_bulk_create(PG_FUNCTION_ARGS)
 	ListCell   *ls;
 	ListCell   *lg;
 	int			i;
+	bool		single;
+	Jsonb	   *whole = NULL;	/* single: the result so far */
 
 	/* what comes back */
 	if (o->returning_all || (!o->returning_given && m->npk == 0))
@@ -829,6 +831,7 @@ qs_bulk_create(PG_FUNCTION_ARGS)
 		QsPathPop(ctx, 1);
 	}
 
+	single = (list_length(groups) == 1);
 	SPI_connect();
 	/* results outlive SPI_finish(): build them in the caller's context */
 	MemoryContextSwitchTo(outer_cxt);
@@ -921,6 +924,18 @@ qs_bulk_create(PG_FUNCTION_ARGS)
 			}
 		}
 		appendStringInfo(&sql, " RETURNING %s", RowJsonb(ret_cols, "t0"));
+		if (single)
+		{
+			/*
+			 * One set of columns: the rows come back in input order, so the
+			 * server aggregates them into the result array at once.
+			 */
+			char	   *ins = sql.data;
+
+			initStringInfo(&sql);
+			appendStringInfo(&sql, "WITH ins(r) AS (%s) SELECT coalesce(pg_catalog.jsonb_agg(ins.r), "
+							 "'[]'::pg_catalog.jsonb) FROM ins", ins);
+		}
 
 		/* one statement per batch; one typed array per column */
 		for (start = 0; start < total; start += (int) batch)
@@ -965,6 +980,18 @@ qs_bulk_create(PG_FUNCTION_ARGS)
 				k++;
 			}
 			got = RunSql(m, sql.data, ncols, types, arrays, anulls);
+			if (single)
+			{
+				bool		isnull;
+				Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+				/* copied out of SPI's memory: it is freed at SPI_finish() */
+				Jsonb	   *part = DatumGetJsonbPCopy(d);
+
+				whole = whole ? DatumGetJsonbP(DirectFunctionCall2(jsonb_concat, JsonbPGetDatum(whole),
+																   JsonbPGetDatum(part))) : part;
+				continue;
+			}
 			for (r = 0; r < got; r++)
 			{
 				JsonbValue *t = ResultTree(r, 1);
@@ -977,6 +1004,8 @@ qs_bulk_create(PG_FUNCTION_ARGS)
 		}
 	}
 	SPI_finish();
+	if (single)
+		PG_RETURN_JSONB_P(whole ? whole : QsTreeToJsonb(QsTreeArray(NIL)));
 
 	{
 		List	   *out = NIL;
