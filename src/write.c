@@ -746,6 +746,26 @@ ArrayTypeSql(QsColumn *col)
 	return format_type_extended(get_array_type(t), -1, FORMAT_TYPE_FORCE_QUALIFY);
 }
 
+/* Do two objects have the same keys in the same order? */
+static bool
+SameKeys(JsonbValue *a, JsonbValue *b)
+{
+	int			k;
+
+	if (a->val.object.nPairs != b->val.object.nPairs)
+		return false;
+	for (k = 0; k < a->val.object.nPairs; k++)
+	{
+		JsonbValue *ka = &a->val.object.pairs[k].key;
+		JsonbValue *kb = &b->val.object.pairs[k].key;
+
+		if (ka->val.string.len != kb->val.string.len ||
+			memcmp(ka->val.string.val, kb->val.string.val, ka->val.string.len) != 0)
+			return false;
+	}
+	return true;
+}
+
 PG_FUNCTION_INFO_V1(qs_bulk_create);
 
 /*
@@ -765,7 +785,6 @@ qs_bulk_create(PG_FUNCTION_ARGS)
 								  "update_fields returning fields ");
 	QsCompile  *ctx = WriteContext(m);
 	int			nrows = rows->val.array.nElems;
-	List	   *sigs = NIL;		/* char *: sorted column names of a group */
 	List	   *groups = NIL;	/* List * of int (row indexes) */
 	JsonbValue **result = palloc0(sizeof(JsonbValue *) * Max(nrows, 1));
 	List	   *extra = NIL;	/* returned rows without a position (conflicts) */
@@ -792,31 +811,26 @@ qs_bulk_create(PG_FUNCTION_ARGS)
 		}
 	}
 
-	/* group the rows by the set of columns they give */
+	/*
+	 * Group the rows by the set of columns they give.  A jsonb object keeps
+	 * its keys sorted, so two rows give the same columns when their keys
+	 * are equal pair by pair; rows are compared with each group's first.
+	 */
 	for (i = 0; i < nrows; i++)
 	{
 		JsonbValue *r = &rows->val.array.elems[i];
-		StringInfoData sig;
-		List	   *names = NIL;
-		ListCell   *ln;
 		bool		found = false;
-		int			k;
 
 		CHECK_FOR_INTERRUPTS();
-		QsPathPush(ctx, "[%d]", i);
 		if (r->type != jbvObject)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid row at %s: expected an object, got %s", QsPathString(ctx), QsJsonTypeName(r))));
-		for (k = 0; k < r->val.object.nPairs; k++)
-			names = lappend(names, QsTreeKey(&r->val.object.pairs[k].key));
-		list_sort(names, NameCmp);
-		initStringInfo(&sig);
-		foreach(ln, names)
-			appendStringInfo(&sig, "%s\x1f", (char *) lfirst(ln));
-		forboth(ls, sigs, lg, groups)
+					 errmsg("invalid row at $[%d]: expected an object, got %s", i, QsJsonTypeName(r))));
+		foreach(lg, groups)
 		{
-			if (strcmp((char *) lfirst(ls), sig.data) == 0)
+			JsonbValue *g = &rows->val.array.elems[linitial_int((List *) lfirst(lg))];
+
+			if (SameKeys(g, r))
 			{
 				lfirst(lg) = lappend_int((List *) lfirst(lg), i);
 				found = true;
@@ -824,11 +838,7 @@ qs_bulk_create(PG_FUNCTION_ARGS)
 			}
 		}
 		if (!found)
-		{
-			sigs = lappend(sigs, sig.data);
 			groups = lappend(groups, list_make1_int(i));
-		}
-		QsPathPop(ctx, 1);
 	}
 
 	single = (list_length(groups) == 1);
