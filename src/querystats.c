@@ -244,7 +244,7 @@ QsStatsXactCallback(XactEvent event, void *arg)
 		case XACT_EVENT_PREPARE:
 			xact_gen++;
 			xact_statements = 0;
-			nesting_level = 0;
+			/* nesting_level is kept right by the PG_FINALLY blocks above */
 			break;
 		default:
 			break;
