@@ -343,6 +343,13 @@ JoinForward(QsCompile *ctx, const char *key, QsModel *from, const char *from_ali
 static char *KeyEquality(Oid lrel, const char *lalias, AttrNumber *lkeys, Oid rrel,
 						 const char *ralias, AttrNumber *rkeys, int n);
 
+char *
+QsKeyEquality(Oid lrel, const char *lalias, AttrNumber *lkeys, Oid rrel,
+			  const char *ralias, AttrNumber *rkeys, int n)
+{
+	return KeyEquality(lrel, lalias, lkeys, rrel, ralias, rkeys, n);
+}
+
 /*
  * LEFT JOIN a to-many relation (once per path) inside an aggregate's
  * scope, where the aggregate runs over the related rows (Django's

@@ -1109,7 +1109,26 @@ CompileAggregate(QsCompile *ctx, const QsFn *fn, JsonbValue *obj, JsonbValue *ar
 				 errmsg("a window aggregate cannot follow the to-many relation '%s'", prefix),
 				 errdetail("At %s.", QsPathString(ctx)),
 				 errhint("Annotate the per-row aggregate first, then window over the annotation.")));
-	if (prefix != NULL)
+	if (prefix != NULL && rel->kind == QS_REL_M2M && strcmp(fn->sql, "count") == 0 &&
+		filter == NULL && arg->type == jbvString && strcmp(QsTreeKey(arg), prefix) == 0 &&
+		strcmp(prefix, rel->name) == 0)
+	{
+		/*
+		 * Count("tags"): the junction rows of this row, without joining the
+		 * target (Django counts the junction's key the same way).
+		 */
+		char	   *jalias = psprintf("t%d", ctx->next_alias++);
+		const char *jcol = get_attname(rel->junction, rel->jkeys2[0], false);
+
+		ctx->relids = list_append_unique_oid(ctx->relids, rel->junction);
+		from_sql = psprintf("%s %s", QsModelGet(rel->junction)->qualname, jalias);
+		corr = QsKeyEquality(rel->junction, jalias, rel->tkeys, outer->model->relid, outer->alias,
+							 rel->keys, rel->nkeys);
+		inner = palloc0(sizeof(QsScope));
+		a = MakeExpr(psprintf("%s.%s", jalias, quote_identifier(jcol)),
+					 getBaseType(get_atttype(rel->junction, rel->jkeys2[0])));
+	}
+	else if (prefix != NULL)
 	{
 		/* the related rows of this row, in their own scope */
 		inner = QsOpenToMany(ctx, prefix, rel, &from_sql, &corr);
@@ -1120,7 +1139,7 @@ CompileAggregate(QsCompile *ctx, const QsFn *fn, JsonbValue *obj, JsonbValue *ar
 	}
 
 	QsPathPush(ctx, ".%s", fn->name);
-	if (!star)
+	if (!star && a == NULL)
 	{
 		a = QsCompileExpr(ctx, arg, InvalidOid);
 		if (a->is_agg)

@@ -362,6 +362,8 @@ extern char *QsPathHead(QsCompile *ctx, const char *path, int n, const char **re
 extern QsScope *QsOpenToMany(QsCompile *ctx, const char *prefix, QsRelation *rel,
 							 char **from_sql, char **corr);
 extern char *QsScopeJoins(QsScope *scope);
+extern char *QsKeyEquality(Oid lrel, const char *lalias, AttrNumber *lkeys, Oid rrel,
+						   const char *ralias, AttrNumber *rkeys, int n);
 extern void QsOrderSql(QsCompile *ctx, StringInfo buf, List *order_by);
 
 /* ---------- expr.c: expressions, aggregates, windows, subqueries ---------- */
