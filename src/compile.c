@@ -1012,8 +1012,8 @@ JoinNames(List *names)
 	return buf.data;
 }
 
-static bool
-NameInList(List *names, const char *name)
+bool
+QsNameInList(List *names, const char *name)
 {
 	ListCell   *lc;
 
@@ -1139,7 +1139,7 @@ BuildSelection(QsCompile *ctx)
 			{
 				QsAnnotation *a = (QsAnnotation *) lfirst(lc);
 
-				if (a->select && !NameInList(spec->values, a->name))
+				if (a->select && !QsNameInList(spec->values, a->name))
 					items = lappend(items, AnnotationItem(ctx, a));
 			}
 		return items;
@@ -1155,9 +1155,9 @@ BuildSelection(QsCompile *ctx)
 
 		if (!spec->has_values && !is_pk)
 		{
-			if (spec->only != NIL && !NameInList(spec->only, col->name))
+			if (spec->only != NIL && !QsNameInList(spec->only, col->name))
 				continue;
-			if (NameInList(spec->defer, col->name))
+			if (QsNameInList(spec->defer, col->name))
 				continue;
 		}
 		s = palloc0(sizeof(SelItem));
@@ -1584,8 +1584,6 @@ PrefetchSql(QsCompile *ctx, QsEmbed *e, const char *from_alias, bool json,
 	char	   *from_sql;
 	StringInfoData sub;
 	ListCell   *lc;
-	JsonbValue *lim;
-	JsonbValue *off;
 
 	/* the inner spec is a queryset of the target model */
 	for (i = 0; i < e->queryset->val.object.nPairs; i++)
@@ -1673,21 +1671,8 @@ PrefetchSql(QsCompile *ctx, QsEmbed *e, const char *from_alias, bool json,
 		for (i = 0; i < t->npk; i++)
 			appendStringInfo(&sub, "%s%s.%s", n++ > 0 ? ", " : "", alias,
 							 quote_identifier(t->columns[t->pk[i]].name));
-		/* limit and offset per parent: data values after the where lookups */
-		lim = QsTreeGet(e->queryset, "limit");
-		off = QsTreeGet(e->queryset, "offset");
-		if (lim && lim->type != jbvNull)
-		{
-			ctx->cur_lookup = QsValueIndex(ctx, lim);
-			appendStringInfo(&sub, " LIMIT %s",
-							 QsProduceParam(ctx, QS_PROD_COERCE, INT8OID, lim, "limit", NULL, false, false));
-		}
-		if (off && off->type != jbvNull)
-		{
-			ctx->cur_lookup = QsValueIndex(ctx, off);
-			appendStringInfo(&sub, " OFFSET %s",
-							 QsProduceParam(ctx, QS_PROD_COERCE, INT8OID, off, "offset", NULL, false, false));
-		}
+		/* limit and offset per parent */
+		QsAppendInnerSlice(ctx, &sub, e->queryset);
 	}
 	QsPathPop(ctx, save_path);
 	ctx->scope = outer;
@@ -1765,6 +1750,33 @@ DistinctExprs(QsCompile *ctx)
 		QsPathPop(ctx, save);
 	}
 	return exprs;
+}
+
+/*
+ * " LIMIT $n OFFSET $m" of an inner queryset (a Prefetch queryset, a
+ * Subquery): its limit and offset are data values of the spec, so a
+ * cached shape replays them.
+ */
+void
+QsAppendInnerSlice(QsCompile *ctx, StringInfo buf, JsonbValue *inner)
+{
+	JsonbValue *lim = QsTreeGet(inner, "limit");
+	JsonbValue *off = QsTreeGet(inner, "offset");
+	int			save = ctx->cur_lookup;
+
+	if (lim && lim->type != jbvNull)
+	{
+		ctx->cur_lookup = QsValueIndex(ctx, lim);
+		appendStringInfo(buf, " LIMIT %s",
+						 QsProduceParam(ctx, QS_PROD_COERCE, INT8OID, lim, "limit", NULL, false, false));
+	}
+	if (off && off->type != jbvNull)
+	{
+		ctx->cur_lookup = QsValueIndex(ctx, off);
+		appendStringInfo(buf, " OFFSET %s",
+						 QsProduceParam(ctx, QS_PROD_COERCE, INT8OID, off, "offset", NULL, false, false));
+	}
+	ctx->cur_lookup = save;
 }
 
 /* " LIMIT $n OFFSET $m" with the slice as parameters. */
@@ -2095,6 +2107,32 @@ BuildCountOrExists(QsCompile *ctx, List *sel, const char *where, bool exists)
 }
 
 /*
+ * A fresh compile context for a model: its table is t0, the scope of
+ * paths, and the first relation the statement reads; no spec yet.
+ */
+void
+QsInitCompile(QsCompile *ctx, QsModel *model)
+{
+	memset(ctx, 0, sizeof(QsCompile));
+	ctx->model = model;
+	ctx->alias = "t0";
+	ctx->maxparams = 16;
+	ctx->ptypes = palloc(sizeof(Oid) * ctx->maxparams);
+	ctx->pvalues = palloc(sizeof(Datum) * ctx->maxparams);
+	ctx->pnulls = palloc(sizeof(bool) * ctx->maxparams);
+	ctx->prods = palloc(sizeof(QsProducer) * ctx->maxparams);
+	ctx->cur_lookup = -1;
+	ctx->next_alias = 1;
+	ctx->top = palloc0(sizeof(QsScope));
+	ctx->top->model = model;
+	ctx->top->alias = ctx->alias;
+	ctx->scope = ctx->top;
+	ctx->relids = list_make1_oid(model->relid);
+	initStringInfo(&ctx->path);
+	appendStringInfoChar(&ctx->path, '$');
+}
+
+/*
  * qs.update() / qs.delete(): one UPDATE or DELETE.  A plain filter runs
  * in place (UPDATE tbl t0 SET ... WHERE ...; to-many filters are EXISTS
  * semi-joins); joins, slices and select_for_update use the primary key:
@@ -2162,7 +2200,7 @@ BuildWrite(QsCompile *ctx, const char *where, bool is_delete)
 				else
 					UnknownField(ctx, m, name);
 			}
-			if (spec->has_allowed && !NameInList(spec->allowed, name))
+			if (spec->has_allowed && !QsNameInList(spec->allowed, name))
 				ereport(ERROR,
 						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 						 errmsg("field \"%s\" is not in the allowed fields of this call", name),
@@ -2330,24 +2368,8 @@ QsCompileSpec(QsSpec *spec, QsTarget target, TupleDesc fetch_desc,
 	List	   *sel;
 	char	   *sql = NULL;
 
-	memset(&ctx, 0, sizeof(ctx));
+	QsInitCompile(&ctx, spec->model);
 	ctx.spec = spec;
-	ctx.model = spec->model;
-	ctx.alias = "t0";
-	ctx.maxparams = 16;
-	ctx.ptypes = palloc(sizeof(Oid) * ctx.maxparams);
-	ctx.pvalues = palloc(sizeof(Datum) * ctx.maxparams);
-	ctx.pnulls = palloc(sizeof(bool) * ctx.maxparams);
-	ctx.prods = palloc(sizeof(QsProducer) * ctx.maxparams);
-	ctx.cur_lookup = -1;
-	ctx.next_alias = 1;
-	ctx.top = palloc0(sizeof(QsScope));
-	ctx.top->model = spec->model;
-	ctx.top->alias = ctx.alias;
-	ctx.scope = ctx.top;
-	ctx.relids = list_make1_oid(spec->model->relid);
-	initStringInfo(&ctx.path);
-	appendStringInfoChar(&ctx.path, '$');
 	BuildValueIndex(&ctx);
 	CheckAnnotationNames(&ctx);
 	if (spec->aggregates != NIL && target != QS_TARGET_AGGREGATE)

@@ -360,19 +360,26 @@ QsLiteral(QsCompile *ctx, JsonbValue *v, Oid hint, Oid type, int32 typmod)
 }
 
 /*
- * The SQL of a value assigned to a column (update): an expression object,
- * or a literal of the column's type (a string is a literal here).  On
- * json and jsonb columns an object is the document itself, unless it is
+ * Is v, written to col (update, bulk_update), an expression evaluated
+ * per row rather than a value?  A string is a literal here; on json and
+ * jsonb columns an object is the document itself, unless it is
  * {"F": ...} or {"Value": ...}.
  */
-char *
-QsAssignValue(QsCompile *ctx, QsColumn *col, JsonbValue *v)
+bool
+QsIsAssignedExpression(QsColumn *col, JsonbValue *v)
 {
 	bool		is_json = (col->basetypid == JSONBOID || col->basetypid == JSONOID);
 
-	if (v->type == jbvObject && QsIsExprObject(v) &&
+	return v->type == jbvObject && QsIsExprObject(v) &&
 		(!is_json || (v->val.object.nPairs == 1 &&
-					  (QsTreeGet(v, "F") != NULL || QsTreeGet(v, "Value") != NULL))))
+					  (QsTreeGet(v, "F") != NULL || QsTreeGet(v, "Value") != NULL)));
+}
+
+/* The SQL of a value assigned to a column: the expression, or a literal of its type. */
+char *
+QsAssignValue(QsCompile *ctx, QsColumn *col, JsonbValue *v)
+{
+	if (QsIsAssignedExpression(col, v))
 		return QsCompileExpr(ctx, v, col->basetypid)->sql;
 	{
 		/* a parameter named after the column, for messages */
@@ -754,11 +761,8 @@ QsCompileSubquery(QsCompile *ctx, JsonbValue *specv, bool exists, QsExpr **value
 	char	   *where = "true";
 	QsExpr	   *val = NULL;
 	StringInfoData buf;
-	JsonbValue *lim;
-	JsonbValue *off;
 	int			i;
 	int			save = ctx->path.len;
-	int			save_lookup;
 
 	check_stack_depth();
 	if (specv->type != jbvObject)
@@ -822,23 +826,8 @@ QsCompileSubquery(QsCompile *ctx, JsonbValue *specv, bool exists, QsExpr **value
 		if (order.len > 0)
 			appendStringInfo(&buf, " ORDER BY %s", order.data);
 	}
-	lim = QsTreeGet(specv, "limit");
-	off = QsTreeGet(specv, "offset");
-	save_lookup = ctx->cur_lookup;
-	if (lim && lim->type != jbvNull)
-	{
-		ctx->cur_lookup = QsValueIndex(ctx, lim);
-		appendStringInfo(&buf, " LIMIT %s",
-						 QsProduceParam(ctx, QS_PROD_COERCE, INT8OID, lim, "limit", NULL, false, false));
-	}
-	if (off && off->type != jbvNull)
-	{
-		ctx->cur_lookup = QsValueIndex(ctx, off);
-		appendStringInfo(&buf, " OFFSET %s",
-						 QsProduceParam(ctx, QS_PROD_COERCE, INT8OID, off, "offset", NULL, false, false));
-	}
+	QsAppendInnerSlice(ctx, &buf, specv);
 	appendStringInfoChar(&buf, ')');
-	ctx->cur_lookup = save_lookup;
 	ctx->scope = save_scope;
 	ctx->negated = save_neg;
 	ctx->outer_stack = list_truncate(ctx->outer_stack, list_length(ctx->outer_stack) - 1);
@@ -1027,29 +1016,26 @@ AggCall(const QsFn *fn, bool sample, bool star, bool distinct, const char *arg,
 	return buf.data;
 }
 
-/* ordering of ArrayAgg / StringAgg / JSONBAgg: ["-field", ...] */
+/*
+ * The SQL of a list of fields ("-field" descending when ordering) or
+ * expressions: aggregate ordering, window partition_by / order_by.
+ */
 static char *
-AggOrdering(QsCompile *ctx, JsonbValue *ordering)
+ExprList(QsCompile *ctx, JsonbValue *list, const char *key, bool ordering)
 {
 	StringInfoData buf;
 	int			i;
 	int			save = ctx->path.len;
 
 	initStringInfo(&buf);
-	if (ordering == NULL)
-		return buf.data;
-	if (ordering->type == jbvString)
-		ordering = QsTreeArray(list_make1(ordering));
-	if (ordering->type != jbvArray)
-		ExprError(ctx, "ordering must be a list of fields, e.g. [\"-created_at\"]", NULL);
-	for (i = 0; i < ordering->val.array.nElems; i++)
+	for (i = 0; i < list->val.array.nElems; i++)
 	{
-		JsonbValue *o = &ordering->val.array.elems[i];
+		JsonbValue *o = &list->val.array.elems[i];
 		bool		desc = false;
 		QsExpr	   *e;
 
-		QsPathPush(ctx, ".ordering[%d]", i);
-		if (o->type == jbvString && o->val.string.len > 1 && o->val.string.val[0] == '-')
+		QsPathPush(ctx, ".%s[%d]", key, i);
+		if (ordering && o->type == jbvString && o->val.string.len > 1 && o->val.string.val[0] == '-')
 		{
 			desc = true;
 			e = QsResolvePath(ctx, pnstrdup(o->val.string.val + 1, o->val.string.len - 1), false, NULL);
@@ -1060,6 +1046,19 @@ AggOrdering(QsCompile *ctx, JsonbValue *ordering)
 		appendStringInfo(&buf, "%s%s%s", i > 0 ? ", " : "", e->sql, desc ? " DESC" : "");
 	}
 	return buf.data;
+}
+
+/* ordering of ArrayAgg / StringAgg / JSONBAgg: ["-field", ...] */
+static char *
+AggOrdering(QsCompile *ctx, JsonbValue *ordering)
+{
+	if (ordering == NULL)
+		return pstrdup("");
+	if (ordering->type == jbvString)
+		ordering = QsTreeArray(list_make1(ordering));
+	if (ordering->type != jbvArray)
+		ExprError(ctx, "ordering must be a list of fields, e.g. [\"-created_at\"]", NULL);
+	return ExprList(ctx, ordering, "ordering", true);
 }
 
 static QsExpr *
@@ -1268,35 +1267,13 @@ CompileAggregate(QsCompile *ctx, const QsFn *fn, JsonbValue *obj, JsonbValue *ar
 static char *
 WindowList(QsCompile *ctx, JsonbValue *list, const char *key, bool ordering)
 {
-	StringInfoData buf;
-	int			i;
-	int			save = ctx->path.len;
-
-	initStringInfo(&buf);
 	if (list == NULL)
-		return buf.data;
+		return pstrdup("");
 	if (list->type == jbvString || list->type == jbvObject)
 		list = QsTreeArray(list_make1(list));
 	if (list->type != jbvArray)
 		ExprError(ctx, psprintf("%s must be a list of fields or expressions", key), NULL);
-	for (i = 0; i < list->val.array.nElems; i++)
-	{
-		JsonbValue *o = &list->val.array.elems[i];
-		bool		desc = false;
-		QsExpr	   *e;
-
-		QsPathPush(ctx, ".%s[%d]", key, i);
-		if (ordering && o->type == jbvString && o->val.string.len > 1 && o->val.string.val[0] == '-')
-		{
-			desc = true;
-			e = QsResolvePath(ctx, pnstrdup(o->val.string.val + 1, o->val.string.len - 1), false, NULL);
-		}
-		else
-			e = QsCompileExpr(ctx, o, InvalidOid);
-		QsPathPop(ctx, save);
-		appendStringInfo(&buf, "%s%s%s", i > 0 ? ", " : "", e->sql, desc ? " DESC" : "");
-	}
-	return buf.data;
+	return ExprList(ctx, list, key, ordering);
 }
 
 static QsExpr *

@@ -365,6 +365,9 @@ extern char *QsScopeJoins(QsScope *scope);
 extern char *QsKeyEquality(Oid lrel, const char *lalias, AttrNumber *lkeys, Oid rrel,
 						   const char *ralias, AttrNumber *rkeys, int n);
 extern void QsOrderSql(QsCompile *ctx, StringInfo buf, List *order_by);
+extern void QsAppendInnerSlice(QsCompile *ctx, StringInfo buf, JsonbValue *inner);
+extern void QsInitCompile(QsCompile *ctx, QsModel *model);
+extern bool QsNameInList(List *names, const char *name);
 
 /* ---------- expr.c: expressions, aggregates, windows, subqueries ---------- */
 extern bool QsIsExprObject(JsonbValue *v);
@@ -372,6 +375,7 @@ extern bool QsIsExprKey(const char *key, int len);
 extern QsExpr *QsCompileExpr(QsCompile *ctx, JsonbValue *v, Oid hint);
 extern QsExpr *QsLiteral(QsCompile *ctx, JsonbValue *v, Oid hint, Oid type, int32 typmod);
 extern char *QsAssignValue(QsCompile *ctx, QsColumn *col, JsonbValue *v);
+extern bool QsIsAssignedExpression(QsColumn *col, JsonbValue *v);
 extern QsAnnotation *QsFindAnnotation(QsCompile *ctx, const char *name);
 extern QsExpr *QsAnnotationExpr(QsCompile *ctx, QsAnnotation *a);
 extern bool QsAnnotationIsAggregate(QsCompile *ctx, QsAnnotation *a);

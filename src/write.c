@@ -59,36 +59,10 @@ TreeArg(FunctionCallInfo fcinfo, int argno, const char *what, bool array)
 static QsCompile *
 WriteContext(QsModel *m)
 {
-	QsCompile  *ctx = palloc0(sizeof(QsCompile));
+	QsCompile  *ctx = palloc(sizeof(QsCompile));
 
-	ctx->model = m;
-	ctx->alias = "t0";
-	ctx->maxparams = 16;
-	ctx->ptypes = palloc(sizeof(Oid) * ctx->maxparams);
-	ctx->pvalues = palloc(sizeof(Datum) * ctx->maxparams);
-	ctx->pnulls = palloc(sizeof(bool) * ctx->maxparams);
-	ctx->prods = palloc(sizeof(QsProducer) * ctx->maxparams);
-	ctx->cur_lookup = -1;
-	ctx->next_alias = 1;
-	ctx->top = palloc0(sizeof(QsScope));
-	ctx->top->model = m;
-	ctx->top->alias = "t0";
-	ctx->scope = ctx->top;
-	ctx->relids = list_make1_oid(m->relid);
-	initStringInfo(&ctx->path);
-	appendStringInfoChar(&ctx->path, '$');
+	QsInitCompile(ctx, m);
 	return ctx;
-}
-
-static bool
-InList(List *names, const char *name)
-{
-	ListCell   *lc;
-
-	foreach(lc, names)
-		if (strcmp((char *) lfirst(lc), name) == 0)
-			return true;
-	return false;
 }
 
 /*
@@ -110,7 +84,7 @@ WriteColumn(QsCompile *ctx, QsModel *m, const char *name, List *allowed, bool ha
 			return NULL;
 		col = QsModelColumn(m, get_attname(m->relid, rel->keys[0], false));
 	}
-	if (has_allowed && !InList(allowed, name))
+	if (has_allowed && !QsNameInList(allowed, name))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("field \"%s\" is not in the allowed fields of this call", name),
@@ -433,7 +407,7 @@ CreateRow(QsCompile *ctx, QsModel *m, JsonbValue *obj, List *fixed_cols, List *f
 								rel->kind == QS_REL_M2M ? "many-to-many" : "composite", name),
 						 errdetail("At %s.", QsPathString(ctx)),
 						 errhint("Nested create takes to-many children; create junction rows with qs.bulk_create.")));
-			if (has_allowed && !InList(allowed, name))
+			if (has_allowed && !QsNameInList(allowed, name))
 				ereport(ERROR,
 						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 						 errmsg("field \"%s\" is not in the allowed fields of this call", name),
@@ -1033,17 +1007,6 @@ qs_bulk_create(PG_FUNCTION_ARGS)
  * ---------------------------------------------------------------------
  */
 
-/* Is v, written to col, an expression (evaluated per row) rather than a value? */
-static bool
-IsExpression(QsColumn *col, JsonbValue *v)
-{
-	bool		is_json = (col->basetypid == JSONBOID || col->basetypid == JSONOID);
-
-	return v->type == jbvObject && QsIsExprObject(v) &&
-		(!is_json || (v->val.object.nPairs == 1 &&
-					  (QsTreeGet(v, "F") != NULL || QsTreeGet(v, "Value") != NULL)));
-}
-
 /* The literals of an expression value, in shape-walk order. */
 static List *
 ExprLiterals(JsonbValue *v, StringInfo sig)
@@ -1232,7 +1195,7 @@ qs_bulk_update(PG_FUNCTION_ARGS)
 						 errmsg("row %d has no value for \"%s\"", i, (char *) lfirst(ls)),
 						 errdetail("At %s.", QsPathString(ctx)),
 						 errhint("Every row gives every field in fields.")));
-			if (IsExpression(col, v))
+			if (QsIsAssignedExpression(col, v))
 			{
 				appendStringInfoString(&sig, "E:");
 				(void) ExprLiterals(v, &sig);
@@ -1285,7 +1248,7 @@ qs_bulk_update(PG_FUNCTION_ARGS)
 			StringInfoData scratch;
 
 			initStringInfo(&scratch);
-			if (IsExpression((QsColumn *) lfirst(lf), v))
+			if (QsIsAssignedExpression((QsColumn *) lfirst(lf), v))
 				firstlits = list_concat(firstlits, ExprLiterals(v, &scratch));
 		}
 		nlit = list_length(firstlits);
@@ -1302,7 +1265,7 @@ qs_bulk_update(PG_FUNCTION_ARGS)
 
 			resetStringInfo(&ctx->path);
 			appendStringInfo(&ctx->path, "$[%d].%s", linitial_int(idx), (char *) lfirst(ln));
-			if (IsExpression(col, v))
+			if (QsIsAssignedExpression(col, v))
 			{
 				exprcols = lappend(exprcols, QsCompileExpr(ctx, v, col->basetypid)->sql);
 				if (ctx->top->joins != NIL)
@@ -1439,7 +1402,7 @@ qs_bulk_update(PG_FUNCTION_ARGS)
 					StringInfoData scratch;
 
 					initStringInfo(&scratch);
-					if (IsExpression((QsColumn *) lfirst(lf), v))
+					if (QsIsAssignedExpression((QsColumn *) lfirst(lf), v))
 						lits = list_concat(lits, ExprLiterals(v, &scratch));
 				}
 				k = 0;
