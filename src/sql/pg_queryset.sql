@@ -483,10 +483,7 @@ BEGIN
     RAISE EXCEPTION 'arguments of method "%" must be a JSON object, got %', method, jsonb_typeof(args)
       USING ERRCODE = '22023';
   END IF;
-  SELECT d.spec, d.params INTO r
-    FROM @extschema@.method d JOIN pg_catalog.pg_class c ON c.relname = d.model_table
-    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace AND n.nspname = d.model_schema
-   WHERE c.oid = m AND d.name = method;
+  SELECT d.spec, d.params INTO r FROM @extschema@.managers(m) d WHERE d.kind = 'method' AND d.name = method;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'method "%" is not defined for model %', method, m
       USING ERRCODE = '42704',
@@ -554,10 +551,7 @@ BEGIN
   m := (spec ->> 'model')::regclass;
   q := pg_catalog.jsonb_build_object('model', m::text);
   IF mgr IS NOT NULL THEN
-    SELECT d.spec INTO mspec
-      FROM @extschema@.manager d JOIN pg_catalog.pg_class c ON c.relname = d.model_table
-      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace AND n.nspname = d.model_schema
-     WHERE c.oid = m AND d.name = mgr;
+    SELECT d.spec INTO mspec FROM @extschema@.managers(m) d WHERE d.kind = 'manager' AND d.name = mgr;
     IF NOT FOUND THEN
       RAISE EXCEPTION 'manager "%" is not defined for model %', mgr, m
         USING ERRCODE = '42704',
