@@ -20,6 +20,7 @@ PG_MODULE_MAGIC;
 int			qs_plan_cache_size = 256;
 int			qs_max_depth = 64;
 bool		qs_shape_cache_check = false;
+bool		qs_bulk_copy = true;
 
 void		_PG_init(void);
 
@@ -57,6 +58,12 @@ _PG_init(void)
 							 &qs_shape_cache_check,
 							 false,
 							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+	DefineCustomBoolVariable("pg_queryset.bulk_copy",
+							 "Lets qs.bulk_create load rows through COPY where the result is the same.",
+							 "Off: every bulk_create runs INSERT ... SELECT statements.",
+							 &qs_bulk_copy,
+							 true, PGC_USERSET, 0,
 							 NULL, NULL, NULL);
 	DefineCustomBoolVariable("pg_queryset.query_stats",
 							 "Count the session's statements by query id (qs.query_stats()).",

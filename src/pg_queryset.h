@@ -28,6 +28,7 @@
 extern int	qs_plan_cache_size;
 extern int	qs_max_depth;
 extern bool qs_shape_cache_check;
+extern bool qs_bulk_copy;
 
 /* querystats.c: statement counting, N+1 detection, budgets */
 #define QS_NPLUSONE_OFF 0
@@ -434,6 +435,10 @@ extern Jsonb *QsValidateTree(JsonbValue *tree);
 /* ---------- builder.c: argument helpers ---------- */
 extern List *QsTextArrayArg(FunctionCallInfo fcinfo, int argno);
 extern JsonbValue *QsStringArray(List *names);
+
+/* ---------- bulkload.c: the COPY path of bulk_create ---------- */
+extern bool QsBulkCopy(QsModel *m, List *cols, List *keys, JsonbValue *rows, List *idx, int batch,
+					   List *ret_cols, JsonbValue **result);
 
 
 #endif							/* PG_QUERYSET_H */

@@ -767,6 +767,7 @@ qs_bulk_create(PG_FUNCTION_ARGS)
 	ListCell   *lg;
 	int			i;
 	bool		single;
+	bool		copied = false; /* a group went through COPY */
 	Jsonb	   *whole = NULL;	/* single: the result so far */
 
 	/* what comes back */
@@ -860,6 +861,14 @@ qs_bulk_create(PG_FUNCTION_ARGS)
 		}
 		QsPathPop(ctx, 1);
 		ncols = list_length(cols);
+
+		/* a plain table whose keys come from a sequence: COPY (bulkload.c) */
+		if (!o->ignore_conflicts && !o->update_conflicts &&
+			QsBulkCopy(m, cols, keys, rows, idx, (int) Min(batch, PG_INT32_MAX), ret_cols, result))
+		{
+			copied = true;
+			continue;
+		}
 
 		initStringInfo(&sql);
 		appendStringInfo(&sql, "INSERT INTO %s AS t0", m->qualname);
@@ -988,7 +997,7 @@ qs_bulk_create(PG_FUNCTION_ARGS)
 		}
 	}
 	SPI_finish();
-	if (single)
+	if (single && !copied)
 		PG_RETURN_JSONB_P(whole ? whole : QsTreeToJsonb(QsTreeArray(NIL)));
 
 	{

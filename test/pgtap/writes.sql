@@ -1,7 +1,7 @@
 -- Writes: results, atomicity, privileges and row-level security, generated
 -- and identity columns, numeric precision, jsonb, NULLs, hostile values.
 BEGIN;
-SELECT plan(31);
+SELECT plan(36);
 
 CREATE TABLE w_item (
     id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -58,6 +58,20 @@ SELECT is((SELECT count(*)::int FROM w_item WHERE code = 'q1'), 0, 'and nothing 
 SELECT is(jsonb_array_length(qs.bulk_create('w_item', '[{"code": "z"}, {"code": "v"}]', '{"ignore_conflicts": true}')), 1, 'ignore_conflicts skips existing rows');
 SELECT is((qs.bulk_create('w_item', '[{"code": "z", "qty": 7}]', '{"update_conflicts": true, "unique_fields": ["code"], "update_fields": ["qty"], "returning": ["qty"]}'))->0->>'qty',
           '7', 'update_conflicts updates the listed fields');
+
+-- bulk_create through COPY (src/bulkload.c) and through INSERT store the same
+CREATE TEMP TABLE w_copied AS
+  SELECT qs.bulk_create('w_item', '[{"code": "c1", "qty": 2, "price": 1.255}, {"code": "c2", "qty": 3, "price": null}]') AS keys;
+SELECT is((SELECT jsonb_agg(e->'id' ORDER BY o) FROM w_copied, jsonb_array_elements(keys) WITH ORDINALITY AS x(e, o)),
+          (SELECT jsonb_agg(id ORDER BY code) FROM w_item WHERE code IN ('c1', 'c2')), 'COPY path: the returned keys are the stored rows, in input order');
+SELECT is((SELECT array_agg(total ORDER BY code) FROM w_item WHERE code IN ('c1', 'c2')), '{2.52,NULL}'::numeric[],
+          'COPY path: generated columns are computed from the rounded price');
+SELECT lives_ok($$ SELECT qs.bulk_create('w_item', '[{"code": "copy\t\\N\n\r\\", "qty": 1}]') $$, 'COPY path: hostile text');
+SET LOCAL pg_queryset.bulk_copy = off;
+SELECT lives_ok($$ SELECT qs.bulk_create('w_item', '[{"code": "insert\t\\N\n\r\\", "qty": 1}]') $$, 'INSERT path: the same text');
+RESET pg_queryset.bulk_copy;
+SELECT is((SELECT substr(code, 5) FROM w_item WHERE code LIKE 'copy%'), (SELECT substr(code, 7) FROM w_item WHERE code LIKE 'insert%'),
+          'both paths store the same characters');
 
 -- bulk_update: one statement, values and per-row expressions, all or nothing
 SELECT is(qs.bulk_update('w_item', (SELECT jsonb_agg(jsonb_build_object('id', id, 'qty', jsonb_build_object('+', jsonb_build_array(jsonb_build_object('F', 'qty'), 10))))
