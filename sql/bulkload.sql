@@ -70,6 +70,33 @@ SELECT jsonb_array_length(qs.bulk_create('bl_item', (SELECT jsonb_agg(jsonb_buil
 SELECT count(*) AS stored, count(DISTINCT id) AS ids, bool_and(id - qty = first_id - 1) AS in_order
 FROM bl_item, (SELECT min(id) AS first_id FROM bl_item WHERE sku LIKE 'big%') f WHERE sku LIKE 'big%' GROUP BY first_id;
 
+-- the result is written in jsonb's binary layout: it must equal the
+-- jsonb PostgreSQL builds, for key names of every length modulo 4 and
+-- across the 32-element offset stride
+CREATE TABLE bl_k1 (k bigserial PRIMARY KEY, v int);
+CREATE TABLE bl_k2 (kk bigserial PRIMARY KEY, v int);
+CREATE TABLE bl_k3 (kkk bigserial PRIMARY KEY, v int);
+CREATE TABLE bl_k4 ("k ey" bigserial PRIMARY KEY, v int);
+DO $$
+DECLARE
+  t regclass; n int; got jsonb; want jsonb; k text; before bigint;
+BEGIN
+  FOREACH t IN ARRAY ARRAY['bl_k1', 'bl_k2', 'bl_k3', 'bl_k4']::regclass[] LOOP
+    SELECT attname INTO k FROM pg_attribute WHERE attrelid = t AND attnum = 1;
+    FOREACH n IN ARRAY ARRAY[1, 31, 32, 33, 65, 1000] LOOP
+      EXECUTE format('SELECT coalesce(max(%I), 0) FROM %s', k, t) INTO before;
+      got := qs.bulk_create(t, (SELECT jsonb_agg(jsonb_build_object('v', g)) FROM generate_series(1, n) g));
+      want := (SELECT jsonb_agg(jsonb_build_object(k, before + g)) FROM generate_series(1, n) g);
+      IF got IS DISTINCT FROM want OR got::text <> want::text OR jsonb_array_length(got) <> n
+         OR (got->(n - 1))->>k <> (before + n)::text OR NOT got @> want OR NOT want @> got THEN
+        RAISE EXCEPTION 'result differs for % rows into %: %', n, t, left(got::text, 200);
+      END IF;
+    END LOOP;
+  END LOOP;
+  RAISE NOTICE 'results equal jsonb_agg''s for 4 key lengths x 6 sizes';
+END $$;
+DROP TABLE bl_k1, bl_k2, bl_k3, bl_k4;
+
 -- keys from serial (int, through a cast) and GENERATED ALWAYS (smallint) columns
 SELECT qs.query_stats_reset();
 SELECT qs.bulk_create('bl_serial', '[{"name": "a"}, {"name": "b"}]') AS serial_keys, bl_nested() AS nested;

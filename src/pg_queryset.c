@@ -93,6 +93,8 @@ _PG_init(void)
 							0, 0, INT_MAX,
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
+	/* the tenant settings (tenant.c), only when preloaded */
+	QsTenantInit();
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("pg_queryset");
 #else

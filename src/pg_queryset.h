@@ -436,9 +436,17 @@ extern Jsonb *QsValidateTree(JsonbValue *tree);
 extern List *QsTextArrayArg(FunctionCallInfo fcinfo, int argno);
 extern JsonbValue *QsStringArray(List *names);
 
+/* ---------- tenant.c: tenant context and signed tokens ---------- */
+extern void QsTenantInit(void);
+extern const char *QsCurrentTenant(const char **why);
+
 /* ---------- bulkload.c: the COPY path of bulk_create ---------- */
-extern bool QsBulkCopy(QsModel *m, List *cols, List *keys, JsonbValue *rows, List *idx, int batch,
-					   List *ret_cols, JsonbValue **result);
+extern Jsonb *QsBulkCopy(QsModel *m, QsCompile *ctx, Jsonb *rows, List *allowed, bool has_allowed,
+						int batch, List *ret_cols);
+
+/* ---------- write.c ---------- */
+extern QsColumn *QsWriteColumn(QsCompile *ctx, QsModel *m, const char *name, List *allowed,
+							   bool has_allowed);
 
 
 #endif							/* PG_QUERYSET_H */

@@ -71,8 +71,8 @@ WriteContext(QsModel *m)
  * not one (the caller may try relations).  Checks the allow-list and
  * generated columns.
  */
-static QsColumn *
-WriteColumn(QsCompile *ctx, QsModel *m, const char *name, List *allowed, bool has_allowed)
+QsColumn *
+QsWriteColumn(QsCompile *ctx, QsModel *m, const char *name, List *allowed, bool has_allowed)
 {
 	QsColumn   *col = QsModelColumn(m, name);
 
@@ -393,7 +393,7 @@ CreateRow(QsCompile *ctx, QsModel *m, JsonbValue *obj, List *fixed_cols, List *f
 		QsColumn   *col;
 
 		QsPathPush(ctx, ".%s", name);
-		col = WriteColumn(ctx, m, name, allowed, has_allowed);
+		col = QsWriteColumn(ctx, m, name, allowed, has_allowed);
 		if (col == NULL)
 		{
 			QsRelation *rel = QsFindRelation(ctx, m, name);
@@ -689,7 +689,7 @@ ParseOptions(FunctionCallInfo fcinfo, int argno, const char *known)
 static QsColumn *
 NamedColumn(QsCompile *ctx, QsModel *m, const char *name)
 {
-	QsColumn   *col = WriteColumn(ctx, m, name, NIL, false);
+	QsColumn   *col = QsWriteColumn(ctx, m, name, NIL, false);
 
 	if (col == NULL)
 		UnknownKey(ctx, m, name);
@@ -754,20 +754,19 @@ qs_bulk_create(PG_FUNCTION_ARGS)
 {
 	MemoryContext outer_cxt = CurrentMemoryContext;
 	QsModel    *m = QsModelGet(PG_GETARG_OID(0));
-	JsonbValue *rows = TreeArg(fcinfo, 1, "rows", true);
 	BulkOptions *o = ParseOptions(fcinfo, 2, " batch_size ignore_conflicts update_conflicts unique_fields "
 								  "update_fields returning fields ");
 	QsCompile  *ctx = WriteContext(m);
-	int			nrows = rows->val.array.nElems;
+	JsonbValue *rows;
+	int			nrows;
 	List	   *groups = NIL;	/* List * of int (row indexes) */
-	JsonbValue **result = palloc0(sizeof(JsonbValue *) * Max(nrows, 1));
+	JsonbValue **result;
 	List	   *extra = NIL;	/* returned rows without a position (conflicts) */
 	List	   *ret_cols = NIL;
 	ListCell   *ls;
 	ListCell   *lg;
 	int			i;
 	bool		single;
-	bool		copied = false; /* a group went through COPY */
 	Jsonb	   *whole = NULL;	/* single: the result so far */
 
 	/* what comes back */
@@ -785,6 +784,19 @@ qs_bulk_create(PG_FUNCTION_ARGS)
 			QsPathPop(ctx, 1);
 		}
 	}
+
+	/* a plain table whose keys come from a sequence: COPY (bulkload.c) */
+	if (!PG_ARGISNULL(1) && !o->ignore_conflicts && !o->update_conflicts)
+	{
+		Jsonb	   *copied = QsBulkCopy(m, ctx, PG_GETARG_JSONB_P(1), o->allowed, o->has_allowed,
+										(int) Min(o->batch_size, PG_INT32_MAX), ret_cols);
+
+		if (copied != NULL)
+			PG_RETURN_JSONB_P(copied);
+	}
+	rows = TreeArg(fcinfo, 1, "rows", true);
+	nrows = rows->val.array.nElems;
+	result = palloc0(sizeof(JsonbValue *) * Max(nrows, 1));
 
 	/*
 	 * Group the rows by the set of columns they give.  A jsonb object keeps
@@ -847,7 +859,7 @@ qs_bulk_create(PG_FUNCTION_ARGS)
 				QsColumn   *col;
 
 				QsPathPush(ctx, ".%s", (char *) lfirst(ls));
-				col = WriteColumn(ctx, m, (char *) lfirst(ls), o->allowed, o->has_allowed);
+				col = QsWriteColumn(ctx, m, (char *) lfirst(ls), o->allowed, o->has_allowed);
 				if (col == NULL)
 					UnknownKey(ctx, m, (char *) lfirst(ls));
 				if (list_member_ptr(cols, col))
@@ -861,14 +873,6 @@ qs_bulk_create(PG_FUNCTION_ARGS)
 		}
 		QsPathPop(ctx, 1);
 		ncols = list_length(cols);
-
-		/* a plain table whose keys come from a sequence: COPY (bulkload.c) */
-		if (!o->ignore_conflicts && !o->update_conflicts &&
-			QsBulkCopy(m, cols, keys, rows, idx, (int) Min(batch, PG_INT32_MAX), ret_cols, result))
-		{
-			copied = true;
-			continue;
-		}
 
 		initStringInfo(&sql);
 		appendStringInfo(&sql, "INSERT INTO %s AS t0", m->qualname);
@@ -997,7 +1001,7 @@ qs_bulk_create(PG_FUNCTION_ARGS)
 		}
 	}
 	SPI_finish();
-	if (single && !copied)
+	if (single)
 		PG_RETURN_JSONB_P(whole ? whole : QsTreeToJsonb(QsTreeArray(NIL)));
 
 	{

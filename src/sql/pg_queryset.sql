@@ -705,3 +705,368 @@ BEGIN
   RETURN @extschema@._use(q, method, args, 1);
 END
 $$;
+
+------------------------------------------------------------------------
+-- Tenant scoping (docs/tenancy.md, docs/threat-model.md; C side in
+-- src/tenant.c): the tenant context, policies that compare a table's
+-- tenant column with it, and an audit.
+------------------------------------------------------------------------
+
+-- Set the tenant, transaction-locally unless is_local is false.  The
+-- setting behind it is superuser-only; this function sets it for whoever
+-- may EXECUTE it, so EXECUTE is revoked from PUBLIC: grant it to the
+-- role that chooses tenants (a pooler's or an admin's), not to the
+-- application role (which uses signed tokens, or a trusted middle tier).
+CREATE FUNCTION @extschema@.set_tenant(tenant text, is_local boolean DEFAULT true)
+RETURNS text
+LANGUAGE C VOLATILE PARALLEL UNSAFE
+AS 'MODULE_PATHNAME', 'qs_set_tenant';
+REVOKE EXECUTE ON FUNCTION @extschema@.set_tenant(text, boolean) FROM PUBLIC;
+
+-- Verify a signed token (HS256) and make it the tenant context; raises
+-- 28000 saying which check failed.  Anyone may call it: only a token
+-- signed with pg_queryset.tenant_secret names a tenant.
+CREATE FUNCTION @extschema@.set_tenant_token(token text, is_local boolean DEFAULT true)
+RETURNS text
+LANGUAGE C VOLATILE PARALLEL UNSAFE
+AS 'MODULE_PATHNAME', 'qs_set_tenant_token';
+
+-- No tenant and no token for the rest of the session.
+CREATE FUNCTION @extschema@.reset_tenant()
+RETURNS void
+LANGUAGE C VOLATILE PARALLEL UNSAFE
+AS 'MODULE_PATHNAME', 'qs_reset_tenant';
+
+-- The tenant, or NULL.  With a token set, the token's verified claim.
+CREATE FUNCTION @extschema@.current_tenant()
+RETURNS text
+LANGUAGE C STABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'qs_current_tenant';
+
+-- The tenant as a value of the tenant column's type (pass NULL::type):
+-- what SELECT policies compare with, so the comparison is an index
+-- condition computed once per scan.  NULL without a tenant: no rows.
+CREATE FUNCTION @extschema@.current_tenant_as(anyelement)
+RETURNS anyelement
+LANGUAGE C STABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'qs_current_tenant_as';
+
+-- The same for write policies: without a tenant, an error (42501).
+CREATE FUNCTION @extschema@.tenant_required(anyelement)
+RETURNS anyelement
+LANGUAGE C STABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'qs_tenant_required';
+
+-- What enable_tenant_scoping did, so disable_tenant_scoping undoes
+-- exactly that (kept by pg_dump).  Rows are written by the functions
+-- below as the table's owner; the policy lets owners change their own.
+CREATE TABLE @extschema@.tenant_scope (
+    model            regclass PRIMARY KEY,
+    tenant_column    name NOT NULL,
+    parent           regclass,
+    roles            name[] NOT NULL,
+    added_permissive boolean NOT NULL,
+    set_default      boolean NOT NULL,
+    old_default      text,
+    had_rls          boolean NOT NULL,
+    had_force        boolean NOT NULL
+);
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.tenant_scope', '');
+ALTER TABLE @extschema@.tenant_scope ENABLE ROW LEVEL SECURITY;
+CREATE POLICY tenant_scope_read ON @extschema@.tenant_scope FOR SELECT USING (true);
+CREATE POLICY tenant_scope_owner ON @extschema@.tenant_scope FOR ALL
+  USING (pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = model), 'USAGE'))
+  WITH CHECK (pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = model), 'USAGE'));
+GRANT SELECT, INSERT, UPDATE, DELETE ON @extschema@.tenant_scope TO PUBLIC;
+
+CREATE FUNCTION @extschema@._tenant_policy_sql(model regclass, col name, typ text, roles text)
+RETURNS text[]
+LANGUAGE sql IMMUTABLE
+AS $$
+  SELECT ARRAY[
+    pg_catalog.format('CREATE POLICY qs_tenant_select ON %s AS RESTRICTIVE FOR SELECT TO %s USING (%I = @extschema@.current_tenant_as(NULL::%s))', model, roles, col, typ),
+    pg_catalog.format('CREATE POLICY qs_tenant_insert ON %s AS RESTRICTIVE FOR INSERT TO %s WITH CHECK (%I = @extschema@.tenant_required(NULL::%s))', model, roles, col, typ),
+    pg_catalog.format('CREATE POLICY qs_tenant_update ON %s AS RESTRICTIVE FOR UPDATE TO %s USING (%I = @extschema@.tenant_required(NULL::%s)) WITH CHECK (%I = @extschema@.tenant_required(NULL::%s))', model, roles, col, typ, col, typ),
+    pg_catalog.format('CREATE POLICY qs_tenant_delete ON %s AS RESTRICTIVE FOR DELETE TO %s USING (%I = @extschema@.tenant_required(NULL::%s))', model, roles, col, typ)]
+$$;
+
+-- Scope a table by its tenant column: RLS enabled and forced (the owner
+-- is bound too), restrictive policies for SELECT, INSERT, UPDATE and
+-- DELETE, a permissive one only if the table had none.  Options:
+-- {"roles": ["app"]} (default: PUBLIC), {"default": true} (the column
+-- defaults to the current tenant).  A partitioned table scopes every
+-- partition.  Returns false when the table was already scoped so.
+CREATE FUNCTION @extschema@.enable_tenant_scoping(model regclass, tenant_column name DEFAULT 'tenant_id',
+                                                  options jsonb DEFAULT '{}')
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  r record;
+  a record;
+  k text;
+  role_names name[] := '{public}';
+  role_sql text;
+  want_default boolean := false;
+  had_perm boolean;
+  stmt text;
+  part regclass;
+BEGIN
+  IF model IS NULL OR tenant_column IS NULL THEN
+    RAISE EXCEPTION 'model and tenant_column must not be null' USING ERRCODE = '22004';
+  END IF;
+  options := coalesce(options, '{}');
+  IF jsonb_typeof(options) <> 'object' THEN
+    RAISE EXCEPTION 'invalid options: expected a JSON object' USING ERRCODE = '22023';
+  END IF;
+  FOR k IN SELECT jsonb_object_keys(options) LOOP
+    IF k NOT IN ('roles', 'default', '_parent') THEN
+      RAISE EXCEPTION 'unknown option "%"', k USING ERRCODE = '22023', HINT = 'Options are "roles" and "default".';
+    END IF;
+  END LOOP;
+  IF options ? 'roles' THEN
+    IF jsonb_typeof(options->'roles') <> 'array' OR jsonb_array_length(options->'roles') = 0
+       OR EXISTS (SELECT 1 FROM jsonb_array_elements(options->'roles') e WHERE jsonb_typeof(e) <> 'string') THEN
+      RAISE EXCEPTION 'invalid option "roles": expected a non-empty array of role names' USING ERRCODE = '22023';
+    END IF;
+    SELECT array_agg(e::name ORDER BY o) INTO role_names FROM jsonb_array_elements_text(options->'roles') WITH ORDINALITY AS x(e, o);
+    PERFORM 1 FROM unnest(role_names) n WHERE n <> 'public' AND NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = n);
+    IF FOUND THEN
+      RAISE EXCEPTION 'invalid option "roles": a role does not exist' USING ERRCODE = '42704';
+    END IF;
+  END IF;
+  IF options ? 'default' THEN
+    IF jsonb_typeof(options->'default') <> 'boolean' THEN
+      RAISE EXCEPTION 'invalid option "default": expected true or false' USING ERRCODE = '22023';
+    END IF;
+    want_default := (options->>'default')::boolean;
+  END IF;
+  SELECT array_to_string(array_agg(CASE WHEN n = 'public' THEN 'PUBLIC' ELSE quote_ident(n) END), ', ')
+    INTO role_sql FROM unnest(role_names) n;
+
+  SELECT c.relkind, c.relrowsecurity, c.relforcerowsecurity INTO r FROM pg_class c WHERE c.oid = model;
+  IF r.relkind NOT IN ('r', 'p') THEN
+    RAISE EXCEPTION '"%" is not a table', model USING ERRCODE = '42809',
+      HINT = 'Scope the tables under a view; views should use security_invoker.';
+  END IF;
+  SELECT at.attnum, format_type(at.atttypid, NULL) AS typ, t.typnamespace::regnamespace::text AS typ_schema INTO a
+  FROM pg_attribute at JOIN pg_type t ON t.oid = at.atttypid
+  WHERE at.attrelid = model AND at.attname = tenant_column AND at.attnum > 0 AND NOT at.attisdropped;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'column "%" of "%" does not exist', tenant_column, model USING ERRCODE = '42703',
+      HINT = 'Pass the tenant column: qs.enable_tenant_scoping(model, ''org_id'').';
+  END IF;
+  IF EXISTS (SELECT 1 FROM @extschema@.tenant_scope s WHERE s.model = enable_tenant_scoping.model) THEN
+    IF EXISTS (SELECT 1 FROM @extschema@.tenant_scope s WHERE s.model = enable_tenant_scoping.model AND s.tenant_column = enable_tenant_scoping.tenant_column) THEN
+      RETURN false;
+    END IF;
+    RAISE EXCEPTION '"%" is already tenant-scoped by another column', model USING ERRCODE = '55000',
+      HINT = 'Call qs.disable_tenant_scoping() first.';
+  END IF;
+  IF EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = model AND p.polname LIKE 'qs\_tenant\_%') THEN
+    RAISE EXCEPTION '"%" already has qs_tenant_* policies that qs.tenant_scope does not record', model USING ERRCODE = '55000',
+      HINT = 'Drop them, then scope the table again.';
+  END IF;
+
+  had_perm := EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = model AND p.polpermissive);
+  -- operators of the column's type resolve in its schema (citext, ...)
+  PERFORM set_config('search_path', 'pg_catalog, ' || quote_ident(a.typ_schema) || ', pg_temp', true);
+  EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', model);
+  FOREACH stmt IN ARRAY @extschema@._tenant_policy_sql(model, tenant_column, a.typ, role_sql) LOOP
+    EXECUTE stmt;
+  END LOOP;
+  IF NOT had_perm THEN
+    EXECUTE format('CREATE POLICY qs_tenant_permit ON %s AS PERMISSIVE FOR ALL TO %s USING (true) WITH CHECK (true)', model, role_sql);
+  END IF;
+  INSERT INTO @extschema@.tenant_scope
+  SELECT model, tenant_column, (options->>'_parent')::regclass, role_names, NOT had_perm, want_default,
+         (SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d WHERE d.adrelid = model AND d.adnum = a.attnum),
+         r.relrowsecurity, r.relforcerowsecurity;
+  IF want_default THEN
+    EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT @extschema@.current_tenant_as(NULL::%s)', model, tenant_column, a.typ);
+  END IF;
+  -- policies are not inherited: every partition is scoped as well
+  FOR part IN SELECT t.relid FROM pg_partition_tree(model) t WHERE t.parentrelid = model LOOP
+    PERFORM @extschema@.enable_tenant_scoping(part, tenant_column,
+              (options - 'default') || jsonb_build_object('_parent', model::text, 'default', want_default));
+  END LOOP;
+  RETURN true;
+END
+$$;
+
+-- Undo exactly what enable_tenant_scoping did (partitions included).
+-- Returns false when the table was not scoped.
+CREATE FUNCTION @extschema@.disable_tenant_scoping(model regclass)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  s record;
+  p text;
+  child regclass;
+BEGIN
+  SELECT * INTO s FROM @extschema@.tenant_scope t WHERE t.model = disable_tenant_scoping.model;
+  IF NOT FOUND THEN
+    RETURN false;
+  END IF;
+  FOR child IN SELECT t.model FROM @extschema@.tenant_scope t WHERE t.parent = disable_tenant_scoping.model LOOP
+    PERFORM @extschema@.disable_tenant_scoping(child);
+  END LOOP;
+  FOREACH p IN ARRAY ARRAY['qs_tenant_select', 'qs_tenant_insert', 'qs_tenant_update', 'qs_tenant_delete', 'qs_tenant_permit'] LOOP
+    IF p <> 'qs_tenant_permit' OR s.added_permissive THEN
+      EXECUTE format('DROP POLICY IF EXISTS %I ON %s', p, model);
+    END IF;
+  END LOOP;
+  IF s.set_default THEN
+    IF s.old_default IS NULL THEN
+      EXECUTE format('ALTER TABLE %s ALTER COLUMN %I DROP DEFAULT', model, s.tenant_column);
+    ELSE
+      EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT %s', model, s.tenant_column, s.old_default);
+    END IF;
+  END IF;
+  IF NOT s.had_force THEN
+    EXECUTE format('ALTER TABLE %s NO FORCE ROW LEVEL SECURITY', model);
+  END IF;
+  IF NOT s.had_rls THEN
+    EXECUTE format('ALTER TABLE %s DISABLE ROW LEVEL SECURITY', model);
+  END IF;
+  DELETE FROM @extschema@.tenant_scope t WHERE t.model = disable_tenant_scoping.model;
+  RETURN true;
+END
+$$;
+
+-- The scoped tables, with what is in force on each.
+CREATE FUNCTION @extschema@.tenant_scoped_models()
+RETURNS TABLE (model regclass, tenant_column name, parent regclass, roles name[],
+               rls_enabled boolean, rls_forced boolean, policies text[])
+LANGUAGE sql STABLE
+AS $$
+  SELECT s.model, s.tenant_column, s.parent, s.roles, c.relrowsecurity, c.relforcerowsecurity,
+         ARRAY(SELECT p.polname::text FROM pg_catalog.pg_policy p
+               WHERE p.polrelid = s.model AND p.polname::text LIKE 'qs\_tenant\_%' ORDER BY p.polname)
+  FROM @extschema@.tenant_scope s JOIN pg_catalog.pg_class c ON c.oid = s.model
+  ORDER BY s.model::text
+$$;
+
+-- Findings that weaken tenant isolation, with a severity and a fix.
+CREATE FUNCTION @extschema@.tenant_audit()
+RETURNS TABLE (severity text, object text, finding text, hint text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  WITH scoped AS (
+    SELECT s.model, s.tenant_column FROM @extschema@.tenant_scope s
+  ), cols AS (
+    SELECT DISTINCT tenant_column FROM scoped UNION SELECT 'tenant_id'::name
+  )
+  -- the library must be preloaded for any tenant to exist
+  SELECT 'high', 'pg_queryset', 'pg_queryset is not in shared_preload_libraries: no tenant can be set',
+         'Add pg_queryset to shared_preload_libraries and restart.'
+  WHERE NOT EXISTS (SELECT 1 FROM pg_settings WHERE name = 'pg_queryset.tenant')
+  UNION ALL
+  -- tables with a tenant column but no scoping
+  SELECT 'high', c.oid::regclass::text,
+         format('has a tenant column "%s" but is not tenant-scoped', a.attname),
+         format('SELECT qs.enable_tenant_scoping(%L, %L);', c.oid::regclass::text, a.attname)
+  FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+  JOIN cols ON cols.tenant_column = a.attname
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema', '@extschema@')
+    AND n.nspname NOT LIKE 'pg\_%'
+    AND NOT EXISTS (SELECT 1 FROM scoped s WHERE s.model = c.oid)
+  UNION ALL
+  -- scoping switched off behind the extension's back
+  SELECT 'high', s.model::text, 'row-level security is ' ||
+         CASE WHEN NOT c.relrowsecurity THEN 'disabled' ELSE 'not forced (the owner bypasses it)' END,
+         format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;', s.model)
+  FROM scoped s JOIN pg_class c ON c.oid = s.model
+  WHERE NOT (c.relrowsecurity AND c.relforcerowsecurity)
+  UNION ALL
+  SELECT 'high', s.model::text, format('policy %s is missing', p), 'SELECT qs.disable_tenant_scoping(...), then qs.enable_tenant_scoping(...) again.'
+  FROM scoped s, unnest(ARRAY['qs_tenant_select', 'qs_tenant_insert', 'qs_tenant_update', 'qs_tenant_delete']) p
+  WHERE NOT EXISTS (SELECT 1 FROM pg_policy q WHERE q.polrelid = s.model AND q.polname = p)
+  UNION ALL
+  -- partitions (new ones included) are not covered by their parent's policies
+  SELECT 'high', t.relid::text, format('is a partition of tenant-scoped %s but is not scoped itself (reachable directly)', s.model),
+         format('SELECT qs.enable_tenant_scoping(%L, %L);', t.relid::text, s.tenant_column)
+  FROM scoped s, pg_partition_tree(s.model) t
+  WHERE t.relid <> s.model AND NOT EXISTS (SELECT 1 FROM scoped x WHERE x.model = t.relid)
+  UNION ALL
+  -- foreign keys between scoped tables that leave the tenant column out
+  SELECT 'high', format('%s.%s', con.conrelid::regclass, con.conname),
+         format('references tenant-scoped %s without the tenant column: a row can point at another tenant''s row', con.confrelid::regclass),
+         format('Make the key (%s, ...) and reference a unique (%s, ...) key.', sc.tenant_column, st.tenant_column)
+  FROM pg_constraint con
+  JOIN scoped sc ON sc.model = con.conrelid
+  JOIN scoped st ON st.model = con.confrelid
+  WHERE con.contype = 'f'
+    AND NOT ((SELECT attnum FROM pg_attribute WHERE attrelid = con.conrelid AND attname = sc.tenant_column) = ANY (con.conkey)
+         AND (SELECT attnum FROM pg_attribute WHERE attrelid = con.confrelid AND attname = st.tenant_column) = ANY (con.confkey))
+  UNION ALL
+  -- unique keys without the tenant column reveal other tenants' values
+  SELECT 'medium', format('%s.%s', i.indrelid::regclass, ic.relname),
+         'unique index without the tenant column: a failing insert reveals that another tenant has the value (existence oracle)',
+         format('Include %I in the key, unless the value is not secret (a generated id).', s.tenant_column)
+  FROM scoped s JOIN pg_index i ON i.indrelid = s.model AND i.indisunique
+  JOIN pg_class ic ON ic.oid = i.indexrelid
+  WHERE NOT ((SELECT attnum FROM pg_attribute WHERE attrelid = s.model AND attname = s.tenant_column) = ANY (i.indkey::int2[]))
+  UNION ALL
+  -- roles that bypass row-level security
+  SELECT 'medium', r.rolname::text,
+         CASE WHEN r.rolsuper THEN 'superuser that can log in: bypasses every policy'
+              ELSE 'has BYPASSRLS and can log in: bypasses every policy' END,
+         'Do not let the application connect as this role.'
+  FROM pg_roles r
+  WHERE (r.rolsuper OR r.rolbypassrls) AND r.rolcanlogin
+  UNION ALL
+  -- functions in policies of scoped tables that are not leakproof
+  SELECT 'low', format('%s policy %s', s.model, p.polname),
+         format('calls %s, which is not leakproof', pr.oid::regprocedure),
+         'Policy functions see every row before the policy filters it; use leakproof functions.'
+  FROM scoped s JOIN pg_policy p ON p.polrelid = s.model
+  JOIN pg_depend d ON d.classid = 'pg_policy'::regclass AND d.objid = p.oid AND d.refclassid = 'pg_proc'::regclass
+  JOIN pg_proc pr ON pr.oid = d.refobjid
+  WHERE NOT pr.proleakproof AND pr.pronamespace <> '@extschema@'::regnamespace
+  UNION ALL
+  -- views over scoped tables that run as their owner
+  SELECT 'medium', v.oid::regclass::text,
+         format('view over tenant-scoped %s without security_invoker: it reads as its owner', s.model),
+         format('ALTER VIEW %s SET (security_invoker = true);', v.oid::regclass)
+  FROM scoped s
+  JOIN pg_depend d ON d.refobjid = s.model AND d.classid = 'pg_rewrite'::regclass
+  JOIN pg_rewrite rw ON rw.oid = d.objid
+  JOIN pg_class v ON v.oid = rw.ev_class AND v.relkind IN ('v', 'm') AND v.oid <> s.model
+  WHERE NOT coalesce('security_invoker=true' = ANY (v.reloptions) OR 'security_invoker=on' = ANY (v.reloptions), false)
+  GROUP BY v.oid, s.model
+  UNION ALL
+  -- a nullable tenant column: rows without a tenant are nobody's
+  SELECT 'low', s.model::text, format('tenant column %I allows NULL: such rows are visible to no tenant', s.tenant_column),
+         format('ALTER TABLE %s ALTER COLUMN %I SET NOT NULL;', s.model, s.tenant_column)
+  FROM scoped s JOIN pg_attribute a ON a.attrelid = s.model AND a.attname = s.tenant_column
+  WHERE NOT a.attnotnull
+  UNION ALL
+  -- no index leading with the tenant column: every scoped query scans
+  SELECT 'low', s.model::text, format('no index starts with tenant column %I', s.tenant_column),
+         format('CREATE INDEX ON %s (%I, ...);', s.model, s.tenant_column)
+  FROM scoped s JOIN pg_class c ON c.oid = s.model AND c.relkind = 'r'
+  WHERE NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = s.model
+                    AND i.indkey[0] = (SELECT attnum FROM pg_attribute WHERE attrelid = s.model AND attname = s.tenant_column))
+  ORDER BY 1, 2, 3
+$$;
+
+-- A queryset restricted to one tenant, for roles that may choose (admin
+-- tools running as a role that bypasses RLS); row-level security still
+-- binds everyone else.
+CREATE FUNCTION @extschema@.for_tenant(q jsonb, tenant text)
+RETURNS @extschema@.queryset
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+  IF q IS NULL OR tenant IS NULL THEN
+    RAISE EXCEPTION 'queryset and tenant must not be null' USING ERRCODE = '22004';
+  END IF;
+  RETURN @extschema@._validate(q || pg_catalog.jsonb_build_object('tenant', tenant), NULL);
+END
+$$;

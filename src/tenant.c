@@ -1,0 +1,603 @@
+/*-------------------------------------------------------------------------
+ *
+ * tenant.c
+ *		Tenant context for row-level security (DESIGN.md §5): the settings
+ *		that hold it, the functions that set it, the accessors policies
+ *		call, and the verification of signed tenant tokens (HS256).
+ *
+ * The tenant lives in pg_queryset.tenant, a superuser-only (PGC_SUSET)
+ * setting: an application role cannot SET it, set_config() it, ALTER
+ * ROLE/DATABASE ... SET it or put it in a function's SET clause.  Only
+ * qs.set_tenant() sets it, on behalf of whoever holds EXECUTE on it
+ * (revoked from PUBLIC), and by default transaction-locally, so
+ * PostgreSQL resets it at commit and abort and carries it into parallel
+ * workers with the other settings.
+ *
+ * Signed mode: with pg_queryset.tenant_secret set, a token in the
+ * user-settable pg_queryset.tenant_token is the context.  It is verified
+ * whenever the tenant is read (HMAC-SHA-256 compared in constant time,
+ * exp, nbf, optional audience, the claim named by pg_queryset.tenant_claim);
+ * verified tokens are cached per backend.  Anything that fails yields no
+ * tenant: no rows, and writes refused.
+ *
+ * The settings are defined only when the library is preloaded
+ * (shared_preload_libraries); otherwise the tenant functions refuse to
+ * run and the accessors return NULL, so a placeholder created before the
+ * library loaded can never be read as a tenant.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "pg_queryset.h"
+
+#include <time.h>
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "common/base64.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/datetime.h"
+#include "utils/guc.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#if PG_VERSION_NUM >= 140000
+#include "common/hmac.h"
+#include "common/sha2.h"
+#endif
+
+static bool tenant_ready = false;	/* settings defined (preloaded) */
+static char *tenant_value = NULL;	/* pg_queryset.tenant */
+static char *tenant_token = NULL;	/* pg_queryset.tenant_token */
+static char *tenant_secret = NULL;	/* pg_queryset.tenant_secret */
+static char *tenant_claim = NULL;	/* pg_queryset.tenant_claim */
+static char *tenant_audience = NULL;	/* pg_queryset.tenant_audience */
+
+/* ---------------------------------------------------------------------
+ * Settings
+ * ---------------------------------------------------------------------
+ */
+
+void
+QsTenantInit(void)
+{
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+	DefineCustomStringVariable("pg_queryset.tenant",
+							   "The current tenant (set by qs.set_tenant()).",
+							   "Superuser-only: applications set it through qs.set_tenant(), which is "
+							   "transaction-local by default.",
+							   &tenant_value, "", PGC_SUSET, GUC_NOT_IN_SAMPLE,
+							   NULL, NULL, NULL);
+	DefineCustomStringVariable("pg_queryset.tenant_token",
+							   "A signed tenant token (HS256 JWT), verified whenever the tenant is read.",
+							   "Used when pg_queryset.tenant_secret is set; qs.set_tenant_token() checks it first.",
+							   &tenant_token, "", PGC_USERSET, GUC_NOT_IN_SAMPLE,
+							   NULL, NULL, NULL);
+	DefineCustomStringVariable("pg_queryset.tenant_secret",
+							   "The HMAC-SHA-256 key of tenant tokens.",
+							   "Superuser-only and unreadable by other roles; empty: signed mode is off.",
+							   &tenant_secret, "", PGC_SUSET,
+							   GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
+							   NULL, NULL, NULL);
+	DefineCustomStringVariable("pg_queryset.tenant_claim",
+							   "The claim of a tenant token that names the tenant.",
+							   NULL,
+							   &tenant_claim, "tenant_id", PGC_SUSET, 0,
+							   NULL, NULL, NULL);
+	DefineCustomStringVariable("pg_queryset.tenant_audience",
+							   "If set, tenant tokens must name this audience in their aud claim.",
+							   NULL,
+							   &tenant_audience, "", PGC_SUSET, 0,
+							   NULL, NULL, NULL);
+	tenant_ready = true;
+}
+
+static void
+RequirePreload(void)
+{
+	if (!tenant_ready)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("tenant scoping needs pg_queryset in shared_preload_libraries"),
+				 errdetail("Loaded later, the tenant settings could meet placeholders set before the library loaded."),
+				 errhint("Add pg_queryset to shared_preload_libraries and restart the server.")));
+}
+
+/* Set one of our settings, as the extension (not as the caller). */
+static void
+SetTenantSetting(const char *name, const char *value, bool is_local)
+{
+	if (is_local && !IsTransactionBlock())
+		ereport(WARNING,
+				(errcode(ERRCODE_NO_ACTIVE_SQL_TRANSACTION),
+				 errmsg("the tenant was set outside a transaction block and ends with this statement"),
+				 errhint("Call it after BEGIN, or pass is_local => false for the session.")));
+	(void) set_config_option(name, value, PGC_SUSET, PGC_S_SESSION,
+							 is_local ? GUC_ACTION_LOCAL : GUC_ACTION_SET, true, 0, false);
+}
+
+/* ---------------------------------------------------------------------
+ * Signed tokens
+ * ---------------------------------------------------------------------
+ */
+
+/* base64url (RFC 7515, no padding) -> bytes; NULL if malformed */
+static char *
+Base64UrlDecode(const char *s, int len, int *outlen)
+{
+	int			padded = len + (4 - len % 4) % 4;
+	char	   *b = palloc(padded + 1);
+	char	   *out;
+	int			i;
+	int			n;
+
+	if (len % 4 == 1)
+		return NULL;
+	for (i = 0; i < len; i++)
+	{
+		char		c = s[i];
+
+		if (c == '-')
+			c = '+';
+		else if (c == '_')
+			c = '/';
+		else if (!(isalnum((unsigned char) c)))
+			return NULL;
+		b[i] = c;
+	}
+	for (; i < padded; i++)
+		b[i] = '=';
+	b[padded] = '\0';
+	out = palloc(pg_b64_dec_len(padded) + 1);
+	n = pg_b64_decode(b, padded, out, pg_b64_dec_len(padded));
+	if (n < 0)
+		return NULL;
+	out[n] = '\0';
+	*outlen = n;
+	return out;
+}
+
+/*
+ * A JSON object from decoded text, or NULL.  Only called once the
+ * signature matched, so bad JSON here comes from the secret's holder and
+ * is raised as jsonb_in raises it.
+ */
+static Jsonb *
+ParseObject(const char *text, int len)
+{
+	Jsonb	   *j;
+	int			i;
+
+	/* a signed header or payload is JSON text: refuse control bytes early */
+	for (i = 0; i < len; i++)
+		if (text[i] == '\0')
+			return NULL;
+	j = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(text)));
+	if (!JB_ROOT_IS_OBJECT(j) || JB_ROOT_IS_SCALAR(j))
+		return NULL;
+	return j;
+}
+
+static bool
+GetKey(Jsonb *j, const char *key, JsonbValue *out)
+{
+	return getKeyJsonValueFromContainer(&j->root, key, strlen(key), out) != NULL;
+}
+
+/* a numeric claim (exp, nbf) as seconds; false if absent, *bad if not a number */
+static bool
+NumericClaim(Jsonb *j, const char *key, double *secs, bool *bad)
+{
+	JsonbValue	v;
+
+	if (!GetKey(j, key, &v))
+		return false;
+	if (v.type != jbvNumeric)
+	{
+		*bad = true;
+		return false;
+	}
+	*secs = DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v.val.numeric)));
+	return true;
+}
+
+/* Unix seconds of the statement's start (the same in parallel workers). */
+static double
+NowSeconds(void)
+{
+	TimestampTz ts = GetCurrentStatementStartTimestamp();
+
+	return (double) ts / USECS_PER_SEC + (double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
+}
+
+/* A verified token, kept per backend (a read costs a string compare). */
+typedef struct TokenCacheEntry
+{
+	char	   *token;
+	char	   *secret;			/* the settings it was verified under */
+	char	   *claim;
+	char	   *audience;
+	char	   *tenant;
+	bool		has_exp;
+	double		exp;
+	bool		has_nbf;
+	double		nbf;
+} TokenCacheEntry;
+
+#define TOKEN_CACHE_SIZE 16
+static TokenCacheEntry token_cache[TOKEN_CACHE_SIZE];
+static int	token_cache_next = 0;
+
+static bool
+SameString(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+/* The time checks, for fresh and cached tokens alike. */
+static const char *
+TimeCheck(TokenCacheEntry *e)
+{
+	double		now = NowSeconds();
+
+	if (e->has_exp && now >= e->exp)
+		return "the token has expired (exp)";
+	if (e->has_nbf && now < e->nbf)
+		return "the token is not valid yet (nbf)";
+	return NULL;
+}
+
+static void
+CacheToken(TokenCacheEntry *fresh)
+{
+	TokenCacheEntry *e = &token_cache[token_cache_next];
+	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+	if (e->token)
+	{
+		pfree(e->token);
+		pfree(e->secret);
+		pfree(e->claim);
+		pfree(e->audience);
+		pfree(e->tenant);
+	}
+	*e = *fresh;
+	e->token = pstrdup(fresh->token);
+	e->secret = pstrdup(fresh->secret);
+	e->claim = pstrdup(fresh->claim);
+	e->audience = pstrdup(fresh->audience);
+	e->tenant = pstrdup(fresh->tenant);
+	MemoryContextSwitchTo(old);
+	token_cache_next = (token_cache_next + 1) % TOKEN_CACHE_SIZE;
+}
+
+/*
+ * Verify a token under the current settings: the tenant it names, or
+ * NULL with *failure saying which check failed.
+ */
+static char *
+VerifyToken(const char *token, const char **failure)
+{
+	const char *secret = tenant_secret ? tenant_secret : "";
+	const char *claim = tenant_claim ? tenant_claim : "tenant_id";
+	const char *aud = tenant_audience ? tenant_audience : "";
+	const char *dot1;
+	const char *dot2;
+	int			i;
+	TokenCacheEntry fresh;
+
+	*failure = NULL;
+	for (i = 0; i < TOKEN_CACHE_SIZE; i++)
+	{
+		TokenCacheEntry *e = &token_cache[i];
+
+		if (e->token && strcmp(e->token, token) == 0 && SameString(e->secret, secret) &&
+			SameString(e->claim, claim) && SameString(e->audience, aud))
+		{
+			*failure = TimeCheck(e);
+			return *failure ? NULL : pstrdup(e->tenant);
+		}
+	}
+
+	if (secret[0] == '\0')
+	{
+		*failure = "signed mode is off (pg_queryset.tenant_secret is not set)";
+		return NULL;
+	}
+	dot1 = strchr(token, '.');
+	dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
+	if (dot1 == NULL || dot2 == NULL || strchr(dot2 + 1, '.') != NULL || dot1 == token || dot2 == dot1 + 1)
+	{
+		*failure = "the token is malformed (expected header.payload.signature)";
+		return NULL;
+	}
+
+#if PG_VERSION_NUM >= 140000
+	{
+		uint8		mac[PG_SHA256_DIGEST_LENGTH];
+		pg_hmac_ctx *hctx = pg_hmac_create(PG_SHA256);
+		char	   *sig;
+		int			siglen = 0;
+		uint8		diff = 0;
+		char	   *header;
+		char	   *payload;
+		int			hlen = 0;
+		int			plen = 0;
+		Jsonb	   *hj;
+		Jsonb	   *pj;
+		JsonbValue	v;
+		bool		bad = false;
+
+		if (hctx == NULL)
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+		if (pg_hmac_init(hctx, (const uint8 *) secret, strlen(secret)) < 0 ||
+			pg_hmac_update(hctx, (const uint8 *) token, dot2 - token) < 0 ||
+			pg_hmac_final(hctx, mac, sizeof(mac)) < 0)
+		{
+			pg_hmac_free(hctx);
+			ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not compute HMAC-SHA-256")));
+		}
+		pg_hmac_free(hctx);
+
+		/* the signature, compared in constant time */
+		sig = Base64UrlDecode(dot2 + 1, strlen(dot2 + 1), &siglen);
+		if (sig == NULL || siglen != PG_SHA256_DIGEST_LENGTH)
+		{
+			*failure = "the signature is malformed";
+			return NULL;
+		}
+		for (i = 0; i < PG_SHA256_DIGEST_LENGTH; i++)
+			diff |= (uint8) sig[i] ^ mac[i];
+		if (diff != 0)
+		{
+			*failure = "the signature does not match (forged or tampered token, or another secret)";
+			return NULL;
+		}
+
+		/* signed by the secret's holder: now the contents */
+		header = Base64UrlDecode(token, dot1 - token, &hlen);
+		payload = Base64UrlDecode(dot1 + 1, dot2 - dot1 - 1, &plen);
+		hj = header ? ParseObject(header, hlen) : NULL;
+		pj = payload ? ParseObject(payload, plen) : NULL;
+		if (hj == NULL || pj == NULL)
+		{
+			*failure = "the header or payload is not a JSON object";
+			return NULL;
+		}
+		if (!GetKey(hj, "alg", &v) || v.type != jbvString || v.val.string.len != 5 ||
+			memcmp(v.val.string.val, "HS256", 5) != 0)
+		{
+			*failure = "the algorithm is not HS256";
+			return NULL;
+		}
+		memset(&fresh, 0, sizeof(fresh));
+		fresh.has_exp = NumericClaim(pj, "exp", &fresh.exp, &bad);
+		fresh.has_nbf = NumericClaim(pj, "nbf", &fresh.nbf, &bad);
+		if (bad)
+		{
+			*failure = "exp or nbf is not a number";
+			return NULL;
+		}
+		if (aud[0] != '\0')
+		{
+			bool		found = false;
+
+			if (GetKey(pj, "aud", &v))
+			{
+				if (v.type == jbvString)
+					found = (v.val.string.len == (int) strlen(aud) &&
+							 memcmp(v.val.string.val, aud, v.val.string.len) == 0);
+				else if (v.type == jbvBinary && JsonContainerIsArray(v.val.binary.data))
+				{
+					JsonbValue	s;
+
+					s.type = jbvString;
+					s.val.string.val = (char *) aud;
+					s.val.string.len = strlen(aud);
+					found = findJsonbValueFromContainer(v.val.binary.data, JB_FARRAY, &s) != NULL;
+				}
+			}
+			if (!found)
+			{
+				*failure = "the audience (aud) does not match pg_queryset.tenant_audience";
+				return NULL;
+			}
+		}
+		if (!GetKey(pj, claim, &v))
+		{
+			*failure = "the token has no tenant claim (pg_queryset.tenant_claim)";
+			return NULL;
+		}
+		if (v.type == jbvString && v.val.string.len > 0)
+			fresh.tenant = pnstrdup(v.val.string.val, v.val.string.len);
+		else if (v.type == jbvNumeric)
+			fresh.tenant = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v.val.numeric)));
+		else
+		{
+			*failure = "the tenant claim is not a non-empty string or a number";
+			return NULL;
+		}
+		fresh.token = (char *) token;
+		fresh.secret = (char *) secret;
+		fresh.claim = (char *) claim;
+		fresh.audience = (char *) aud;
+		CacheToken(&fresh);
+		*failure = TimeCheck(&fresh);
+		return *failure ? NULL : fresh.tenant;
+	}
+#else
+	*failure = "signed tokens need PostgreSQL 14 or later";
+	return NULL;
+#endif
+}
+
+/*
+ * The current tenant, or NULL (fail closed) with *why saying why not.
+ * A token, when one is set, decides: a bad one is no tenant, whatever
+ * pg_queryset.tenant says.
+ */
+const char *
+QsCurrentTenant(const char **why)
+{
+	const char *dummy;
+
+	if (why == NULL)
+		why = &dummy;
+	*why = NULL;
+	if (!tenant_ready)
+	{
+		*why = "pg_queryset is not in shared_preload_libraries";
+		return NULL;
+	}
+	if (tenant_token != NULL && tenant_token[0] != '\0')
+		return VerifyToken(tenant_token, why);
+	if (tenant_value != NULL && tenant_value[0] != '\0')
+		return tenant_value;
+	*why = "no tenant is set";
+	return NULL;
+}
+
+/* ---------------------------------------------------------------------
+ * SQL functions
+ * ---------------------------------------------------------------------
+ */
+
+PG_FUNCTION_INFO_V1(qs_set_tenant);
+PG_FUNCTION_INFO_V1(qs_set_tenant_token);
+PG_FUNCTION_INFO_V1(qs_reset_tenant);
+PG_FUNCTION_INFO_V1(qs_current_tenant);
+PG_FUNCTION_INFO_V1(qs_current_tenant_as);
+PG_FUNCTION_INFO_V1(qs_tenant_required);
+
+/*
+ * qs.set_tenant(tenant text, is_local boolean DEFAULT true) -> text.
+ * EXECUTE is revoked from PUBLIC: whoever may call it chooses the tenant.
+ */
+Datum
+qs_set_tenant(PG_FUNCTION_ARGS)
+{
+	bool		is_local = PG_ARGISNULL(1) ? true : PG_GETARG_BOOL(1);
+	char	   *t;
+
+	RequirePreload();
+	if (PG_ARGISNULL(0))
+	{
+		SetTenantSetting("pg_queryset.tenant", "", is_local);
+		PG_RETURN_NULL();
+	}
+	t = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	if (t[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the tenant must not be empty"),
+				 errhint("qs.reset_tenant() clears it.")));
+	SetTenantSetting("pg_queryset.tenant", t, is_local);
+	PG_RETURN_TEXT_P(cstring_to_text(t));
+}
+
+/* qs.set_tenant_token(token text, is_local boolean DEFAULT true) -> text */
+Datum
+qs_set_tenant_token(PG_FUNCTION_ARGS)
+{
+	bool		is_local = PG_ARGISNULL(1) ? true : PG_GETARG_BOOL(1);
+	char	   *token;
+	char	   *t;
+	const char *failure = NULL;
+
+	RequirePreload();
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("the tenant token must not be null")));
+	token = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	t = VerifyToken(token, &failure);
+	if (t == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+				 errmsg("invalid tenant token"),
+				 errdetail("%s.", failure)));
+	/* the token is the context: every read verifies it again (cached) */
+	(void) set_config_option("pg_queryset.tenant_token", token, PGC_USERSET, PGC_S_SESSION,
+							 is_local ? GUC_ACTION_LOCAL : GUC_ACTION_SET, true, 0, false);
+	PG_RETURN_TEXT_P(cstring_to_text(t));
+}
+
+/* qs.reset_tenant(): no tenant and no token, for the session */
+Datum
+qs_reset_tenant(PG_FUNCTION_ARGS)
+{
+	if (tenant_ready)
+	{
+		(void) set_config_option("pg_queryset.tenant", NULL, PGC_SUSET, PGC_S_SESSION,
+								 GUC_ACTION_SET, true, 0, false);
+		(void) set_config_option("pg_queryset.tenant_token", NULL, PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SET, true, 0, false);
+	}
+	PG_RETURN_VOID();
+}
+
+/* qs.current_tenant() -> text: the tenant, or NULL */
+Datum
+qs_current_tenant(PG_FUNCTION_ARGS)
+{
+	const char *t = QsCurrentTenant(NULL);
+
+	if (t == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(t));
+}
+
+/* The tenant as a value of the argument's type (the tenant column's). */
+static Datum
+TenantAs(FunctionCallInfo fcinfo, bool required, bool *isnull)
+{
+	const char *why = NULL;
+	const char *t = QsCurrentTenant(&why);
+	Oid			type = get_fn_expr_argtype(fcinfo->flinfo, 0);
+	Oid			typinput;
+	Oid			typioparam;
+
+	*isnull = false;
+	if (t == NULL)
+	{
+		if (required)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("no tenant: writes to tenant-scoped tables are refused"),
+					 errdetail("%s.", why ? why : "no tenant is set"),
+					 errhint("Call qs.set_tenant() or qs.set_tenant_token() in this transaction first.")));
+		*isnull = true;
+		return (Datum) 0;
+	}
+	if (!OidIsValid(type))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("could not determine the tenant column's type")));
+	getTypeInputInfo(type, &typinput, &typioparam);
+	return OidInputFunctionCall(typinput, (char *) t, typioparam, -1);
+}
+
+/* qs.current_tenant_as(anyelement) -> anyelement: for SELECT policies */
+Datum
+qs_current_tenant_as(PG_FUNCTION_ARGS)
+{
+	bool		isnull;
+	Datum		d = TenantAs(fcinfo, false, &isnull);
+
+	if (isnull)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(d);
+}
+
+/* qs.tenant_required(anyelement) -> anyelement: for write policies */
+Datum
+qs_tenant_required(PG_FUNCTION_ARGS)
+{
+	bool		isnull;
+	Datum		d = TenantAs(fcinfo, true, &isnull);
+
+	PG_RETURN_DATUM(d);
+}
