@@ -1863,6 +1863,14 @@ AppendFromWhere(QsCompile *ctx, StringInfo buf, const char *where, const char *e
 		appendStringInfoString(buf, ((QsJoin *) lfirst(lc))->sql);
 	if (embed_joins)
 		appendStringInfoString(buf, embed_joins);
+	/* a tenant-scoped model also says its tenant (pruning, routing) */
+	if (!ctx->spec->no_tenant_predicate)
+	{
+		char	   *tp = QsTenantPredicate(ctx->model, ctx->alias);
+
+		if (tp != NULL)
+			extra = extra ? psprintf("%s AND %s", tp, extra) : tp;
+	}
 	if (strcmp(where, "true") != 0 || extra)
 	{
 		appendStringInfoString(buf, " WHERE ");
@@ -2232,6 +2240,10 @@ BuildWrite(QsCompile *ctx, const char *where, bool is_delete)
 		appendStringInfo(&buf, "UPDATE %s %s SET %s", m->qualname, alias, set.data);
 	if (!sub)
 	{
+		char	   *tp = ctx->spec->no_tenant_predicate ? NULL : QsTenantPredicate(m, alias);
+
+		if (tp != NULL)
+			where = strcmp(where, "true") != 0 ? psprintf("%s AND %s", tp, where) : tp;
 		if (strcmp(where, "true") != 0)
 			appendStringInfo(&buf, " WHERE %s", where);
 		return buf.data;

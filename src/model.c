@@ -327,6 +327,7 @@ ModelBuild(Oid relid)
 	if (m->relkind == RELKIND_RELATION || m->relkind == RELKIND_PARTITIONED_TABLE ||
 		m->relkind == RELKIND_MATVIEW)
 		ModelLoadKeys(rel, m);
+	QsTenantOfRelation(rel, m);
 	relation_close(rel, AccessShareLock);
 	return m;
 }

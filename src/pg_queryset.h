@@ -78,6 +78,8 @@ typedef struct QsModel
 	QsColumn   *columns;		/* in attnum order, dropped ones skipped */
 	int			npk;			/* primary key columns (0 for views) */
 	int		   *pk;				/* indexes into columns[] */
+	AttrNumber	tenant_attnum;	/* tenant-scoped (tenant.c): the tenant column, else 0 */
+	Oid			tenant_opno;	/* and the = of its policy */
 	bool		relations_loaded;
 	List	   *relations;		/* QsRelation *, built lazily (relation.c) */
 } QsModel;
@@ -163,6 +165,7 @@ typedef struct QsSpec
 	bool		skip_locked;
 	List	   *lock_of;		/* char *: "self" or relation paths */
 	JsonbValue *update_values;	/* "$update": qs.update()'s values */
+	bool		no_tenant_predicate;	/* "tenant_predicate": false (qs.for_tenant) */
 	bool		has_allowed;	/* "$fields": qs.update()'s allow-list */
 	List	   *allowed;
 } QsSpec;
@@ -439,6 +442,8 @@ extern JsonbValue *QsStringArray(List *names);
 /* ---------- tenant.c: tenant context and signed tokens ---------- */
 extern void QsTenantInit(void);
 extern const char *QsCurrentTenant(const char **why);
+extern void QsTenantOfRelation(Relation rel, QsModel *m);
+extern char *QsTenantPredicate(QsModel *m, const char *alias);
 
 /* ---------- bulkload.c: the COPY path of bulk_create ---------- */
 extern Jsonb *QsBulkCopy(QsModel *m, QsCompile *ctx, Jsonb *rows, List *allowed, bool has_allowed,

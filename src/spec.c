@@ -690,6 +690,13 @@ QsSpecFromTree(JsonbValue *tree)
 						  "Write qs.update(q, '{\"stock\": 0}').");
 			spec->update_values = v;
 		}
+		else if (strcmp(key, "tenant_predicate") == 0)
+		{
+			if (v->type != jbvBool)
+				SpecError("$.tenant_predicate", "expected a boolean",
+						  "qs.for_tenant() sets it to false, having filtered on the tenant column itself.");
+			spec->no_tenant_predicate = !v->val.boolean;
+		}
 		else if (strcmp(key, "$fields") == 0)
 		{
 			spec->has_allowed = true;

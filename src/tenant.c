@@ -32,15 +32,19 @@
 #include <time.h>
 
 #include "access/xact.h"
+#include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
 #include "common/base64.h"
 #include "miscadmin.h"
+#include "nodes/primnodes.h"
+#include "rewrite/rowsecurity.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/guc.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #if PG_VERSION_NUM >= 140000
@@ -304,14 +308,14 @@ VerifyToken(const char *token, const char **failure)
 
 	if (secret[0] == '\0')
 	{
-		*failure = "signed mode is off (pg_queryset.tenant_secret is not set)";
+		*failure = "Signed mode is off (pg_queryset.tenant_secret is not set)";
 		return NULL;
 	}
 	dot1 = strchr(token, '.');
 	dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
 	if (dot1 == NULL || dot2 == NULL || strchr(dot2 + 1, '.') != NULL || dot1 == token || dot2 == dot1 + 1)
 	{
-		*failure = "the token is malformed (expected header.payload.signature)";
+		*failure = "The token is malformed (expected header.payload.signature)";
 		return NULL;
 	}
 
@@ -346,14 +350,14 @@ VerifyToken(const char *token, const char **failure)
 		sig = Base64UrlDecode(dot2 + 1, strlen(dot2 + 1), &siglen);
 		if (sig == NULL || siglen != PG_SHA256_DIGEST_LENGTH)
 		{
-			*failure = "the signature is malformed";
+			*failure = "The signature is malformed";
 			return NULL;
 		}
 		for (i = 0; i < PG_SHA256_DIGEST_LENGTH; i++)
 			diff |= (uint8) sig[i] ^ mac[i];
 		if (diff != 0)
 		{
-			*failure = "the signature does not match (forged or tampered token, or another secret)";
+			*failure = "The signature does not match (forged or tampered token, or another secret)";
 			return NULL;
 		}
 
@@ -364,13 +368,13 @@ VerifyToken(const char *token, const char **failure)
 		pj = payload ? ParseObject(payload, plen) : NULL;
 		if (hj == NULL || pj == NULL)
 		{
-			*failure = "the header or payload is not a JSON object";
+			*failure = "The header or payload is not a JSON object";
 			return NULL;
 		}
 		if (!GetKey(hj, "alg", &v) || v.type != jbvString || v.val.string.len != 5 ||
 			memcmp(v.val.string.val, "HS256", 5) != 0)
 		{
-			*failure = "the algorithm is not HS256";
+			*failure = "The algorithm is not HS256";
 			return NULL;
 		}
 		memset(&fresh, 0, sizeof(fresh));
@@ -378,7 +382,7 @@ VerifyToken(const char *token, const char **failure)
 		fresh.has_nbf = NumericClaim(pj, "nbf", &fresh.nbf, &bad);
 		if (bad)
 		{
-			*failure = "exp or nbf is not a number";
+			*failure = "Exp or nbf is not a number";
 			return NULL;
 		}
 		if (aud[0] != '\0')
@@ -402,13 +406,13 @@ VerifyToken(const char *token, const char **failure)
 			}
 			if (!found)
 			{
-				*failure = "the audience (aud) does not match pg_queryset.tenant_audience";
+				*failure = "The audience (aud) does not match pg_queryset.tenant_audience";
 				return NULL;
 			}
 		}
 		if (!GetKey(pj, claim, &v))
 		{
-			*failure = "the token has no tenant claim (pg_queryset.tenant_claim)";
+			*failure = "The token has no tenant claim (pg_queryset.tenant_claim)";
 			return NULL;
 		}
 		if (v.type == jbvString && v.val.string.len > 0)
@@ -417,7 +421,7 @@ VerifyToken(const char *token, const char **failure)
 			fresh.tenant = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v.val.numeric)));
 		else
 		{
-			*failure = "the tenant claim is not a non-empty string or a number";
+			*failure = "The tenant claim is not a non-empty string or a number";
 			return NULL;
 		}
 		fresh.token = (char *) token;
@@ -429,7 +433,7 @@ VerifyToken(const char *token, const char **failure)
 		return *failure ? NULL : fresh.tenant;
 	}
 #else
-	*failure = "signed tokens need PostgreSQL 14 or later";
+	*failure = "Signed tokens need PostgreSQL 14 or later";
 	return NULL;
 #endif
 }
@@ -449,14 +453,96 @@ QsCurrentTenant(const char **why)
 	*why = NULL;
 	if (!tenant_ready)
 	{
-		*why = "pg_queryset is not in shared_preload_libraries";
+		*why = "Pg_queryset is not in shared_preload_libraries";
 		return NULL;
 	}
 	if (tenant_token != NULL && tenant_token[0] != '\0')
 		return VerifyToken(tenant_token, why);
 	if (tenant_value != NULL && tenant_value[0] != '\0')
 		return tenant_value;
-	*why = "no tenant is set";
+	*why = "No tenant is set";
+	return NULL;
+}
+
+/* ---------------------------------------------------------------------
+ * Scoped models
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Is the relation tenant-scoped?  Read from its policies (the relcache
+ * keeps them, and invalidates the model when they change): the USING of
+ * qs_tenant_select is <column> = qs.current_tenant_as(...).
+ */
+void
+QsTenantOfRelation(Relation rel, QsModel *m)
+{
+	ListCell   *lc;
+
+	m->tenant_attnum = 0;
+	m->tenant_opno = InvalidOid;
+	if (rel->rd_rsdesc == NULL)
+		return;
+	foreach(lc, rel->rd_rsdesc->policies)
+	{
+		RowSecurityPolicy *p = (RowSecurityPolicy *) lfirst(lc);
+		OpExpr	   *op;
+		Node	   *left;
+
+		if (strcmp(p->policy_name, "qs_tenant_select") != 0 || p->qual == NULL || !IsA(p->qual, OpExpr))
+			continue;
+		op = (OpExpr *) p->qual;
+		if (list_length(op->args) != 2)
+			continue;
+		left = (Node *) linitial(op->args);
+		while (left && IsA(left, RelabelType))
+			left = (Node *) ((RelabelType *) left)->arg;
+		if (left == NULL || !IsA(left, Var))
+			continue;
+		m->tenant_attnum = ((Var *) left)->varattno;
+		m->tenant_opno = op->opno;
+	}
+}
+
+/*
+ * The explicit tenant predicate of a scoped model's statement, or NULL:
+ * "t0.tenant_id OPERATOR(pg_catalog.=) qs.current_tenant_as(NULL::bigint)".
+ * Row-level security enforces the tenant; this copy lets the planner
+ * prune partitions and a distributed router route on it.
+ */
+static char *
+OperatorSql(Oid opno)
+{
+	HeapTuple	tup = SearchSysCache1(OPEROID, ObjectIdGetDatum(opno));
+	Form_pg_operator op;
+	char	   *sql;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for operator %u", opno);
+	op = (Form_pg_operator) GETSTRUCT(tup);
+	sql = psprintf("OPERATOR(%s.%s)", quote_identifier(get_namespace_name(op->oprnamespace)),
+				   NameStr(op->oprname));
+	ReleaseSysCache(tup);
+	return sql;
+}
+
+char *
+QsTenantPredicate(QsModel *m, const char *alias)
+{
+	int			i;
+
+	if (m->tenant_attnum <= 0)
+		return NULL;
+	for (i = 0; i < m->ncolumns; i++)
+	{
+		QsColumn   *c = &m->columns[i];
+
+		if (c->attnum != m->tenant_attnum)
+			continue;
+		return psprintf("%s.%s %s qs.current_tenant_as(NULL::%s)", alias, quote_identifier(c->name),
+						OperatorSql(m->tenant_opno),
+						format_type_extended(c->typid, -1, FORMAT_TYPE_FORCE_QUALIFY));
+	}
 	return NULL;
 }
 
@@ -567,7 +653,7 @@ TenantAs(FunctionCallInfo fcinfo, bool required, bool *isnull)
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 					 errmsg("no tenant: writes to tenant-scoped tables are refused"),
-					 errdetail("%s.", why ? why : "no tenant is set"),
+					 errdetail("%s.", why ? why : "No tenant is set"),
 					 errhint("Call qs.set_tenant() or qs.set_tenant_token() in this transaction first.")));
 		*isnull = true;
 		return (Datum) 0;

@@ -800,7 +800,6 @@ CREATE FUNCTION @extschema@.enable_tenant_scoping(model regclass, tenant_column 
                                                   options jsonb DEFAULT '{}')
 RETURNS boolean
 LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   r record;
@@ -817,41 +816,41 @@ BEGIN
     RAISE EXCEPTION 'model and tenant_column must not be null' USING ERRCODE = '22004';
   END IF;
   options := coalesce(options, '{}');
-  IF jsonb_typeof(options) <> 'object' THEN
+  IF pg_catalog.jsonb_typeof(options) <> 'object' THEN
     RAISE EXCEPTION 'invalid options: expected a JSON object' USING ERRCODE = '22023';
   END IF;
-  FOR k IN SELECT jsonb_object_keys(options) LOOP
+  FOR k IN SELECT pg_catalog.jsonb_object_keys(options) LOOP
     IF k NOT IN ('roles', 'default', '_parent') THEN
       RAISE EXCEPTION 'unknown option "%"', k USING ERRCODE = '22023', HINT = 'Options are "roles" and "default".';
     END IF;
   END LOOP;
   IF options ? 'roles' THEN
-    IF jsonb_typeof(options->'roles') <> 'array' OR jsonb_array_length(options->'roles') = 0
-       OR EXISTS (SELECT 1 FROM jsonb_array_elements(options->'roles') e WHERE jsonb_typeof(e) <> 'string') THEN
+    IF pg_catalog.jsonb_typeof(options->'roles') <> 'array' OR pg_catalog.jsonb_array_length(options->'roles') = 0
+       OR EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements(options->'roles') e WHERE pg_catalog.jsonb_typeof(e) <> 'string') THEN
       RAISE EXCEPTION 'invalid option "roles": expected a non-empty array of role names' USING ERRCODE = '22023';
     END IF;
-    SELECT array_agg(e::name ORDER BY o) INTO role_names FROM jsonb_array_elements_text(options->'roles') WITH ORDINALITY AS x(e, o);
-    PERFORM 1 FROM unnest(role_names) n WHERE n <> 'public' AND NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = n);
+    SELECT pg_catalog.array_agg(e::name ORDER BY o) INTO role_names FROM pg_catalog.jsonb_array_elements_text(options->'roles') WITH ORDINALITY AS x(e, o);
+    PERFORM 1 FROM pg_catalog.unnest(role_names) n WHERE n <> 'public' AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = n);
     IF FOUND THEN
       RAISE EXCEPTION 'invalid option "roles": a role does not exist' USING ERRCODE = '42704';
     END IF;
   END IF;
   IF options ? 'default' THEN
-    IF jsonb_typeof(options->'default') <> 'boolean' THEN
+    IF pg_catalog.jsonb_typeof(options->'default') <> 'boolean' THEN
       RAISE EXCEPTION 'invalid option "default": expected true or false' USING ERRCODE = '22023';
     END IF;
     want_default := (options->>'default')::boolean;
   END IF;
-  SELECT array_to_string(array_agg(CASE WHEN n = 'public' THEN 'PUBLIC' ELSE quote_ident(n) END), ', ')
-    INTO role_sql FROM unnest(role_names) n;
+  SELECT pg_catalog.array_to_string(pg_catalog.array_agg(CASE WHEN n = 'public' THEN 'PUBLIC' ELSE pg_catalog.quote_ident(n) END), ', ')
+    INTO role_sql FROM pg_catalog.unnest(role_names) n;
 
-  SELECT c.relkind, c.relrowsecurity, c.relforcerowsecurity INTO r FROM pg_class c WHERE c.oid = model;
+  SELECT c.relkind, c.relrowsecurity, c.relforcerowsecurity INTO r FROM pg_catalog.pg_class c WHERE c.oid = model;
   IF r.relkind NOT IN ('r', 'p') THEN
     RAISE EXCEPTION '"%" is not a table', model USING ERRCODE = '42809',
       HINT = 'Scope the tables under a view; views should use security_invoker.';
   END IF;
-  SELECT at.attnum, format_type(at.atttypid, NULL) AS typ, t.typnamespace::regnamespace::text AS typ_schema INTO a
-  FROM pg_attribute at JOIN pg_type t ON t.oid = at.atttypid
+  SELECT at.attnum, pg_catalog.format_type(at.atttypid, NULL) AS typ, t.typnamespace::regnamespace::text AS typ_schema INTO a
+  FROM pg_catalog.pg_attribute at JOIN pg_catalog.pg_type t ON t.oid = at.atttypid
   WHERE at.attrelid = model AND at.attname = tenant_column AND at.attnum > 0 AND NOT at.attisdropped;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'column "%" of "%" does not exist', tenant_column, model USING ERRCODE = '42703',
@@ -864,32 +863,32 @@ BEGIN
     RAISE EXCEPTION '"%" is already tenant-scoped by another column', model USING ERRCODE = '55000',
       HINT = 'Call qs.disable_tenant_scoping() first.';
   END IF;
-  IF EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = model AND p.polname LIKE 'qs\_tenant\_%') THEN
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_policy p WHERE p.polrelid = model AND p.polname LIKE 'qs\_tenant\_%') THEN
     RAISE EXCEPTION '"%" already has qs_tenant_* policies that qs.tenant_scope does not record', model USING ERRCODE = '55000',
       HINT = 'Drop them, then scope the table again.';
   END IF;
 
-  had_perm := EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = model AND p.polpermissive);
-  -- operators of the column's type resolve in its schema (citext, ...)
-  PERFORM set_config('search_path', 'pg_catalog, ' || quote_ident(a.typ_schema) || ', pg_temp', true);
-  EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', model);
+  had_perm := EXISTS (SELECT 1 FROM pg_catalog.pg_policy p WHERE p.polrelid = model AND p.polpermissive);
+  -- the = of the column's type resolves as in the caller's own SQL
+  -- (pg_catalog first; citext's through the search_path)
+  EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', model);
   FOREACH stmt IN ARRAY @extschema@._tenant_policy_sql(model, tenant_column, a.typ, role_sql) LOOP
     EXECUTE stmt;
   END LOOP;
   IF NOT had_perm THEN
-    EXECUTE format('CREATE POLICY qs_tenant_permit ON %s AS PERMISSIVE FOR ALL TO %s USING (true) WITH CHECK (true)', model, role_sql);
+    EXECUTE pg_catalog.format('CREATE POLICY qs_tenant_permit ON %s AS PERMISSIVE FOR ALL TO %s USING (true) WITH CHECK (true)', model, role_sql);
   END IF;
   INSERT INTO @extschema@.tenant_scope
   SELECT model, tenant_column, (options->>'_parent')::regclass, role_names, NOT had_perm, want_default,
-         (SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d WHERE d.adrelid = model AND d.adnum = a.attnum),
+         (SELECT pg_catalog.pg_get_expr(d.adbin, d.adrelid) FROM pg_catalog.pg_attrdef d WHERE d.adrelid = model AND d.adnum = a.attnum),
          r.relrowsecurity, r.relforcerowsecurity;
   IF want_default THEN
-    EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT @extschema@.current_tenant_as(NULL::%s)', model, tenant_column, a.typ);
+    EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT @extschema@.current_tenant_as(NULL::%s)', model, tenant_column, a.typ);
   END IF;
   -- policies are not inherited: every partition is scoped as well
-  FOR part IN SELECT t.relid FROM pg_partition_tree(model) t WHERE t.parentrelid = model LOOP
+  FOR part IN SELECT t.relid FROM pg_catalog.pg_partition_tree(model) t WHERE t.parentrelid = model LOOP
     PERFORM @extschema@.enable_tenant_scoping(part, tenant_column,
-              (options - 'default') || jsonb_build_object('_parent', model::text, 'default', want_default));
+              (options - 'default') || pg_catalog.jsonb_build_object('_parent', model::text, 'default', want_default));
   END LOOP;
   RETURN true;
 END
@@ -900,7 +899,6 @@ $$;
 CREATE FUNCTION @extschema@.disable_tenant_scoping(model regclass)
 RETURNS boolean
 LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   s record;
@@ -916,21 +914,21 @@ BEGIN
   END LOOP;
   FOREACH p IN ARRAY ARRAY['qs_tenant_select', 'qs_tenant_insert', 'qs_tenant_update', 'qs_tenant_delete', 'qs_tenant_permit'] LOOP
     IF p <> 'qs_tenant_permit' OR s.added_permissive THEN
-      EXECUTE format('DROP POLICY IF EXISTS %I ON %s', p, model);
+      EXECUTE pg_catalog.format('DROP POLICY IF EXISTS %I ON %s', p, model);
     END IF;
   END LOOP;
   IF s.set_default THEN
     IF s.old_default IS NULL THEN
-      EXECUTE format('ALTER TABLE %s ALTER COLUMN %I DROP DEFAULT', model, s.tenant_column);
+      EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I DROP DEFAULT', model, s.tenant_column);
     ELSE
-      EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT %s', model, s.tenant_column, s.old_default);
+      EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT %s', model, s.tenant_column, s.old_default);
     END IF;
   END IF;
   IF NOT s.had_force THEN
-    EXECUTE format('ALTER TABLE %s NO FORCE ROW LEVEL SECURITY', model);
+    EXECUTE pg_catalog.format('ALTER TABLE %s NO FORCE ROW LEVEL SECURITY', model);
   END IF;
   IF NOT s.had_rls THEN
-    EXECUTE format('ALTER TABLE %s DISABLE ROW LEVEL SECURITY', model);
+    EXECUTE pg_catalog.format('ALTER TABLE %s DISABLE ROW LEVEL SECURITY', model);
   END IF;
   DELETE FROM @extschema@.tenant_scope t WHERE t.model = disable_tenant_scoping.model;
   RETURN true;
@@ -954,7 +952,6 @@ $$;
 CREATE FUNCTION @extschema@.tenant_audit()
 RETURNS TABLE (severity text, object text, finding text, hint text)
 LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
 AS $$
   WITH scoped AS (
     SELECT s.model, s.tenant_column FROM @extschema@.tenant_scope s
@@ -964,15 +961,15 @@ AS $$
   -- the library must be preloaded for any tenant to exist
   SELECT 'high', 'pg_queryset', 'pg_queryset is not in shared_preload_libraries: no tenant can be set',
          'Add pg_queryset to shared_preload_libraries and restart.'
-  WHERE NOT EXISTS (SELECT 1 FROM pg_settings WHERE name = 'pg_queryset.tenant')
+  WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_settings WHERE name = 'pg_queryset.tenant')
   UNION ALL
   -- tables with a tenant column but no scoping
   SELECT 'high', c.oid::regclass::text,
-         format('has a tenant column "%s" but is not tenant-scoped', a.attname),
-         format('SELECT qs.enable_tenant_scoping(%L, %L);', c.oid::regclass::text, a.attname)
-  FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+         pg_catalog.format('has a tenant column "%s" but is not tenant-scoped', a.attname),
+         pg_catalog.format('SELECT qs.enable_tenant_scoping(%L, %L);', c.oid::regclass::text, a.attname)
+  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
   JOIN cols ON cols.tenant_column = a.attname
-  JOIN pg_namespace n ON n.oid = c.relnamespace
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
   WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema', '@extschema@')
     AND n.nspname NOT LIKE 'pg\_%'
     AND NOT EXISTS (SELECT 1 FROM scoped s WHERE s.model = c.oid)
@@ -980,79 +977,79 @@ AS $$
   -- scoping switched off behind the extension's back
   SELECT 'high', s.model::text, 'row-level security is ' ||
          CASE WHEN NOT c.relrowsecurity THEN 'disabled' ELSE 'not forced (the owner bypasses it)' END,
-         format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;', s.model)
-  FROM scoped s JOIN pg_class c ON c.oid = s.model
+         pg_catalog.format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;', s.model)
+  FROM scoped s JOIN pg_catalog.pg_class c ON c.oid = s.model
   WHERE NOT (c.relrowsecurity AND c.relforcerowsecurity)
   UNION ALL
-  SELECT 'high', s.model::text, format('policy %s is missing', p), 'SELECT qs.disable_tenant_scoping(...), then qs.enable_tenant_scoping(...) again.'
-  FROM scoped s, unnest(ARRAY['qs_tenant_select', 'qs_tenant_insert', 'qs_tenant_update', 'qs_tenant_delete']) p
-  WHERE NOT EXISTS (SELECT 1 FROM pg_policy q WHERE q.polrelid = s.model AND q.polname = p)
+  SELECT 'high', s.model::text, pg_catalog.format('policy %s is missing', p), 'SELECT qs.disable_tenant_scoping(...), then qs.enable_tenant_scoping(...) again.'
+  FROM scoped s, pg_catalog.unnest(ARRAY['qs_tenant_select', 'qs_tenant_insert', 'qs_tenant_update', 'qs_tenant_delete']) p
+  WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy q WHERE q.polrelid = s.model AND q.polname = p)
   UNION ALL
   -- partitions (new ones included) are not covered by their parent's policies
-  SELECT 'high', t.relid::text, format('is a partition of tenant-scoped %s but is not scoped itself (reachable directly)', s.model),
-         format('SELECT qs.enable_tenant_scoping(%L, %L);', t.relid::text, s.tenant_column)
-  FROM scoped s, pg_partition_tree(s.model) t
+  SELECT 'high', t.relid::text, pg_catalog.format('is a partition of tenant-scoped %s but is not scoped itself (reachable directly)', s.model),
+         pg_catalog.format('SELECT qs.enable_tenant_scoping(%L, %L);', t.relid::text, s.tenant_column)
+  FROM scoped s, pg_catalog.pg_partition_tree(s.model) t
   WHERE t.relid <> s.model AND NOT EXISTS (SELECT 1 FROM scoped x WHERE x.model = t.relid)
   UNION ALL
   -- foreign keys between scoped tables that leave the tenant column out
-  SELECT 'high', format('%s.%s', con.conrelid::regclass, con.conname),
-         format('references tenant-scoped %s without the tenant column: a row can point at another tenant''s row', con.confrelid::regclass),
-         format('Make the key (%s, ...) and reference a unique (%s, ...) key.', sc.tenant_column, st.tenant_column)
-  FROM pg_constraint con
+  SELECT 'high', pg_catalog.format('%s.%s', con.conrelid::regclass, con.conname),
+         pg_catalog.format('references tenant-scoped %s without the tenant column: a row can point at another tenant''s row', con.confrelid::regclass),
+         pg_catalog.format('Make the key (%s, ...) and reference a unique (%s, ...) key.', sc.tenant_column, st.tenant_column)
+  FROM pg_catalog.pg_constraint con
   JOIN scoped sc ON sc.model = con.conrelid
   JOIN scoped st ON st.model = con.confrelid
   WHERE con.contype = 'f'
-    AND NOT ((SELECT attnum FROM pg_attribute WHERE attrelid = con.conrelid AND attname = sc.tenant_column) = ANY (con.conkey)
-         AND (SELECT attnum FROM pg_attribute WHERE attrelid = con.confrelid AND attname = st.tenant_column) = ANY (con.confkey))
+    AND NOT ((SELECT attnum FROM pg_catalog.pg_attribute WHERE attrelid = con.conrelid AND attname = sc.tenant_column) = ANY (con.conkey)
+         AND (SELECT attnum FROM pg_catalog.pg_attribute WHERE attrelid = con.confrelid AND attname = st.tenant_column) = ANY (con.confkey))
   UNION ALL
   -- unique keys without the tenant column reveal other tenants' values
-  SELECT 'medium', format('%s.%s', i.indrelid::regclass, ic.relname),
+  SELECT 'medium', pg_catalog.format('%s.%s', i.indrelid::regclass, ic.relname),
          'unique index without the tenant column: a failing insert reveals that another tenant has the value (existence oracle)',
-         format('Include %I in the key, unless the value is not secret (a generated id).', s.tenant_column)
-  FROM scoped s JOIN pg_index i ON i.indrelid = s.model AND i.indisunique
-  JOIN pg_class ic ON ic.oid = i.indexrelid
-  WHERE NOT ((SELECT attnum FROM pg_attribute WHERE attrelid = s.model AND attname = s.tenant_column) = ANY (i.indkey::int2[]))
+         pg_catalog.format('Include %I in the key, unless the value is not secret (a generated id).', s.tenant_column)
+  FROM scoped s JOIN pg_catalog.pg_index i ON i.indrelid = s.model AND i.indisunique
+  JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+  WHERE NOT ((SELECT attnum FROM pg_catalog.pg_attribute WHERE attrelid = s.model AND attname = s.tenant_column) = ANY (i.indkey::int2[]))
   UNION ALL
   -- roles that bypass row-level security
   SELECT 'medium', r.rolname::text,
          CASE WHEN r.rolsuper THEN 'superuser that can log in: bypasses every policy'
               ELSE 'has BYPASSRLS and can log in: bypasses every policy' END,
          'Do not let the application connect as this role.'
-  FROM pg_roles r
+  FROM pg_catalog.pg_roles r
   WHERE (r.rolsuper OR r.rolbypassrls) AND r.rolcanlogin
   UNION ALL
   -- functions in policies of scoped tables that are not leakproof
-  SELECT 'low', format('%s policy %s', s.model, p.polname),
-         format('calls %s, which is not leakproof', pr.oid::regprocedure),
+  SELECT 'low', pg_catalog.format('%s policy %s', s.model, p.polname),
+         pg_catalog.format('calls %s, which is not leakproof', pr.oid::regprocedure),
          'Policy functions see every row before the policy filters it; use leakproof functions.'
-  FROM scoped s JOIN pg_policy p ON p.polrelid = s.model
-  JOIN pg_depend d ON d.classid = 'pg_policy'::regclass AND d.objid = p.oid AND d.refclassid = 'pg_proc'::regclass
-  JOIN pg_proc pr ON pr.oid = d.refobjid
+  FROM scoped s JOIN pg_catalog.pg_policy p ON p.polrelid = s.model
+  JOIN pg_catalog.pg_depend d ON d.classid = 'pg_policy'::regclass AND d.objid = p.oid AND d.refclassid = 'pg_proc'::regclass
+  JOIN pg_catalog.pg_proc pr ON pr.oid = d.refobjid
   WHERE NOT pr.proleakproof AND pr.pronamespace <> '@extschema@'::regnamespace
   UNION ALL
   -- views over scoped tables that run as their owner
   SELECT 'medium', v.oid::regclass::text,
-         format('view over tenant-scoped %s without security_invoker: it reads as its owner', s.model),
-         format('ALTER VIEW %s SET (security_invoker = true);', v.oid::regclass)
+         pg_catalog.format('view over tenant-scoped %s without security_invoker: it reads as its owner', s.model),
+         pg_catalog.format('ALTER VIEW %s SET (security_invoker = true);', v.oid::regclass)
   FROM scoped s
-  JOIN pg_depend d ON d.refobjid = s.model AND d.classid = 'pg_rewrite'::regclass
-  JOIN pg_rewrite rw ON rw.oid = d.objid
-  JOIN pg_class v ON v.oid = rw.ev_class AND v.relkind IN ('v', 'm') AND v.oid <> s.model
+  JOIN pg_catalog.pg_depend d ON d.refobjid = s.model AND d.classid = 'pg_rewrite'::regclass
+  JOIN pg_catalog.pg_rewrite rw ON rw.oid = d.objid
+  JOIN pg_catalog.pg_class v ON v.oid = rw.ev_class AND v.relkind IN ('v', 'm') AND v.oid <> s.model
   WHERE NOT coalesce('security_invoker=true' = ANY (v.reloptions) OR 'security_invoker=on' = ANY (v.reloptions), false)
   GROUP BY v.oid, s.model
   UNION ALL
   -- a nullable tenant column: rows without a tenant are nobody's
-  SELECT 'low', s.model::text, format('tenant column %I allows NULL: such rows are visible to no tenant', s.tenant_column),
-         format('ALTER TABLE %s ALTER COLUMN %I SET NOT NULL;', s.model, s.tenant_column)
-  FROM scoped s JOIN pg_attribute a ON a.attrelid = s.model AND a.attname = s.tenant_column
+  SELECT 'low', s.model::text, pg_catalog.format('tenant column %I allows NULL: such rows are visible to no tenant', s.tenant_column),
+         pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET NOT NULL;', s.model, s.tenant_column)
+  FROM scoped s JOIN pg_catalog.pg_attribute a ON a.attrelid = s.model AND a.attname = s.tenant_column
   WHERE NOT a.attnotnull
   UNION ALL
   -- no index leading with the tenant column: every scoped query scans
-  SELECT 'low', s.model::text, format('no index starts with tenant column %I', s.tenant_column),
-         format('CREATE INDEX ON %s (%I, ...);', s.model, s.tenant_column)
-  FROM scoped s JOIN pg_class c ON c.oid = s.model AND c.relkind = 'r'
-  WHERE NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = s.model
-                    AND i.indkey[0] = (SELECT attnum FROM pg_attribute WHERE attrelid = s.model AND attname = s.tenant_column))
+  SELECT 'low', s.model::text, pg_catalog.format('no index starts with tenant column %I', s.tenant_column),
+         pg_catalog.format('CREATE INDEX ON %s (%I, ...);', s.model, s.tenant_column)
+  FROM scoped s JOIN pg_catalog.pg_class c ON c.oid = s.model AND c.relkind = 'r'
+  WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = s.model
+                    AND i.indkey[0] = (SELECT attnum FROM pg_catalog.pg_attribute WHERE attrelid = s.model AND attname = s.tenant_column))
   ORDER BY 1, 2, 3
 $$;
 
@@ -1063,10 +1060,21 @@ CREATE FUNCTION @extschema@.for_tenant(q jsonb, tenant text)
 RETURNS @extschema@.queryset
 LANGUAGE plpgsql STABLE
 AS $$
+DECLARE
+  col name;
 BEGIN
   IF q IS NULL OR tenant IS NULL THEN
     RAISE EXCEPTION 'queryset and tenant must not be null' USING ERRCODE = '22004';
   END IF;
-  RETURN @extschema@._validate(q || pg_catalog.jsonb_build_object('tenant', tenant), NULL);
+  IF pg_catalog.jsonb_typeof(q) <> 'object' OR NOT q ? 'model' THEN
+    RAISE EXCEPTION 'invalid queryset: expected an object with "model"' USING ERRCODE = '22023';
+  END IF;
+  SELECT s.tenant_column INTO col FROM @extschema@.tenant_scope s WHERE s.model = (q->>'model')::regclass;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'model "%" is not tenant-scoped', q->>'model' USING ERRCODE = '55000',
+      HINT = 'qs.enable_tenant_scoping() scopes it.';
+  END IF;
+  -- the filter names the tenant; the current-tenant predicate is left out
+  RETURN @extschema@.filter(q || '{"tenant_predicate": false}', pg_catalog.jsonb_build_object(col, tenant));
 END
 $$;
