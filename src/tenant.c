@@ -248,9 +248,9 @@ TimeCheck(TokenCacheEntry *e)
 	double		now = NowSeconds();
 
 	if (e->has_exp && now >= e->exp)
-		return "the token has expired (exp)";
+		return "The token has expired (exp)";
 	if (e->has_nbf && now < e->nbf)
-		return "the token is not valid yet (nbf)";
+		return "The token is not valid yet (nbf)";
 	return NULL;
 }
 
@@ -382,7 +382,7 @@ VerifyToken(const char *token, const char **failure)
 		fresh.has_nbf = NumericClaim(pj, "nbf", &fresh.nbf, &bad);
 		if (bad)
 		{
-			*failure = "Exp or nbf is not a number";
+			*failure = "The exp or nbf claim is not a number";
 			return NULL;
 		}
 		if (aud[0] != '\0')
@@ -453,7 +453,7 @@ QsCurrentTenant(const char **why)
 	*why = NULL;
 	if (!tenant_ready)
 	{
-		*why = "Pg_queryset is not in shared_preload_libraries";
+		*why = "The pg_queryset library is not in shared_preload_libraries";
 		return NULL;
 	}
 	if (tenant_token != NULL && tenant_token[0] != '\0')
