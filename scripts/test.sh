@@ -2,7 +2,8 @@
 # Run the whole pg_queryset test suite on this machine, from nothing:
 # install dependencies, build with -Werror, install, start a throw-away
 # cluster, run pg_regress (sql/ + expected/), the pgTAP suites
-# (test/pgtap/, via pg_prove), the pg_dump/restore check, the pgbench
+# (test/pgtap/, via pg_prove), the tenant isolation suite (test/tenant.sh),
+# the pg_dump/restore check, the pgbench
 # concurrency test (test/concurrency.sh) and the kill -9 fault test
 # (test/fault.sh), stop the cluster.  Exit status 0 = green.
 #
@@ -46,6 +47,11 @@ CREATE EXTENSION pg_queryset;
 SQL
 # the pgTAP suites run with every shape-cache hit recompiled and compared
 if ! PGOPTIONS="-c pg_queryset.shape_cache_check=on" pg_prove -d qs_tap -f test/pgtap/*.sql; then
+  status=1
+fi
+
+echo "== tenant isolation (as an application login; tokens; concurrent sessions; no preload)"
+if ! bash test/tenant.sh; then
   status=1
 fi
 

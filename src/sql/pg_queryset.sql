@@ -963,6 +963,13 @@ AS $$
          'Add pg_queryset to shared_preload_libraries and restart.'
   WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_settings WHERE name = 'pg_queryset.tenant')
   UNION ALL
+  -- the signing secret where every role can read it
+  SELECT 'high', 'pg_queryset.tenant_secret',
+         'is set by ALTER ROLE/DATABASE ... SET: pg_db_role_setting is readable by every role',
+         'Set it in postgresql.conf (or ALTER SYSTEM) and RESET it on the role or database.'
+  WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_db_role_setting s, pg_catalog.unnest(s.setconfig) c
+                WHERE c LIKE 'pg\_queryset.tenant\_secret=%')
+  UNION ALL
   -- tables with a tenant column but no scoping
   SELECT 'high', c.oid::regclass::text,
          pg_catalog.format('has a tenant column "%s" but is not tenant-scoped', a.attname),

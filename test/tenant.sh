@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# The tenant isolation suite (docs/threat-model.md):
+#  1. test/tenant/isolation.sql through pg_prove, connected as qs_app (an
+#     ordinary login role), against a database prepared by
+#     test/tenant/setup.sql, with the signing secret and audience in the
+#     server's configuration (ALTER SYSTEM; reset at the end);
+#  2. concurrent sessions switching tenants between transactions
+#     (pgbench, 8 clients): no statement ever sees another tenant's row;
+#  3. a second throw-away cluster that does not preload pg_queryset: a
+#     placeholder set before the library loads is not a tenant, and the
+#     tenant functions refuse to run.
+# Needs the cluster of scripts/cluster.sh running (scripts/test.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+eval "$(bash scripts/cluster.sh env)"
+DB=qs_tenant
+PSQL=(psql -X -q -v ON_ERROR_STOP=1)
+fail=0
+
+cleanup() {
+  "${PSQL[@]}" -d postgres -c "ALTER SYSTEM RESET pg_queryset.tenant_secret" \
+    -c "ALTER SYSTEM RESET pg_queryset.tenant_audience" -c "SELECT pg_reload_conf()" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+echo "-- setup ($DB)"
+PGOPTIONS="-c client_min_messages=warning" dropdb --if-exists "$DB"
+createdb "$DB"
+"${PSQL[@]}" -d "$DB" -f test/tenant/setup.sql >/dev/null
+"${PSQL[@]}" -d postgres -c "ALTER SYSTEM SET pg_queryset.tenant_secret = 'suite-secret'" \
+  -c "ALTER SYSTEM SET pg_queryset.tenant_audience = 'qs-test'" -c "SELECT pg_reload_conf()" >/dev/null
+sleep 1
+
+echo "-- isolation matrix as qs_app (pg_prove)"
+if ! pg_prove -U qs_app -d "$DB" test/tenant/isolation.sql; then
+  fail=1
+fi
+
+echo "-- COPY as qs_app: in is refused while RLS is in force, out goes through the policies"
+COPYOUT="$(psql -X -U qs_app -d "$DB" -At -v ON_ERROR_STOP=0 2>&1 <<'SQL'
+BEGIN;
+SELECT 'tenant ' || qs.set_tenant_token(token) FROM iso_token WHERE name = 't2';
+COPY iso_doc (tenant_id, slug, title, secret) FROM STDIN;
+2	copy-in	t	s
+\.
+ROLLBACK;
+BEGIN;
+SELECT 'tenant ' || qs.set_tenant_token(token) FROM iso_token WHERE name = 't2';
+COPY (SELECT DISTINCT tenant_id FROM iso_doc) TO STDOUT;
+COPY iso_event_1 TO STDOUT;
+COPY iso_event_2 TO STDOUT;
+ROLLBACK;
+SQL
+)"
+echo "$COPYOUT"
+echo "$COPYOUT" | grep -q "COPY FROM not supported with row-level security" || { echo "FAIL: COPY FROM was not refused"; fail=1; }
+[ "$("${PSQL[@]}" -d "$DB" -At -c "SELECT count(*) FROM iso_doc WHERE slug = 'copy-in'")" = 0 ] || { echo "FAIL: COPY FROM wrote a row"; fail=1; }
+[ "$(echo "$COPYOUT" | grep -c '^1')" = 0 ] || { echo "FAIL: COPY TO showed tenant 1"; fail=1; }
+
+echo "-- concurrent sessions switching tenants (pgbench, 8 clients x 300 transactions)"
+"${PSQL[@]}" -d "$DB" <<'SQL' >/dev/null
+CREATE TABLE iso_violation (seen_tenant int, want int, at timestamptz DEFAULT clock_timestamp());
+GRANT INSERT ON iso_violation TO qs_app;
+SQL
+SCRIPT="$(mktemp)"
+cat > "$SCRIPT" <<'PGB'
+\set t random(1, 2)
+BEGIN;
+SELECT qs.set_tenant_token(token) FROM iso_token WHERE name = 't' || :t;
+INSERT INTO iso_violation (seen_tenant, want) SELECT tenant_id, :t FROM iso_doc WHERE tenant_id <> :t;
+INSERT INTO iso_violation (seen_tenant, want) SELECT tenant_id, :t FROM iso_event WHERE tenant_id <> :t;
+INSERT INTO iso_violation (seen_tenant, want) SELECT count(*), :t FROM iso_doc HAVING count(*) <> 20;
+SELECT qs.count('{"model": "iso_doc", "where": {"tenant_id__in": [1, 2, 3]}}');
+COMMIT;
+SELECT CASE WHEN qs.current_tenant() IS NULL THEN 1 END;
+INSERT INTO iso_violation (seen_tenant, want) SELECT tenant_id, 0 FROM iso_doc;
+PGB
+if ! pgbench -n -U qs_app -d "$DB" -c 8 -j 2 -t 300 -f "$SCRIPT" >"$SCRIPT.out" 2>&1; then
+  cat "$SCRIPT.out"; fail=1
+fi
+grep -E "^(number of transactions actually processed|number of failed)" "$SCRIPT.out" || true
+VIOL="$("${PSQL[@]}" -d "$DB" -At -c "SELECT count(*) FROM iso_violation")"
+echo "violations: $VIOL"
+[ "$VIOL" = 0 ] || fail=1
+rm -f "$SCRIPT" "$SCRIPT.out"
+
+echo "-- a cluster that does not preload pg_queryset"
+PORT2=$(( ${QS_PGPORT:-54329} + 7 ))
+BASE2="/tmp/pg_queryset-$PORT2"
+BIN="$(pg_config --bindir)"
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+rm -rf "$BASE2"; mkdir -p "$BASE2/sock"; chown -R postgres:postgres "$BASE2" 2>/dev/null || true
+as_pg "$BIN/initdb" -D "$BASE2/data" -U postgres --auth=trust >/dev/null
+printf "port = %s\nunix_socket_directories = '%s'\nlisten_addresses = ''\nfsync = off\n" "$PORT2" "$BASE2/sock" >> "$BASE2/data/postgresql.conf"
+as_pg "$BIN/pg_ctl" -D "$BASE2/data" -l "$BASE2/log" -w start >/dev/null
+OUT="$(psql -X -h "$BASE2/sock" -p "$PORT2" -U postgres -d postgres -At 2>&1 <<'SQL' || true
+CREATE EXTENSION pg_queryset;
+CREATE ROLE app LOGIN;
+GRANT USAGE ON SCHEMA qs TO app;
+\c - app
+SET pg_queryset.tenant = '1';
+SELECT 'placeholder before load: ' || current_setting('pg_queryset.tenant');
+SELECT 'current_tenant: ' || coalesce(qs.current_tenant(), 'NULL');
+SELECT 'placeholder after load: ' || coalesce(current_setting('pg_queryset.tenant', true), '(gone)');
+\c - postgres
+SELECT qs.set_tenant('1');
+SQL
+)"
+as_pg "$BIN/pg_ctl" -D "$BASE2/data" -m fast -w stop >/dev/null || true
+rm -rf "$BASE2"
+echo "$OUT"
+echo "$OUT" | grep -q "current_tenant: NULL" || { echo "FAIL: a placeholder tenant was read"; fail=1; }
+echo "$OUT" | grep -q "placeholder after load: (gone)" || { echo "FAIL: the placeholder survived the load"; fail=1; }
+echo "$OUT" | grep -q "tenant scoping needs pg_queryset in shared_preload_libraries" || { echo "FAIL: set_tenant ran without preload"; fail=1; }
+
+if [ "$fail" -eq 0 ]; then echo "tenant suite: PASS"; else echo "tenant suite: FAIL"; fi
+exit "$fail"
