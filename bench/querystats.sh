@@ -43,7 +43,7 @@ die() { echo "querystats.sh: ERROR: $*" >&2; exit 1; }
 bash scripts/install-deps.sh >&2
 command -v pgbench >/dev/null || PATH="$(pg_config --bindir):$PATH"
 [ -f "$(pg_config --pkglibdir)/pg_queryset.so" ] || { make -s && make -s install; }
-QS_PGPORT="$PORT" bash scripts/cluster.sh start >&2
+QS_PRELOAD=0 QS_PGPORT="$PORT" bash scripts/cluster.sh start >&2
 eval "$(QS_PGPORT="$PORT" bash scripts/cluster.sh env)"
 
 PGOPTIONS="-c client_min_messages=warning" dropdb --if-exists "$DB"

@@ -14,6 +14,13 @@ set -euo pipefail
 
 PGVER="${PGVER:-15}"
 PORT="${QS_PGPORT:-54329}"
+# pg_queryset is preloaded (tenant scoping needs it, docs/tenancy.md);
+# QS_PRELOAD=0 leaves it to load on first use (bench/querystats.sh)
+if [ "${QS_PRELOAD:-1}" = 1 ]; then
+  PRELOAD="pg_stat_statements, pg_queryset"
+else
+  PRELOAD="pg_stat_statements"
+fi
 BASE="${QS_BASE:-/tmp/pg_queryset-$PORT}"
 DATA="$BASE/data"
 SOCK="$BASE/sock"
@@ -45,7 +52,7 @@ synchronous_commit = off
 full_page_writes = off
 shared_buffers = 256MB
 max_connections = 100
-shared_preload_libraries = 'pg_stat_statements, pg_queryset'
+shared_preload_libraries = '$PRELOAD'
 compute_query_id = on
 pg_stat_statements.track = all
 log_min_messages = warning

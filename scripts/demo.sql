@@ -105,3 +105,18 @@ BEGIN;
 SET LOCAL pg_queryset.query_budget = 3;
 SELECT jsonb_array_length(qs.json('{"model": "shop_order", "where": {"user": 7}, "prefetch_related": ["items__product"]}')::jsonb) AS orders_in_one_statement;
 COMMIT;
+
+\echo '# 15. Tenant scoping: row-level security the application role cannot step around'
+BEGIN;
+CREATE ROLE demo_app;
+GRANT USAGE ON SCHEMA qs TO demo_app;
+GRANT SELECT, UPDATE ON shop_order TO demo_app;
+SELECT qs.enable_tenant_scoping('shop_order', 'user_id') AS scoped;
+SELECT qs.set_tenant('7');
+SET LOCAL ROLE demo_app;
+SELECT qs.count(qs.all('shop_order')) AS tenant_7_orders, (SELECT count(DISTINCT user_id) FROM shop_order) AS tenants_visible,
+       qs.current_tenant() AS tenant;
+SELECT qs.update('{"model": "shop_order", "where": {"user": 8}}', '{"status": "cancelled"}') AS other_tenant_rows_updated;
+RESET ROLE;
+SELECT severity, object, finding FROM qs.tenant_audit() WHERE object LIKE 'shop_order%' ORDER BY 1, 2 LIMIT 3;
+ROLLBACK;

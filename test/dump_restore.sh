@@ -59,3 +59,46 @@ if [ "$got" != "$want" ]; then
   exit 1
 fi
 echo "ok - managers and methods survive pg_dump and pg_restore and work ($got)"
+
+# tenant scoping: policies, forced RLS, the tenant default and the scope
+# records come back, and the restored table is still scoped and works
+createdb "$src"
+psql -X -q -v ON_ERROR_STOP=1 -d "$src" >/dev/null <<'SQL'
+SET client_min_messages = warning;
+CREATE EXTENSION pg_queryset;
+DROP ROLE IF EXISTS qs_dump_owner;
+CREATE ROLE qs_dump_owner;
+CREATE TABLE dr_doc (id serial PRIMARY KEY, tenant_id int NOT NULL, title text NOT NULL);
+ALTER TABLE dr_doc OWNER TO qs_dump_owner;
+GRANT USAGE ON SCHEMA qs TO qs_dump_owner;
+INSERT INTO dr_doc (tenant_id, title) VALUES (1, 'a'), (2, 'b'), (2, 'c');
+SELECT qs.enable_tenant_scoping('dr_doc', options => '{"default": true}');
+SQL
+createdb "$dst"
+pg_dump -Fc "$src" | pg_restore -d "$dst"
+got=$(psql -X -tA -v ON_ERROR_STOP=1 -d "$dst" <<'SQL'
+SET ROLE qs_dump_owner;
+SELECT (SELECT string_agg(model || '/' || tenant_column || '/' || rls_forced || '/' || array_length(policies, 1), ',') FROM qs.tenant_scoped_models())
+       || ' ' || (SELECT count(*) FROM dr_doc);
+BEGIN;
+RESET ROLE;
+SELECT qs.set_tenant('2');
+SET LOCAL ROLE qs_dump_owner;
+INSERT INTO dr_doc (title) VALUES ('d');
+SELECT 'tenant2:' || count(*) FROM dr_doc;
+COMMIT;
+RESET ROLE;
+SELECT qs.disable_tenant_scoping('dr_doc');
+SQL
+)
+want="dr_doc/tenant_id/true/5 0
+2
+tenant2:3
+t"
+dropdb "$src"; dropdb "$dst"
+psql -X -q -d postgres -c "DROP ROLE IF EXISTS qs_dump_owner"
+if [ "$(echo "$got" | grep -v '^$' | grep -v '^BEGIN\|^COMMIT\|^SET\|^RESET\|^INSERT' || true)" != "$(echo "$want")" ]; then
+  echo "not ok - dump/restore lost tenant scoping: got '$got'"
+  exit 1
+fi
+echo "ok - tenant scoping survives pg_dump and pg_restore"
