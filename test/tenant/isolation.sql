@@ -5,7 +5,7 @@
 -- the secret or step around the policies.  Nothing may leak.
 \set QUIET 1
 BEGIN;
-SELECT plan(108);
+SELECT plan(110);
 
 SELECT is(session_user::text, 'qs_app', 'the suite runs as the application login');
 SELECT ok(NOT (SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = 'qs_app'), 'which is neither superuser nor BYPASSRLS');
@@ -33,6 +33,18 @@ DECLARE
 BEGIN
   EXECUTE sql INTO r;
   RETURN r;
+END $$;
+CREATE FUNCTION app_own.parallel_count(sql text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+  plan json;
+BEGIN
+  SET LOCAL force_parallel_mode = on;
+  SET LOCAL parallel_setup_cost = 0;
+  SET LOCAL parallel_tuple_cost = 0;
+  EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, FORMAT JSON) ' || sql INTO plan;
+  RESET force_parallel_mode;
+  RETURN (plan->0->'Plan'->>'Node Type') || ' workers=' || (plan->0->'Plan'->>'Workers Launched') ||
+         ' rows=' || (plan->0->'Plan'->>'Actual Rows');
 END $$;
 CREATE TABLE app_own.seen (v text);
 CREATE FUNCTION app_own.leak(text) RETURNS boolean LANGUAGE plpgsql COST 0.0000001 AS $$
@@ -116,6 +128,7 @@ SELECT is((SELECT count(*) FROM iso_doc)::int, 0, 'and shows no rows');
 SELECT throws_ok($$ UPDATE iso_doc SET title = 'x' $$, '42501', NULL, 'and allows no write');
 SELECT isnt(set_config('pg_queryset.tenant_token', app_own.tok('tampered'), true), NULL, 'a tampered token set directly');
 SELECT is((SELECT count(*) FROM iso_doc)::int, 0, 'a tampered token set directly shows no rows');
+SELECT is(app_own.parallel_count('SELECT * FROM iso_doc'), 'Gather workers=1 rows=0', 'nor in a parallel worker');
 SELECT isnt(set_config('pg_queryset.tenant_token', app_own.tok('expired'), true), NULL, 'an expired token set directly');
 SELECT is((SELECT count(*) FROM iso_doc)::int, 0, 'an expired token set directly shows no rows');
 
@@ -124,6 +137,8 @@ SELECT is((SELECT count(*) FROM iso_doc)::int, 0, 'an expired token set directly
 ------------------------------------------------------------------------
 SELECT is(qs.set_tenant_token(app_own.tok('t1')), '1', 'a valid token names tenant 1');
 SELECT is(qs.current_tenant(), '1', 'current_tenant() verifies it again on read');
+SELECT is(app_own.parallel_count('SELECT * FROM iso_doc'), 'Gather workers=1 rows=20',
+          'in a parallel worker the token is verified too: its 20 rows');
 SELECT is((SELECT count(*) FROM iso_doc)::int, 20, 'own tenant: its 20 rows');
 SELECT is((SELECT count(DISTINCT tenant_id) FROM iso_doc)::int, 1, 'and only its rows');
 SELECT is((SELECT array_agg(DISTINCT tenant_id) FROM iso_event), '{1}'::int[], 'through the partitioned table');
