@@ -198,6 +198,7 @@ SETTINGS="$(env | grep -E '^QS_(PGPORT|BENCH_[A-Z]+|WRITES_[A-Z_]+)=' | grep -v 
     check "$(val "upd_$n" qs_hand)" "$UPD_TARGET" "bulk_update $n rows: qs / hand-written UPDATE ... FROM unnest"
   done
   check "$(val "cr_$MAXSIZE" qs_copy)" "$CR_TARGET" "bulk_create $MAXSIZE rows: qs / COPY text"
+  check "$(val "cr_$MAXSIZE" qs_count_copy)" "$CR_TARGET" "bulk_create $MAXSIZE rows, returning [] (no keys, as COPY): qs / COPY text"
   echo "for reference:"
   for n in $QS_WRITES_SIZES; do
     d="$(val "upd_$n" django_qs)"

@@ -131,6 +131,7 @@ UPD_SUM = ("SELECT md5(string_agg(id || ':' || stock || ':' || price, ',' ORDER 
            "FROM catalog_product")
 
 CR_QS = "SELECT qs.bulk_create('bench_item', %s::jsonb)"
+CR_QS_COUNT = "SELECT qs.bulk_create('bench_item', %s::jsonb, '{\"returning\": []}')"
 CR_COPY = "COPY bench_item (sku, qty, price) FROM STDIN"
 CR_UNNEST = ("INSERT INTO bench_item (sku, qty, price) "
              "SELECT * FROM unnest(%s::text[], %s::int[], %s::numeric[]) RETURNING id")
@@ -508,6 +509,15 @@ def bench_create(db, n):
         db.do("COMMIT")
         return [p["id"] if isinstance(p, dict) else p for p in pks]
 
+    def v_qs_count():
+        db.do("BEGIN")
+        db.do(CR_QS_COUNT, (payload,))
+        got = db.cur.fetchone()[0]
+        db.do("COMMIT")
+        if got != n:
+            die("bulk_create returning [] at %d rows: returned %r" % (n, got))
+        return None
+
     def v_insert():
         pks = []
         db.do("BEGIN")
@@ -534,7 +544,7 @@ def bench_create(db, n):
         return [o.id for o in BenchItem.objects.bulk_create(objs_holder[0])]
 
     objs_holder = [None]
-    variants = [("qs", v_qs), ("insert", v_insert), ("unnest", v_unnest), ("copy", v_copy)]
+    variants = [("qs", v_qs), ("qs_count", v_qs_count), ("insert", v_insert), ("unnest", v_unnest), ("copy", v_copy)]
     if DJANGO:
         variants.append(("django", v_django))
     times = {k: [] for k, _ in variants}
@@ -566,7 +576,8 @@ def bench_create(db, n):
         for k, fn in order:
             times[k].append(run(k, fn))
     server = pgss(db, [
-        ("qs_top", True, r"qs\.bulk_create\("),
+        ("qs_top", True, r"qs\.bulk_create\('bench_item', \$1::jsonb\)"),
+        ("qs_count_top", True, r"qs\.bulk_create\('bench_item', \$1::jsonb, \$2\)"),
         ("qs_nested", False, r"^INSERT INTO public\.bench_item"),
         ("insert", True, r"^INSERT INTO bench_item \(sku, qty, price\) VALUES"),
         ("copy", True, r"^COPY bench_item"),
@@ -591,6 +602,7 @@ def report_create(n, times, enc, server, tin, nstmts):
     print("%-56s %10s %9s %9s %10s %8s %8s" % ("variant", "median ms", "min ms", "max ms", "rows/s",
                                               "/ COPY", "/ INSERT"))
     rows = [("qs", "(a) qs.bulk_create, rows as one jsonb (-> [{id}])"),
+            ("qs_count", "(a') the same, returning [] (-> the count)"),
             ("insert", "(b) multi-row INSERT, %d rows/stmt, RETURNING id" % CR_BATCH),
             ("unnest", "(b') INSERT ... SELECT FROM unnest(arrays) RETURNING id"),
             ("copy", "(c) COPY FROM STDIN, text format"),
@@ -605,6 +617,7 @@ def report_create(n, times, enc, server, tin, nstmts):
           "array literals %.1f ms, COPY text %.1f ms" % (enc["json"], enc["insert"], enc["arrays"], enc["copy"]))
     print("server execution time (pg_stat_statements, mean per run over the timed runs):")
     names = [("qs_top", "(a) SELECT qs.bulk_create(...)"),
+             ("qs_count_top", "(a') SELECT qs.bulk_create(..., returning [])"),
              ("qs_nested", "    of which its INSERT ... SELECT FROM ROWS FROM (unnest)"),
              ("insert", "(b) the multi-row INSERTs (%d per run)" % nstmts),
              ("unnest", "(b') INSERT ... SELECT FROM unnest(arrays)"),
@@ -670,8 +683,9 @@ def main():
     for n in SIZES:
         times, enc, server, tin, nstmts = results[("cr", n)]
         m = report_create(n, times, enc, server, tin, nstmts)
-        ratios.append("WRITES cr_%d qs_ms=%.1f copy_ms=%.1f insert_ms=%.1f qs_copy=%.3f qs_insert=%.3f"
-                      % (n, m["qs"], m["copy"], m["insert"], m["qs"] / m["copy"], m["qs"] / m["insert"]))
+        ratios.append("WRITES cr_%d qs_ms=%.1f copy_ms=%.1f insert_ms=%.1f qs_copy=%.3f qs_insert=%.3f qs_count_copy=%.3f"
+                      % (n, m["qs"], m["copy"], m["insert"], m["qs"] / m["copy"], m["qs"] / m["insert"],
+                         m["qs_count"] / m["copy"]))
     print("== plans (auto_explain, ANALYZE, TIMING OFF; one untimed run each, rolled back) ==")
     print("\n".join(plan_lines))
     print()

@@ -79,6 +79,7 @@ typedef struct QsCopyFeed
 	List	   *keys;			/* the JSON key of each column */
 	List	   *cols;			/* QsColumn * given by the rows */
 	int64	   *ids;			/* the primary key of each row of the batch */
+	bool		with_keys;		/* write ids as the last column */
 	int			next;			/* next row of the batch to render */
 	StringInfoData buf;			/* rendered, not yet handed to COPY */
 	int			off;			/* handed out of buf so far */
@@ -261,8 +262,13 @@ RenderRow(QsCopyFeed *src)
 		}
 		appendStringInfoChar(&src->buf, '\t');
 	}
-	pg_lltoa(src->ids[src->next], num);
-	appendStringInfoString(&src->buf, num);
+	if (src->with_keys)
+	{
+		pg_lltoa(src->ids[src->next], num);
+		appendStringInfoString(&src->buf, num);
+	}
+	else
+		src->buf.len--;			/* no key column: drop the last tab */
 	appendStringInfoChar(&src->buf, '\n');
 	src->next++;
 }
@@ -371,7 +377,7 @@ MayInsert(Oid relid, List *cols)
 }
 
 /* Run one COPY of the batch's rows; data errors name the row and field. */
-static void
+static uint64
 RunCopy(Relation rel, List *attnames, QsCopyFeed *src)
 {
 	ParseState *pstate = make_parsestate(NULL);
@@ -379,13 +385,14 @@ RunCopy(Relation rel, List *attnames, QsCopyFeed *src)
 												 (Node *) makeString(pstrdup(GetDatabaseEncodingName())), -1));
 	CopyFromState cstate;
 	MemoryContext oldcxt = CurrentMemoryContext;
+	uint64		processed = 0;
 
 	addRangeTableEntryForRelation(pstate, rel, RowExclusiveLock, NULL, false, false);
 	cstate = BeginCopyFrom(pstate, rel, NULL, NULL, false, ReadSource, attnames, options);
 	source = src;
 	PG_TRY();
 	{
-		(void) CopyFrom(cstate);
+		processed = CopyFrom(cstate);
 	}
 	PG_CATCH();
 	{
@@ -430,6 +437,7 @@ RunCopy(Relation rel, List *attnames, QsCopyFeed *src)
 	source = NULL;
 	EndCopyFrom(cstate);
 	free_parsestate(pstate);
+	return processed;
 }
 
 /*
@@ -541,16 +549,26 @@ QsBulkCopy(QsModel *m, QsCompile *ctx, Jsonb *rows, List *allowed, bool has_allo
 	ListCell   *lg;
 	List	   *groups = NIL;
 	int64	   *ids;
+	uint64		inserted = 0;
 	int			i;
 
-	if (!qs_bulk_copy || m->relkind != RELKIND_RELATION || m->npk != 1 || list_length(ret_cols) != 1 ||
+	if (!qs_bulk_copy || m->relkind != RELKIND_RELATION ||
 		!JsonContainerIsArray(root) || JsonContainerIsScalar(root))
 		return NULL;
 	nrows = JsonContainerSize(root);
-	pk = &m->columns[m->pk[0]];
-	if (nrows == 0 || linitial(ret_cols) != pk ||
-		(pk->basetypid != INT2OID && pk->basetypid != INT4OID && pk->basetypid != INT8OID))
+	if (nrows == 0)
 		return NULL;
+	if (ret_cols == NIL)
+		pk = NULL;				/* "returning": []: COPY fills every default */
+	else
+	{
+		if (m->npk != 1 || list_length(ret_cols) != 1)
+			return NULL;
+		pk = &m->columns[m->pk[0]];
+		if (linitial(ret_cols) != pk ||
+			(pk->basetypid != INT2OID && pk->basetypid != INT4OID && pk->basetypid != INT8OID))
+			return NULL;
+	}
 
 	/* group the rows by their keys; anything odd goes the statement way */
 	for (i = 0; i < nrows; i++)
@@ -614,8 +632,8 @@ QsBulkCopy(QsModel *m, QsCompile *ctx, Jsonb *rows, List *allowed, bool has_allo
 	ok = (rel->trigdesc == NULL ||
 		  (!rel->trigdesc->trig_insert_before_row && !rel->trigdesc->trig_insert_instead_row)) &&
 		check_enable_rls(m->relid, InvalidOid, true) != RLS_ENABLED;
-	seq = ok ? DefaultSequence(rel, pk, &check) : InvalidOid;
-	if (!OidIsValid(seq))
+	seq = (ok && pk != NULL) ? DefaultSequence(rel, pk, &check) : InvalidOid;
+	if (!ok || (pk != NULL && !OidIsValid(seq)))
 	{
 		table_close(rel, NoLock);
 		return NULL;
@@ -631,7 +649,8 @@ QsBulkCopy(QsModel *m, QsCompile *ctx, Jsonb *rows, List *allowed, bool has_allo
 
 		foreach(lc, g->cols)
 			attnames = lappend(attnames, makeString(((QsColumn *) lfirst(lc))->name));
-		attnames = lappend(attnames, makeString(pk->name));
+		if (pk != NULL)
+			attnames = lappend(attnames, makeString(pk->name));
 		for (start = 0; start < g->n; start += b)
 		{
 			QsCopyFeed	src;
@@ -648,19 +667,28 @@ QsBulkCopy(QsModel *m, QsCompile *ctx, Jsonb *rows, List *allowed, bool has_allo
 			src.ids = palloc(sizeof(int64) * src.n);
 			initStringInfo(&src.buf);
 			/* the keys, drawn in input order as INSERT's defaults would be */
-			for (j = 0; j < src.n; j++)
+			for (j = 0; pk != NULL && j < src.n; j++)
 			{
 				CHECK_FOR_INTERRUPTS();
 				src.ids[j] = nextval_internal(seq, check);
 				ids[src.idx[j]] = src.ids[j];
 			}
-			RunCopy(rel, attnames, &src);
+			src.with_keys = (pk != NULL);
+			inserted += RunCopy(rel, attnames, &src);
 			pfree(src.buf.data);
 			pfree(src.ids);
 		}
 	}
 	CommandCounterIncrement();
 	table_close(rel, NoLock);
+	if (pk == NULL)
+	{
+		JsonbValue	n;
+
+		n.type = jbvNumeric;
+		n.val.numeric = int64_to_numeric((int64) inserted);
+		return JsonbValueToJsonb(&n);
+	}
 	return KeysResult(pk->name, ids, nrows);
 
 statement_path:

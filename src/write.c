@@ -565,6 +565,7 @@ typedef struct BulkOptions
 	bool		returning_all;
 	List	   *returning;		/* names; NIL with !returning_all: the pk */
 	bool		returning_given;
+	bool		returning_none; /* "returning": []: the result is the count */
 	bool		has_allowed;
 	List	   *allowed;
 	int64		max_affected;	/* bulk_update: 0 off */
@@ -666,7 +667,10 @@ ParseOptions(FunctionCallInfo fcinfo, int argno, const char *known)
 			if (val->type == jbvString && strcmp(QsTreeKey(val), "*") == 0)
 				o->returning_all = true;
 			else
+			{
 				o->returning = OptionNames(val, k);
+				o->returning_none = (o->returning == NIL);
+			}
 		}
 	}
 	if (o->ignore_conflicts && o->update_conflicts)
@@ -767,10 +771,13 @@ qs_bulk_create(PG_FUNCTION_ARGS)
 	ListCell   *lg;
 	int			i;
 	bool		single;
+	uint64		inserted = 0;
 	Jsonb	   *whole = NULL;	/* single: the result so far */
 
 	/* what comes back */
-	if (o->returning_all || (!o->returning_given && m->npk == 0))
+	if (o->returning_none)
+		ret_cols = NIL;
+	else if (o->returning_all || (!o->returning_given && m->npk == 0))
 		ret_cols = AllColumns(m);
 	else if (!o->returning_given)
 		for (i = 0; i < m->npk; i++)
@@ -920,8 +927,9 @@ qs_bulk_create(PG_FUNCTION_ARGS)
 				appendStringInfo(&sql, "%s%s = EXCLUDED.%s", k++ ? ", " : "", c, c);
 			}
 		}
-		appendStringInfo(&sql, " RETURNING %s", RowJsonb(ret_cols, "t0"));
-		if (single)
+		if (ret_cols != NIL)
+			appendStringInfo(&sql, " RETURNING %s", RowJsonb(ret_cols, "t0"));
+		if (single && ret_cols != NIL)
 		{
 			/*
 			 * One set of columns: the rows come back in input order, so the
@@ -977,6 +985,9 @@ qs_bulk_create(PG_FUNCTION_ARGS)
 				k++;
 			}
 			got = RunSql(m, sql.data, ncols, types, arrays, anulls);
+			inserted += got;
+			if (ret_cols == NIL)
+				continue;
 			if (single)
 			{
 				bool		isnull;
@@ -1001,6 +1012,8 @@ qs_bulk_create(PG_FUNCTION_ARGS)
 		}
 	}
 	SPI_finish();
+	if (ret_cols == NIL)
+		PG_RETURN_JSONB_P(QsTreeToJsonb(QsTreeNumeric((int64) inserted)));
 	if (single)
 		PG_RETURN_JSONB_P(whole ? whole : QsTreeToJsonb(QsTreeArray(NIL)));
 
