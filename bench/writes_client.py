@@ -576,8 +576,8 @@ def bench_create(db, n):
         for k, fn in order:
             times[k].append(run(k, fn))
     server = pgss(db, [
-        ("qs_top", True, r"qs\.bulk_create\('bench_item', \$1::jsonb\)"),
-        ("qs_count_top", True, r"qs\.bulk_create\('bench_item', \$1::jsonb, \$2\)"),
+        ("qs_top", True, r"qs\.bulk_create\(\$1, \$2::jsonb\)"),
+        ("qs_count_top", True, r"qs\.bulk_create\(\$1, \$2::jsonb, \$3\)"),
         ("qs_nested", False, r"^INSERT INTO public\.bench_item"),
         ("insert", True, r"^INSERT INTO bench_item \(sku, qty, price\) VALUES"),
         ("copy", True, r"^COPY bench_item"),

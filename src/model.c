@@ -268,7 +268,13 @@ ModelBuild(Oid relid)
 	int			i;
 	int			n = 0;
 
-	rel = relation_open(relid, AccessShareLock);
+	/* a regclass argument may carry any OID (regclassin accepts numbers) */
+	rel = OidIsValid(relid) ? try_relation_open(relid, AccessShareLock) : NULL;
+	if (rel == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid),
+				 errhint("Name the model: qs.all('catalog_product').")));
 	m = palloc0(sizeof(QsModel));
 	m->relid = relid;
 	m->relkind = rel->rd_rel->relkind;
