@@ -37,3 +37,10 @@ $(EXTENSION)--$(EXTVERSION).sql: src/sql/$(EXTENSION).sql $(EXTENSION).control
 .PHONY: print-version
 print-version:
 	@echo $(EXTVERSION)
+
+# The hardening suite (test/stress/run.sh): fuzzer, injection corpus,
+# sqlsmith, memory growth, load, valgrind; needs the cluster of
+# scripts/cluster.sh running and the extension installed.
+.PHONY: stress
+stress:
+	bash test/stress/run.sh

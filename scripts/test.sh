@@ -4,7 +4,8 @@
 # cluster, run pg_regress (sql/ + expected/), the pgTAP suites
 # (test/pgtap/, via pg_prove), the tenant isolation suite (test/tenant.sh),
 # the pg_dump/restore check, the pgbench
-# concurrency test (test/concurrency.sh) and the kill -9 fault test
+# concurrency test (test/concurrency.sh), the hardening suite (make
+# stress, test/stress/run.sh) and the kill -9 fault test
 # (test/fault.sh), stop the cluster.  Exit status 0 = green.
 #
 #   bash scripts/test.sh            # everything
@@ -62,6 +63,11 @@ fi
 
 echo "== concurrency (pgbench)"
 if ! bash test/concurrency.sh; then
+  status=1
+fi
+
+echo "== hardening (make stress: fuzzer, injection corpus, sqlsmith, memory growth, load, valgrind)"
+if ! make -s stress; then
   status=1
 fi
 
