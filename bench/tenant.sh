@@ -71,7 +71,7 @@ CREATE TABLE scoped_item (
     amount     numeric(10,2) NOT NULL
 );
 INSERT INTO scoped_item
-SELECT g, 1 + (g * 7919) % 1000, timestamptz '2026-01-01' + g * interval '13 seconds', 'item ' || g, (g % 10000) / 100.0
+SELECT g, (1 + (g::bigint * 7919) % 1000)::int, timestamptz '2026-01-01' + g * interval '13 seconds', 'item ' || g, (g % 10000) / 100.0
 FROM generate_series(1, 1000000) g;
 CREATE TABLE plain_item AS SELECT * FROM scoped_item;
 ALTER TABLE plain_item ADD PRIMARY KEY (id);
