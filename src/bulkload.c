@@ -320,7 +320,11 @@ DefaultSequence(Relation rel, QsColumn *col, bool *check)
 	if (col->identity != '\0')
 	{
 		*check = false;
+#if PG_VERSION_NUM >= 170000
+		return getIdentitySequence(rel, col->attnum, false);
+#else
 		return getIdentitySequence(RelationGetRelid(rel), col->attnum, false);
+#endif
 	}
 	if (!col->has_default)
 		return InvalidOid;
