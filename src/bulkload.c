@@ -80,6 +80,7 @@ typedef struct QsCopyFeed
 	List	   *cols;			/* QsColumn * given by the rows */
 	int64	   *ids;			/* the primary key of each row of the batch */
 	bool		with_keys;		/* write ids as the last column */
+	bool		rendering;		/* inside RenderRow: its errors name their row */
 	int			next;			/* next row of the batch to render */
 	StringInfoData buf;			/* rendered, not yet handed to COPY */
 	int			off;			/* handed out of buf so far */
@@ -293,8 +294,10 @@ ReadSource(void *outbuf, int minread, int maxread)
 			resetStringInfo(&src->buf);
 			src->off = 0;
 			/* a few rows at a time: the buffer stays small */
+			src->rendering = true;
 			while (src->buf.len < 65536 && src->next < src->n)
 				RenderRow(src);
+			src->rendering = false;
 		}
 		avail = src->buf.len - src->off;
 		n = Min(avail, maxread - given);
@@ -413,6 +416,12 @@ RunCopy(Relation rel, List *attnames, QsCopyFeed *src)
 		MemoryContextSwitchTo(oldcxt);
 		edata = CopyErrorData();
 		FlushErrorState();
+		/* our own error while rendering: it names its row already */
+		if (src->rendering)
+		{
+			edata->context = NULL;
+			ReThrowError(edata);
+		}
 		if (lineno >= 1 && lineno <= (uint64) src->n)
 			row = src->idx[lineno - 1];
 		forboth(lc, src->cols, lk, src->keys)
