@@ -144,6 +144,14 @@ SELECT qs.set_tenant('1');
 SET LOCAL ROLE tn_app;
 SELECT qs.update('{"model": "tn_doc", "where": {"title": "doc 3"}}', '{"tenant_id": 3}');
 ROLLBACK;
+-- nested statements (relation filters, prefetches) carry it for every
+-- scoped model they read
+CREATE TABLE tn_note (id serial PRIMARY KEY, tenant_id bigint NOT NULL, doc_id bigint NOT NULL REFERENCES tn_doc (id), body text);
+SELECT qs.enable_tenant_scoping('tn_note');
+SELECT qs.sql('{"model": "tn_doc", "where": {"tn_note__body": "x"}, "only": ["id"], "prefetch_related": ["tn_note"]}');
+SELECT qs.sql(qs.for_tenant('{"model": "tn_doc", "only": ["id"], "prefetch_related": ["tn_note"]}', '3'));
+SELECT qs.disable_tenant_scoping('tn_note');
+DROP TABLE tn_note;
 -- for_tenant: a role that bypasses RLS chooses; the filter is a parameter
 SELECT qs.for_tenant(qs.all('tn_doc'), '3');
 SELECT qs.sql(qs.for_tenant(qs.filter(qs.all('tn_doc'), '{"id__lt": 10}'), '3'));

@@ -704,6 +704,23 @@ KeyEquality(Oid lrel, const char *lalias, AttrNumber *lkeys, Oid rrel, const cha
 }
 
 /*
+ * A correlation condition with the tenant predicate of a model it reads,
+ * when that model is tenant-scoped (tenant.c): nested statements carry
+ * the tenant as the top level does (AppendFromWhere).  qs.for_tenant's
+ * specs leave it out at every level.
+ */
+static char *
+WithTenant(QsCompile *ctx, char *cond, Oid relid, const char *alias)
+{
+	char	   *tp;
+
+	if (ctx->spec != NULL && ctx->spec->no_tenant_predicate)
+		return cond;
+	tp = QsTenantPredicate(QsModelGet(relid), alias);
+	return tp ? psprintf("%s AND %s", cond, tp) : cond;
+}
+
+/*
  * Open the scope of a to-many relation reached by prefix (forward hops,
  * then the to-many hop) from the current scope: its FROM clause and the
  * correlation with the current row.  Forward hops before the to-many
@@ -750,8 +767,9 @@ QsOpenToMany(QsCompile *ctx, const char *prefix, QsRelation *rel, char **from_sq
 	if (rel->kind == QS_REL_REVERSE)
 	{
 		*from_sql = psprintf("%s %s", QsModelGet(rel->target)->qualname, target_alias);
-		*corr = KeyEquality(rel->target, target_alias, rel->tkeys, from->relid, from_alias,
-							rel->keys, rel->nkeys);
+		*corr = WithTenant(ctx, KeyEquality(rel->target, target_alias, rel->tkeys, from->relid, from_alias,
+											rel->keys, rel->nkeys),
+						   rel->target, target_alias);
 	}
 	else
 	{
@@ -763,8 +781,10 @@ QsOpenToMany(QsCompile *ctx, const char *prefix, QsRelation *rel, char **from_sq
 							 QsModelGet(rel->target)->qualname, target_alias,
 							 KeyEquality(rel->target, target_alias, rel->tkeys2,
 										 rel->junction, jalias, rel->jkeys2, rel->nkeys2));
-		*corr = KeyEquality(rel->junction, jalias, rel->tkeys, from->relid, from_alias,
-							rel->keys, rel->nkeys);
+		*corr = WithTenant(ctx, WithTenant(ctx, KeyEquality(rel->junction, jalias, rel->tkeys, from->relid,
+														   from_alias, rel->keys, rel->nkeys),
+										   rel->junction, jalias),
+						   rel->target, target_alias);
 	}
 	inner->model = QsModelGet(rel->target);
 	inner->alias = target_alias;
@@ -1536,8 +1556,8 @@ EmbedSql(QsCompile *ctx, QsEmbed *e, const char *from_alias, bool json, const ch
 
 	if (rel->kind == QS_REL_FORWARD)
 		return psprintf("(SELECT %s FROM %s %s%s WHERE %s)", obj, t->qualname, alias, joins->data,
-						KeyEquality(rel->target, alias, rel->tkeys, e->from->relid, from_alias,
-									rel->keys, rel->nkeys));
+						WithTenant(ctx, KeyEquality(rel->target, alias, rel->tkeys, e->from->relid, from_alias,
+													rel->keys, rel->nkeys), rel->target, alias));
 
 	initStringInfo(&order);
 	for (i = 0; i < t->npk; i++)
@@ -1547,8 +1567,8 @@ EmbedSql(QsCompile *ctx, QsEmbed *e, const char *from_alias, bool json, const ch
 		return psprintf("(SELECT coalesce(pg_catalog.%s(%s%s), '[]'::pg_catalog.%s) FROM %s %s%s WHERE %s)",
 						json ? "json_agg" : "jsonb_agg", obj, order.data, json ? "json" : "jsonb",
 						t->qualname, alias, joins->data,
-						KeyEquality(rel->target, alias, rel->tkeys, e->from->relid, from_alias,
-									rel->keys, rel->nkeys));
+						WithTenant(ctx, KeyEquality(rel->target, alias, rel->tkeys, e->from->relid, from_alias,
+													rel->keys, rel->nkeys), rel->target, alias));
 	{
 		char	   *jalias = psprintf("t%d", ctx->next_alias++);
 
@@ -1558,8 +1578,11 @@ EmbedSql(QsCompile *ctx, QsEmbed *e, const char *from_alias, bool json, const ch
 						QsModelGet(rel->junction)->qualname, jalias, t->qualname, alias,
 						KeyEquality(rel->target, alias, rel->tkeys2, rel->junction, jalias,
 									rel->jkeys2, rel->nkeys2), joins->data,
-						KeyEquality(rel->junction, jalias, rel->tkeys, e->from->relid, from_alias,
-									rel->keys, rel->nkeys));
+						WithTenant(ctx, WithTenant(ctx, KeyEquality(rel->junction, jalias, rel->tkeys,
+																   e->from->relid, from_alias, rel->keys,
+																   rel->nkeys),
+												   rel->junction, jalias),
+								   rel->target, alias));
 	}
 }
 
@@ -1634,14 +1657,16 @@ PrefetchSql(QsCompile *ctx, QsEmbed *e, const char *from_alias, bool json,
 							t->qualname, alias,
 							KeyEquality(rel->target, alias, rel->tkeys2, rel->junction, jalias,
 										rel->jkeys2, rel->nkeys2));
-		corr = KeyEquality(rel->junction, jalias, rel->tkeys, e->from->relid, from_alias,
-						   rel->keys, rel->nkeys);
+		corr = WithTenant(ctx, WithTenant(ctx, KeyEquality(rel->junction, jalias, rel->tkeys, e->from->relid,
+														  from_alias, rel->keys, rel->nkeys),
+										  rel->junction, jalias),
+						  rel->target, alias);
 	}
 	else
 	{
 		from_sql = psprintf("%s %s", t->qualname, alias);
-		corr = KeyEquality(rel->target, alias, rel->tkeys, e->from->relid, from_alias,
-						   rel->keys, rel->nkeys);
+		corr = WithTenant(ctx, KeyEquality(rel->target, alias, rel->tkeys, e->from->relid, from_alias,
+										   rel->keys, rel->nkeys), rel->target, alias);
 	}
 
 	initStringInfo(&sub);
