@@ -39,6 +39,7 @@
 #include "nodes/primnodes.h"
 #include "rewrite/rowsecurity.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/datetime.h"
 #include "utils/guc.h"
 #include "utils/jsonb.h"
@@ -636,15 +637,30 @@ qs_current_tenant(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(cstring_to_text(t));
 }
 
+/*
+ * What an accessor call site keeps between calls (fn_extra): the input
+ * function of the tenant column's type, and the last tenant converted.  A
+ * policy evaluated as a filter calls the accessor once per row; the
+ * conversion then runs once per tenant, not once per row.
+ */
+typedef struct TenantAsCache
+{
+	FmgrInfo	input;
+	Oid			typioparam;
+	int16		typlen;
+	bool		typbyval;
+	char	   *tenant;			/* last converted (NULL: none yet) */
+	Datum		value;
+} TenantAsCache;
+
 /* The tenant as a value of the argument's type (the tenant column's). */
 static Datum
 TenantAs(FunctionCallInfo fcinfo, bool required, bool *isnull)
 {
 	const char *why = NULL;
 	const char *t = QsCurrentTenant(&why);
-	Oid			type = get_fn_expr_argtype(fcinfo->flinfo, 0);
-	Oid			typinput;
-	Oid			typioparam;
+	TenantAsCache *c = (TenantAsCache *) fcinfo->flinfo->fn_extra;
+	MemoryContext old;
 
 	*isnull = false;
 	if (t == NULL)
@@ -658,12 +674,38 @@ TenantAs(FunctionCallInfo fcinfo, bool required, bool *isnull)
 		*isnull = true;
 		return (Datum) 0;
 	}
-	if (!OidIsValid(type))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("could not determine the tenant column's type")));
-	getTypeInputInfo(type, &typinput, &typioparam);
-	return OidInputFunctionCall(typinput, (char *) t, typioparam, -1);
+	if (c == NULL)
+	{
+		Oid			type = get_fn_expr_argtype(fcinfo->flinfo, 0);
+		Oid			typinput;
+
+		if (!OidIsValid(type))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("could not determine the tenant column's type")));
+		c = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(TenantAsCache));
+		getTypeInputInfo(type, &typinput, &c->typioparam);
+		fmgr_info_cxt(typinput, &c->input, fcinfo->flinfo->fn_mcxt);
+		get_typlenbyval(type, &c->typlen, &c->typbyval);
+		fcinfo->flinfo->fn_extra = c;
+	}
+	if (c->tenant == NULL || strcmp(c->tenant, t) != 0)
+	{
+		Datum		d = InputFunctionCall(&c->input, (char *) t, c->typioparam, -1);
+
+		old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+		if (c->tenant != NULL)
+		{
+			pfree(c->tenant);
+			if (!c->typbyval)
+				pfree(DatumGetPointer(c->value));
+		}
+		c->tenant = pstrdup(t);
+		c->value = datumCopy(d, c->typbyval, c->typlen);
+		MemoryContextSwitchTo(old);
+	}
+	/* by-reference values go out as copies: the caller may free them */
+	return c->typbyval ? c->value : datumCopy(c->value, false, c->typlen);
 }
 
 /* qs.current_tenant_as(anyelement) -> anyelement: for SELECT policies */
