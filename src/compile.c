@@ -704,19 +704,24 @@ KeyEquality(Oid lrel, const char *lalias, AttrNumber *lkeys, Oid rrel, const cha
 }
 
 /*
- * A correlation condition with the tenant predicate of a model it reads,
- * when that model is tenant-scoped (tenant.c): nested statements carry
- * the tenant as the top level does (AppendFromWhere).  qs.for_tenant's
- * specs leave it out at every level.
+ * The tenant predicate of a tenant-scoped model read under an alias
+ * (tenant.c), or NULL: statements carry it at every level, except for
+ * qs.for_tenant's specs, which name the tenant themselves.
  */
+static char *
+TenantCond(QsCompile *ctx, QsModel *m, const char *alias)
+{
+	if (ctx->spec != NULL && ctx->spec->no_tenant_predicate)
+		return NULL;
+	return QsTenantPredicate(m, alias);
+}
+
+/* A correlation condition with the tenant predicate of the model it reads. */
 static char *
 WithTenant(QsCompile *ctx, char *cond, Oid relid, const char *alias)
 {
-	char	   *tp;
+	char	   *tp = TenantCond(ctx, QsModelGet(relid), alias);
 
-	if (ctx->spec != NULL && ctx->spec->no_tenant_predicate)
-		return cond;
-	tp = QsTenantPredicate(QsModelGet(relid), alias);
 	return tp ? psprintf("%s AND %s", cond, tp) : cond;
 }
 
@@ -1889,9 +1894,8 @@ AppendFromWhere(QsCompile *ctx, StringInfo buf, const char *where, const char *e
 	if (embed_joins)
 		appendStringInfoString(buf, embed_joins);
 	/* a tenant-scoped model also says its tenant (pruning, routing) */
-	if (!ctx->spec->no_tenant_predicate)
 	{
-		char	   *tp = QsTenantPredicate(ctx->model, ctx->alias);
+		char	   *tp = TenantCond(ctx, ctx->model, ctx->alias);
 
 		if (tp != NULL)
 			extra = extra ? psprintf("%s AND %s", tp, extra) : tp;
@@ -2265,7 +2269,7 @@ BuildWrite(QsCompile *ctx, const char *where, bool is_delete)
 		appendStringInfo(&buf, "UPDATE %s %s SET %s", m->qualname, alias, set.data);
 	if (!sub)
 	{
-		char	   *tp = ctx->spec->no_tenant_predicate ? NULL : QsTenantPredicate(m, alias);
+		char	   *tp = TenantCond(ctx, m, alias);
 
 		if (tp != NULL)
 			where = strcmp(where, "true") != 0 ? psprintf("%s AND %s", tp, where) : tp;
