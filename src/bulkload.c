@@ -78,7 +78,8 @@ typedef struct QsCopyFeed
 	int			npairs;			/* keys of each row (the group's) */
 	List	   *keys;			/* the JSON key of each column */
 	List	   *cols;			/* QsColumn * given by the rows */
-	int64	   *ids;			/* the primary key of each row of the batch */
+	QsCompile  *ctx;			/* for the errors of values COPY text cannot carry */
+	const int64 *ids;			/* the primary key of each row, by row index */
 	bool		with_keys;		/* write ids as the last column */
 	bool		rendering;		/* inside RenderRow: its errors name their row */
 	int			next;			/* next row of the batch to render */
@@ -205,23 +206,19 @@ SameKeys(JsonbContainer *a, JsonbContainer *b)
 	return true;
 }
 
-/* A value that is not a scalar: the error the statement path raises. */
+/*
+ * A value that is not a scalar: raise the error the statement path raises
+ * for it, by handing it to the statement path's coercion.
+ */
 static void
-BadValue(QsColumn *col, JsonbValue *v, int row, const char *key)
+BadValue(QsCopyFeed *src, QsColumn *col, JsonbValue *v, int row, const char *key)
 {
-	JsonbValue *tree = QsJsonbToTree(JsonbValueToJsonb(v));
+	bool		isnull;
 
-	if (tree->type == jbvObject && QsIsExprObject(tree))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid value for field \"%s\": expressions are not allowed here", col->name),
-				 errdetail("At %s.", ValuePath(row, key)),
-				 errhint("create() and bulk_create() take values; use qs.update() for expressions.")));
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-			 errmsg("invalid value for field \"%s\": expected a value of type %s, got a JSON %s",
-					col->name, format_type_be(col->typid), QsJsonTypeName(tree)),
-			 errdetail("At %s.", ValuePath(row, key))));
+	resetStringInfo(&src->ctx->path);
+	appendStringInfo(&src->ctx->path, "$[%d].%s", row, key);
+	(void) QsColumnDatum(src->ctx, col, QsJsonbToTree(JsonbValueToJsonb(v)), &isnull);
+	elog(ERROR, "a value COPY text cannot carry was accepted");
 }
 
 /* Render row number `next` of the batch as one COPY text line. */
@@ -259,13 +256,13 @@ RenderRow(QsCopyFeed *src)
 				appendStringInfoString(&src->buf, v.val.boolean ? "true" : "false");
 				break;
 			default:
-				BadValue((QsColumn *) lfirst(lc), &v, ri, (const char *) lfirst(lk));
+				BadValue(src, (QsColumn *) lfirst(lc), &v, ri, (const char *) lfirst(lk));
 		}
 		appendStringInfoChar(&src->buf, '\t');
 	}
 	if (src->with_keys)
 	{
-		pg_lltoa(src->ids[src->next], num);
+		pg_lltoa(src->ids[ri], num);
 		appendStringInfoString(&src->buf, num);
 	}
 	else
@@ -677,19 +674,18 @@ QsBulkCopy(QsModel *m, QsCompile *ctx, Jsonb *rows, List *allowed, bool has_allo
 			src.npairs = g->npairs;
 			src.cols = g->cols;
 			src.keys = g->keys;
-			src.ids = palloc(sizeof(int64) * src.n);
+			src.ctx = ctx;
+			src.ids = ids;
 			initStringInfo(&src.buf);
 			/* the keys, drawn in input order as INSERT's defaults would be */
 			for (j = 0; pk != NULL && j < src.n; j++)
 			{
 				CHECK_FOR_INTERRUPTS();
-				src.ids[j] = nextval_internal(seq, check);
-				ids[src.idx[j]] = src.ids[j];
+				ids[src.idx[j]] = nextval_internal(seq, check);
 			}
 			src.with_keys = (pk != NULL);
 			inserted += RunCopy(rel, attnames, &src);
 			pfree(src.buf.data);
-			pfree(src.ids);
 		}
 	}
 	CommandCounterIncrement();

@@ -452,6 +452,7 @@ extern Jsonb *QsBulkCopy(QsModel *m, QsCompile *ctx, Jsonb *rows, List *allowed,
 /* ---------- write.c ---------- */
 extern QsColumn *QsWriteColumn(QsCompile *ctx, QsModel *m, const char *name, List *allowed,
 							   bool has_allowed);
+extern Datum QsColumnDatum(QsCompile *ctx, QsColumn *col, JsonbValue *v, bool *isnull);
 
 
 #endif							/* PG_QUERYSET_H */

@@ -139,9 +139,12 @@ ReadParam(QsColumn *col, const char *ref)
 	return pstrdup(ref);
 }
 
-/* A JSON value as a datum of ParamType(col); *isnull for JSON null. */
-static Datum
-ColumnDatum(QsCompile *ctx, QsColumn *col, JsonbValue *v, bool *isnull)
+/*
+ * A JSON value as a datum of ParamType(col); *isnull for JSON null.  Also
+ * raises the COPY path's errors for values it cannot render (bulkload.c).
+ */
+Datum
+QsColumnDatum(QsCompile *ctx, QsColumn *col, JsonbValue *v, bool *isnull)
 {
 	Oid			t = ParamType(col);
 
@@ -451,7 +454,7 @@ CreateRow(QsCompile *ctx, QsModel *m, JsonbValue *obj, List *fixed_cols, List *f
 
 		QsPathPush(ctx, ".%s", col->name);
 		types[i] = ParamType(col);
-		values[i] = ColumnDatum(ctx, col, (JsonbValue *) lfirst(lv), &nulls[i]);
+		values[i] = QsColumnDatum(ctx, col, (JsonbValue *) lfirst(lv), &nulls[i]);
 		QsPathPop(ctx, save);
 		appendStringInfo(&sql, "%s%s", i == 0 ? " (" : ", ", quote_identifier(col->name));
 		appendStringInfo(&vlist, "%s%s", i == 0 ? "" : ", ", ReadParam(col, psprintf("$%d", i + 1)));
@@ -975,7 +978,7 @@ qs_bulk_create(PG_FUNCTION_ARGS)
 							ereport(ERROR,
 									(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 									 errmsg("invalid row at $[%d]: its keys differ from the rows it was grouped with", ri)));
-						d[j] = ColumnDatum(ctx, col, v, &dn[j]);
+						d[j] = QsColumnDatum(ctx, col, v, &dn[j]);
 					}
 				}
 				resetStringInfo(&ctx->path);
@@ -1388,7 +1391,7 @@ qs_bulk_update(PG_FUNCTION_ARGS)
 
 					resetStringInfo(&ctx->path);
 					appendStringInfo(&ctx->path, "$[%d].%s", ri, pk->name);
-					d[j] = ColumnDatum(ctx, pk, v, &dn[j]);
+					d[j] = QsColumnDatum(ctx, pk, v, &dn[j]);
 				}
 				types[a] = get_array_type(ParamType(pk));
 				arrays[a++] = ColumnArray(pk, d, dn, nb);
@@ -1410,7 +1413,7 @@ qs_bulk_update(PG_FUNCTION_ARGS)
 					CHECK_FOR_INTERRUPTS();
 					resetStringInfo(&ctx->path);
 					appendStringInfo(&ctx->path, "$[%d].%s", ri, (char *) lfirst(ln));
-					d[j] = ColumnDatum(ctx, col, QsTreeGet(&rows->val.array.elems[ri], (char *) lfirst(ln)), &dn[j]);
+					d[j] = QsColumnDatum(ctx, col, QsTreeGet(&rows->val.array.elems[ri], (char *) lfirst(ln)), &dn[j]);
 				}
 				types[a] = get_array_type(ParamType(col));
 				arrays[a++] = ColumnArray(col, d, dn, nb);
