@@ -811,6 +811,7 @@ DECLARE
   had_perm boolean;
   stmt text;
   part regclass;
+  scoped_by name;
 BEGIN
   IF model IS NULL OR tenant_column IS NULL THEN
     RAISE EXCEPTION 'model and tenant_column must not be null' USING ERRCODE = '22004';
@@ -856,8 +857,9 @@ BEGIN
     RAISE EXCEPTION 'column "%" of "%" does not exist', tenant_column, model USING ERRCODE = '42703',
       HINT = 'Pass the tenant column: qs.enable_tenant_scoping(model, ''org_id'').';
   END IF;
-  IF EXISTS (SELECT 1 FROM @extschema@.tenant_scope s WHERE s.model = enable_tenant_scoping.model) THEN
-    IF EXISTS (SELECT 1 FROM @extschema@.tenant_scope s WHERE s.model = enable_tenant_scoping.model AND s.tenant_column = enable_tenant_scoping.tenant_column) THEN
+  SELECT s.tenant_column INTO scoped_by FROM @extschema@.tenant_scope s WHERE s.model = enable_tenant_scoping.model;
+  IF FOUND THEN
+    IF scoped_by = tenant_column THEN
       RETURN false;
     END IF;
     RAISE EXCEPTION '"%" is already tenant-scoped by another column', model USING ERRCODE = '55000',
@@ -954,7 +956,9 @@ RETURNS TABLE (severity text, object text, finding text, hint text)
 LANGUAGE sql STABLE
 AS $$
   WITH scoped AS (
-    SELECT s.model, s.tenant_column FROM @extschema@.tenant_scope s
+    SELECT s.model, s.tenant_column, a.attnum AS tenant_attnum, a.attnotnull AS tenant_notnull
+    FROM @extschema@.tenant_scope s
+    JOIN pg_catalog.pg_attribute a ON a.attrelid = s.model AND a.attname = s.tenant_column
   ), cols AS (
     SELECT DISTINCT tenant_column FROM scoped UNION SELECT 'tenant_id'::name
   )
@@ -1006,8 +1010,7 @@ AS $$
   JOIN scoped sc ON sc.model = con.conrelid
   JOIN scoped st ON st.model = con.confrelid
   WHERE con.contype = 'f'
-    AND NOT ((SELECT attnum FROM pg_catalog.pg_attribute WHERE attrelid = con.conrelid AND attname = sc.tenant_column) = ANY (con.conkey)
-         AND (SELECT attnum FROM pg_catalog.pg_attribute WHERE attrelid = con.confrelid AND attname = st.tenant_column) = ANY (con.confkey))
+    AND NOT (sc.tenant_attnum = ANY (con.conkey) AND st.tenant_attnum = ANY (con.confkey))
   UNION ALL
   -- unique keys without the tenant column reveal other tenants' values
   SELECT 'medium', pg_catalog.format('%s.%s', i.indrelid::regclass, ic.relname),
@@ -1015,7 +1018,7 @@ AS $$
          pg_catalog.format('Include %I in the key, unless the value is not secret (a generated id).', s.tenant_column)
   FROM scoped s JOIN pg_catalog.pg_index i ON i.indrelid = s.model AND i.indisunique
   JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
-  WHERE NOT ((SELECT attnum FROM pg_catalog.pg_attribute WHERE attrelid = s.model AND attname = s.tenant_column) = ANY (i.indkey::int2[]))
+  WHERE NOT (s.tenant_attnum = ANY (i.indkey::int2[]))
   UNION ALL
   -- roles that bypass row-level security
   SELECT 'medium', r.rolname::text,
@@ -1048,15 +1051,14 @@ AS $$
   -- a nullable tenant column: rows without a tenant are nobody's
   SELECT 'low', s.model::text, pg_catalog.format('tenant column %I allows NULL: such rows are visible to no tenant', s.tenant_column),
          pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET NOT NULL;', s.model, s.tenant_column)
-  FROM scoped s JOIN pg_catalog.pg_attribute a ON a.attrelid = s.model AND a.attname = s.tenant_column
-  WHERE NOT a.attnotnull
+  FROM scoped s
+  WHERE NOT s.tenant_notnull
   UNION ALL
   -- no index leading with the tenant column: every scoped query scans
   SELECT 'low', s.model::text, pg_catalog.format('no index starts with tenant column %I', s.tenant_column),
          pg_catalog.format('CREATE INDEX ON %s (%I, ...);', s.model, s.tenant_column)
   FROM scoped s JOIN pg_catalog.pg_class c ON c.oid = s.model AND c.relkind = 'r'
-  WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = s.model
-                    AND i.indkey[0] = (SELECT attnum FROM pg_catalog.pg_attribute WHERE attrelid = s.model AND attname = s.tenant_column))
+  WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = s.model AND i.indkey[0] = s.tenant_attnum)
   ORDER BY 1, 2, 3
 $$;
 
