@@ -86,14 +86,10 @@ rm -f "$SCRIPT" "$SCRIPT.out"
 
 echo "-- a cluster that does not preload pg_queryset"
 PORT2=$(( ${QS_PGPORT:-54329} + 7 ))
-BASE2="/tmp/pg_queryset-$PORT2"
-BIN="$(pg_config --bindir)"
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-rm -rf "$BASE2"; mkdir -p "$BASE2/sock"; chown -R postgres:postgres "$BASE2" 2>/dev/null || true
-as_pg "$BIN/initdb" -D "$BASE2/data" -U postgres --auth=trust >/dev/null
-printf "port = %s\nunix_socket_directories = '%s'\nlisten_addresses = ''\nfsync = off\n" "$PORT2" "$BASE2/sock" >> "$BASE2/data/postgresql.conf"
-as_pg "$BIN/pg_ctl" -D "$BASE2/data" -l "$BASE2/log" -w start >/dev/null
-OUT="$(psql -X -h "$BASE2/sock" -p "$PORT2" -U postgres -d postgres -At 2>&1 <<'SQL' || true
+# scripts/cluster.sh's throw-away cluster, without the preload
+QS_PGPORT=$PORT2 bash scripts/cluster.sh stop >/dev/null 2>&1 || true
+QS_PRELOAD=0 QS_PGPORT=$PORT2 bash scripts/cluster.sh start >/dev/null
+OUT="$(eval "$(QS_PGPORT=$PORT2 bash scripts/cluster.sh env)"; psql -X -d postgres -At 2>&1 <<'SQL' || true
 CREATE EXTENSION pg_queryset;
 CREATE ROLE app LOGIN;
 GRANT USAGE ON SCHEMA qs TO app;
@@ -106,8 +102,7 @@ SELECT 'placeholder after load: ' || coalesce(current_setting('pg_queryset.tenan
 SELECT qs.set_tenant('1');
 SQL
 )"
-as_pg "$BIN/pg_ctl" -D "$BASE2/data" -m fast -w stop >/dev/null || true
-rm -rf "$BASE2"
+QS_PGPORT=$PORT2 bash scripts/cluster.sh stop >/dev/null
 echo "$OUT"
 echo "$OUT" | grep -q "current_tenant: NULL" || { echo "FAIL: a placeholder tenant was read"; fail=1; }
 echo "$OUT" | grep -q "placeholder after load: (gone)" || { echo "FAIL: the placeholder survived the load"; fail=1; }
