@@ -39,6 +39,7 @@
 #include "pg_queryset.h"
 
 #include "access/table.h"
+#include "access/xact.h"
 #include "catalog/dependency.h"
 #include "catalog/pg_type.h"
 #include "commands/copy.h"
@@ -66,8 +67,14 @@
 
 /*
  * The data source of one COPY.  BeginCopyFrom's callback takes no
- * argument, so the state is static; it is set before CopyFrom and cleared
- * after it (also on error).
+ * argument, so the feed of the COPY running now is reached through a
+ * static pointer.  COPY can run user code while it reads (a column
+ * default, a trigger, a check constraint's function), and that code may
+ * call qs.bulk_create again: each RunCopy saves the pointer it found,
+ * points it at its own feed (which lives on its own stack frame) and
+ * puts the saved one back when its CopyFrom returns or fails, so the
+ * pointer always names the innermost COPY and the outer one finds its
+ * own feed again (sql/reentrancy.sql).
  */
 typedef struct QsCopyFeed
 {
@@ -278,6 +285,9 @@ ReadSource(void *outbuf, int minread, int maxread)
 	QsCopyFeed *src = source;
 	int			given = 0;
 
+	if (src == NULL)
+		elog(ERROR, "qs.bulk_create: COPY asked for data with no feed active");
+
 	while (given < minread || given == 0)
 	{
 		int			avail;
@@ -389,6 +399,7 @@ RunCopy(Relation rel, List *attnames, QsCopyFeed *src)
 												 (Node *) makeString(pstrdup(GetDatabaseEncodingName())), -1));
 	CopyFromState cstate;
 	MemoryContext oldcxt = CurrentMemoryContext;
+	QsCopyFeed *outer = source;	/* an enclosing COPY's feed, if any */
 	uint64		processed = 0;
 
 	addRangeTableEntryForRelation(pstate, rel, RowExclusiveLock, NULL, false, false);
@@ -409,7 +420,7 @@ RunCopy(Relation rel, List *attnames, QsCopyFeed *src)
 		ListCell   *lc;
 		ListCell   *lk;
 
-		source = NULL;
+		source = outer;
 		MemoryContextSwitchTo(oldcxt);
 		edata = CopyErrorData();
 		FlushErrorState();
@@ -444,7 +455,7 @@ RunCopy(Relation rel, List *attnames, QsCopyFeed *src)
 		ReThrowError(edata);
 	}
 	PG_END_TRY();
-	source = NULL;
+	source = outer;
 	EndCopyFrom(cstate);
 	free_parsestate(pstate);
 	return processed;
@@ -639,7 +650,16 @@ QsBulkCopy(QsModel *m, QsCompile *ctx, Jsonb *rows, List *allowed, bool has_allo
 	appendStringInfoChar(&ctx->path, '$');
 
 	rel = table_open(m->relid, RowExclusiveLock);
-	ok = (rel->trigdesc == NULL ||
+
+	/*
+	 * CopyFrom writes outside the executor, which is where PostgreSQL
+	 * checks read-only transactions (and hot standbys) and parallel mode:
+	 * there the statement path runs and the executor refuses the INSERT
+	 * with its own error (DoCopy makes the same exception for temporary
+	 * tables of this session).
+	 */
+	ok = !(XactReadOnly && !rel->rd_islocaltemp) && !IsInParallelMode() &&
+		(rel->trigdesc == NULL ||
 		  (!rel->trigdesc->trig_insert_before_row && !rel->trigdesc->trig_insert_instead_row)) &&
 		check_enable_rls(m->relid, InvalidOid, true) != RLS_ENABLED;
 	seq = (ok && pk != NULL) ? DefaultSequence(rel, pk, &check) : InvalidOid;
@@ -661,7 +681,7 @@ QsBulkCopy(QsModel *m, QsCompile *ctx, Jsonb *rows, List *allowed, bool has_allo
 			attnames = lappend(attnames, makeString(((QsColumn *) lfirst(lc))->name));
 		if (pk != NULL)
 			attnames = lappend(attnames, makeString(pk->name));
-		for (start = 0; start < g->n; start += b)
+		for (start = 0; start < g->n; start = (int) Min((int64) start + b, (int64) g->n))
 		{
 			QsCopyFeed	src;
 			int			j;

@@ -70,7 +70,12 @@ _PG_init(void)
 							 "Top-level statements (what clients send) and nested ones are counted apart.",
 							 &qs_track_stats,
 							 false,
-							 PGC_USERSET, 0,
+							 /*
+							  * superuser-only (or GRANT SET ON PARAMETER): a role that
+							  * could switch it on for itself with ALTER ROLE ... SET would
+							  * collect every pooled session's statements
+							  */
+							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
 	DefineCustomEnumVariable("pg_queryset.nplusone",
 							 "Flag one statement shape repeated in a transaction (N+1 queries).",

@@ -20,11 +20,14 @@
  */
 #include "postgres.h"
 
+#include <ctype.h>
+
 #include "access/xact.h"
 #include "executor/executor.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
@@ -73,6 +76,176 @@ static int64 session_nested = 0;
 static int64 session_rows = 0;
 static int64 session_untracked = 0; /* statements without a query id */
 
+/*
+ * The sample text of a shape, with every constant replaced by ? and
+ * comments dropped, whitespace folded, cut at QS_STATS_SAMPLE_LEN bytes
+ * on a character boundary.  qs.query_stats() and the N+1 message show
+ * it; a literal (a tenant token, a password, another tenant's value) is
+ * never kept (docs/threat-model.md).  A small scanner of PostgreSQL's
+ * lexical rules rather than the parser's: it runs on text the parser
+ * already accepted, never raises an error, and on anything it does not
+ * recognise (an unterminated string) drops the rest.
+ */
+static bool
+IdentChar(unsigned char c)
+{
+	return isalnum(c) || c == '_' || c == '$' || c >= 0x80;
+}
+
+static void
+NormaliseSample(const char *src, char *dst, int dstlen)
+{
+	StringInfoData out;
+	const char *p = src ? src : "";
+	bool		space = false;
+
+	initStringInfo(&out);
+	while (*p && out.len < dstlen)
+	{
+		unsigned char c = (unsigned char) *p;
+		bool		prev_ident = (p > src && IdentChar((unsigned char) p[-1]));
+
+		CHECK_FOR_INTERRUPTS();
+		if (isspace(c))
+		{
+			space = true;
+			p++;
+			continue;
+		}
+		if (space && out.len > 0)
+			appendStringInfoChar(&out, ' ');
+		space = false;
+		if (c == '-' && p[1] == '-')
+		{
+			while (*p && *p != '\n')
+				p++;
+			space = true;
+		}
+		else if (c == '/' && p[1] == '*')
+		{
+			int			depth = 0;
+
+			do
+			{
+				if (p[0] == '/' && p[1] == '*')
+				{
+					depth++;
+					p += 2;
+				}
+				else if (p[0] == '*' && p[1] == '/')
+				{
+					depth--;
+					p += 2;
+				}
+				else
+					p++;
+			} while (*p && depth > 0);
+			space = true;
+		}
+		else if (c == '\'')
+		{
+			/* E'...' takes backslash escapes; '' is a quote either way */
+			bool		escapes = (p > src && (p[-1] == 'E' || p[-1] == 'e') &&
+								   (p - 1 == src || !IdentChar((unsigned char) p[-2])));
+
+			p++;
+			while (*p)
+			{
+				if (escapes && *p == '\\' && p[1])
+					p += 2;
+				else if (*p == '\'' && p[1] == '\'')
+					p += 2;
+				else if (*p == '\'')
+					break;
+				else
+					p++;
+			}
+			if (*p == '\0')
+				break;			/* unterminated: nothing after it is kept */
+			p++;
+			appendStringInfoChar(&out, '?');
+		}
+		else if (c == '$' && !prev_ident && (p[1] == '$' || isalpha((unsigned char) p[1]) || p[1] == '_'))
+		{
+			/* a dollar-quoted string: $tag$ ... $tag$ */
+			const char *t = p + 1;
+			int			taglen;
+			const char *end;
+
+			while (*t && *t != '$' && (isalnum((unsigned char) *t) || *t == '_' || (unsigned char) *t >= 0x80))
+				t++;
+			if (*t != '$')
+			{
+				appendStringInfoChar(&out, '$');	/* not a quote after all */
+				p++;
+				continue;
+			}
+			taglen = t - p + 1;
+			end = t + 1;
+			while (*end && strncmp(end, p, taglen) != 0)
+				end++;
+			if (*end == '\0')
+				break;
+			p = end + taglen;
+			appendStringInfoChar(&out, '?');
+		}
+		else if (isdigit(c) && !prev_ident)
+		{
+			/* numbers: 42, 4.2, 4e-2, 0x2A, 1_000 */
+			while (*p && (isalnum((unsigned char) *p) || *p == '.' || *p == '_' ||
+						  ((*p == '+' || *p == '-') && (p[-1] == 'e' || p[-1] == 'E'))))
+				p++;
+			appendStringInfoChar(&out, '?');
+		}
+		else if (c == '.' && isdigit((unsigned char) p[1]) && !prev_ident)
+		{
+			p++;
+			while (*p && (isalnum((unsigned char) *p) || *p == '_' ||
+						  ((*p == '+' || *p == '-') && (p[-1] == 'e' || p[-1] == 'E'))))
+				p++;
+			appendStringInfoChar(&out, '?');
+		}
+		else if (c == '"')
+		{
+			/* a quoted identifier is kept as it is */
+			appendStringInfoChar(&out, *p++);
+			while (*p)
+			{
+				if (*p == '"' && p[1] == '"')
+				{
+					appendStringInfoString(&out, "\"\"");
+					p += 2;
+				}
+				else if (*p == '"')
+					break;
+				else
+					appendStringInfoChar(&out, *p++);
+			}
+			if (*p)
+				appendStringInfoChar(&out, *p++);
+		}
+		else if (c == '$' && isdigit((unsigned char) p[1]))
+		{
+			/* a parameter: kept */
+			appendStringInfoChar(&out, *p++);
+			while (isdigit((unsigned char) *p))
+				appendStringInfoChar(&out, *p++);
+		}
+		else if (IdentChar(c))
+		{
+			while (*p && IdentChar((unsigned char) *p))
+				appendStringInfoChar(&out, *p++);
+		}
+		else
+			appendStringInfoChar(&out, *p++);
+	}
+	if (out.len > dstlen)
+		out.len = pg_mbcliplen(out.data, out.len, dstlen);
+	memcpy(dst, out.data, out.len);
+	dst[out.len] = '\0';
+	pfree(out.data);
+}
+
 static bool
 Active(void)
 {
@@ -105,7 +278,7 @@ StatEntry(uint64 queryid, const char *text)
 		e->calls = e->nested = e->rows = e->xact_calls = 0;
 		e->xact_gen = 0;
 		e->warned = false;
-		strlcpy(e->sample, text ? text : "", sizeof(e->sample));
+		NormaliseSample(text, e->sample, QS_STATS_SAMPLE_LEN);
 	}
 	if (e->xact_gen != xact_gen)
 	{

@@ -31,13 +31,16 @@
 
 #include <time.h>
 
+#include "access/parallel.h"
 #include "access/xact.h"
 #include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
 #include "common/base64.h"
 #include "miscadmin.h"
 #include "nodes/primnodes.h"
+#include "pgstat.h"
 #include "rewrite/rowsecurity.h"
+#include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/datetime.h"
@@ -59,6 +62,10 @@ static char *tenant_token = NULL;	/* pg_queryset.tenant_token */
 static char *tenant_secret = NULL;	/* pg_queryset.tenant_secret */
 static char *tenant_claim = NULL;	/* pg_queryset.tenant_claim */
 static char *tenant_audience = NULL;	/* pg_queryset.tenant_audience */
+static int	tenant_token_max_age = 3600;	/* pg_queryset.tenant_token_max_age, seconds */
+static bool allow_literal_token = false;	/* pg_queryset.allow_literal_token */
+
+static bool CheckTenantToken(char **newval, void **extra, GucSource source);
 
 /* ---------------------------------------------------------------------
  * Settings
@@ -80,7 +87,7 @@ QsTenantInit(void)
 							   "A signed tenant token (HS256 JWT), verified whenever the tenant is read.",
 							   "Used when pg_queryset.tenant_secret is set; qs.set_tenant_token() checks it first.",
 							   &tenant_token, "", PGC_USERSET, GUC_NOT_IN_SAMPLE,
-							   NULL, NULL, NULL);
+							   CheckTenantToken, NULL, NULL);
 	DefineCustomStringVariable("pg_queryset.tenant_secret",
 							   "The HMAC-SHA-256 key of tenant tokens.",
 							   "Superuser-only and unreadable by other roles; empty: signed mode is off.",
@@ -97,6 +104,19 @@ QsTenantInit(void)
 							   NULL,
 							   &tenant_audience, "", PGC_SUSET, 0,
 							   NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_queryset.tenant_token_max_age",
+							"The longest lifetime a tenant token may have left: tokens whose exp is further away, "
+							"or that have no exp, are refused.",
+							"Seconds; 0 accepts any lifetime.  Shrinks what a stolen token allows.",
+							&tenant_token_max_age, 3600, 0, INT_MAX, PGC_SUSET, GUC_UNIT_S,
+							NULL, NULL, NULL);
+	DefineCustomBoolVariable("pg_queryset.allow_literal_token",
+							 "Accept a tenant token written into the statement text.",
+							 "Off: a token must travel as a bind parameter, since statement text is visible to "
+							 "other sessions of the role (pg_stat_activity) and may be kept by pg_stat_statements "
+							 "and the server log.",
+							 &allow_literal_token, false, PGC_SUSET, 0,
+							 NULL, NULL, NULL);
 	tenant_ready = true;
 }
 
@@ -122,6 +142,110 @@ SetTenantSetting(const char *name, const char *value, bool is_local)
 				 errhint("Call it after BEGIN, or pass is_local => false for the session.")));
 	(void) set_config_option(name, value, PGC_SUSET, PGC_S_SESSION,
 							 is_local ? GUC_ACTION_LOCAL : GUC_ACTION_SET, true, 0, false);
+}
+
+/* ---------------------------------------------------------------------
+ * Tokens never in statement text (docs/threat-model.md, "Tokens")
+ * ---------------------------------------------------------------------
+ *
+ * Every session of the application role can read the text of the
+ * role's other sessions (pg_stat_activity), and pg_stat_statements and
+ * the server log may keep it.  A token written into a statement would be
+ * readable there by any SQL the role runs, so it is refused: it must
+ * travel as a bind parameter ($1), which none of those show.  The check
+ * looks for the token (or its signature, the part no one can guess) in
+ * the text of the statement the client sent; a token read from a table,
+ * a variable or a parameter passes.
+ */
+
+#define QS_TOKEN_MIN_CHECK 16	/* shorter strings are no token (a signature alone is 43) */
+
+static bool
+TokenInStatement(const char *token)
+{
+	const char *sql = debug_query_string;
+	const char *sig;
+
+	if (sql == NULL || token == NULL || strlen(token) < QS_TOKEN_MIN_CHECK)
+		return false;
+	if (strstr(sql, token) != NULL)
+		return true;
+	sig = strrchr(token, '.');
+	return sig != NULL && strlen(sig + 1) >= QS_TOKEN_MIN_CHECK && strstr(sql, sig + 1) != NULL;
+}
+
+/*
+ * Refuse a literal token.  The statement already sits in
+ * pg_stat_activity: its text there is replaced before the error, and the
+ * error is logged without the statement or its context.
+ */
+static void
+RefuseLiteralToken(void)
+{
+	pgstat_report_activity(STATE_RUNNING,
+						   "<statement hidden by pg_queryset: it carried a tenant token in its text>");
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("a tenant token must not be written into the statement text"),
+			 errdetail("Statement text is visible to every session of the role (pg_stat_activity) and may be "
+					   "kept by pg_stat_statements and the server log; this statement's text was hidden."),
+			 errhint("Send the token as a bind parameter, e.g. SELECT qs.set_tenant_token($1) with the "
+					 "driver's parameters (psycopg 3, node-postgres, pgx and JDBC bind them on the server)."),
+			 errhidestmt(true),
+			 errhidecontext(true)));
+}
+
+/*
+ * check_hook of pg_queryset.tenant_token.  A token stored in the catalogs
+ * (ALTER ROLE/DATABASE ... SET, a function's SET clause) is readable by
+ * every role in pg_db_role_setting and pg_proc: refused there.  A token
+ * set at run time (SET, set_config(), qs.set_tenant_token()) is refused
+ * when the client's statement text carries it.  postgresql.conf and the
+ * connection's startup options are not visible to other sessions.
+ */
+static bool
+CheckTenantToken(char **newval, void **extra, GucSource source)
+{
+	if (*newval == NULL || (*newval)[0] == '\0' || allow_literal_token)
+		return true;
+	if (IsParallelWorker() || InitializingParallelWorker)
+		return true;			/* the leader checked it */
+	switch (source)
+	{
+		case PGC_S_TEST:
+			/* ALTER ROLE/DATABASE ... SET, CREATE FUNCTION ... SET: a statement */
+			if (IsTransactionState())
+			{
+				pgstat_report_activity(STATE_RUNNING,
+									   "<statement hidden by pg_queryset: it carried a tenant token in its text>");
+				ereport(ERROR,
+						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+						 errmsg("a tenant token must not be stored in the catalogs"),
+						 errdetail("Role, database and function settings are readable by every role "
+								   "(pg_db_role_setting, pg_proc); this statement's text was hidden."),
+						 errhint("Set the token per transaction with SELECT qs.set_tenant_token($1)."),
+						 errhidestmt(true),
+						 errhidecontext(true)));
+			}
+			/* FALLTHROUGH */
+		case PGC_S_GLOBAL:
+		case PGC_S_DATABASE:
+		case PGC_S_USER:
+		case PGC_S_DATABASE_USER:
+			GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
+			GUC_check_errmsg("a tenant token must not be stored in the catalogs");
+			GUC_check_errdetail("Role, database and function settings are readable by every role "
+								"(pg_db_role_setting, pg_proc).");
+			GUC_check_errhint("Set the token per transaction with SELECT qs.set_tenant_token($1).");
+			return false;
+		case PGC_S_SESSION:
+		case PGC_S_INTERACTIVE:
+			if (TokenInStatement(*newval))
+				RefuseLiteralToken();
+			return true;
+		default:
+			return true;
+	}
 }
 
 /* ---------------------------------------------------------------------
@@ -252,6 +376,10 @@ TimeCheck(TokenCacheEntry *e)
 		return "The token has expired (exp)";
 	if (e->has_nbf && now < e->nbf)
 		return "The token is not valid yet (nbf)";
+	if (tenant_token_max_age > 0 && !e->has_exp)
+		return "The token has no exp claim, and pg_queryset.tenant_token_max_age requires one";
+	if (tenant_token_max_age > 0 && e->exp - now > (double) tenant_token_max_age)
+		return "The token lives longer than pg_queryset.tenant_token_max_age allows (exp is too far away)";
 	return NULL;
 }
 
@@ -600,6 +728,9 @@ qs_set_tenant_token(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("the tenant token must not be null")));
 	token = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	/* before anything is said about it: a literal token is refused as such */
+	if (!allow_literal_token && TokenInStatement(token))
+		RefuseLiteralToken();
 	t = VerifyToken(token, &failure);
 	if (t == NULL)
 		ereport(ERROR,

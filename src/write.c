@@ -560,7 +560,7 @@ qs_create(PG_FUNCTION_ARGS)
 
 typedef struct BulkOptions
 {
-	int64		batch_size;		/* 0: one batch */
+	int			batch_size;		/* 0: one batch; at most PG_INT32_MAX */
 	bool		ignore_conflicts;
 	bool		update_conflicts;
 	List	   *unique_fields;
@@ -595,24 +595,38 @@ OptionNames(JsonbValue *v, const char *key)
 	return res;
 }
 
+/*
+ * A positive whole-number option in [1, max], or an error (22023) naming
+ * the option and its range.  Read as numeric and compared there, so no
+ * value is narrowed on the way: 2^32 is refused as out of range, never
+ * truncated to 0.
+ */
 static int64
-OptionInt(JsonbValue *v, const char *key)
+OptionInt(JsonbValue *v, const char *key, int64 max)
 {
 	char	   *txt;
 	char	   *end;
 	long long	n;
 
-	if (v->type != jbvNumeric || !QsNumberIsIntegral(v))
+	if (v->type != jbvNumeric)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid option %s: expected a positive integer", key)));
+				 errmsg("invalid option %s: expected a positive integer, got %s", key, QsJsonTypeName(v)),
+				 errdetail("The option takes a whole number from 1 to " INT64_FORMAT ", or null for its default.", max),
+				 errhint("Write {\"%s\": 1000}.", key)));
 	txt = QsTreeText(v);
+	if (!QsNumberIsIntegral(v))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid option %s: expected a positive integer, got %.40s", key, txt),
+				 errdetail("The option takes a whole number from 1 to " INT64_FORMAT ", or null for its default.", max)));
 	errno = 0;
 	n = strtoll(txt, &end, 10);
-	if (errno != 0 || *end != '\0' || n <= 0)
+	if (errno != 0 || *end != '\0' || n <= 0 || n > max)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid option %s: expected a positive integer, got %s", key, txt)));
+				 errmsg("invalid option %s: %.40s is out of range", key, txt),
+				 errdetail("The option takes a whole number from 1 to " INT64_FORMAT ", or null for its default.", max)));
 	return (int64) n;
 }
 
@@ -641,9 +655,9 @@ ParseOptions(FunctionCallInfo fcinfo, int argno, const char *known)
 					 errmsg("unknown option \"%s\"", k),
 					 errhint("Options are:%s", known)));
 		if (strcmp(k, "batch_size") == 0)
-			o->batch_size = val->type == jbvNull ? 0 : OptionInt(val, k);
+			o->batch_size = val->type == jbvNull ? 0 : OptionInt(val, k, PG_INT32_MAX);
 		else if (strcmp(k, "max_affected") == 0)
-			o->max_affected = val->type == jbvNull ? 0 : OptionInt(val, k);
+			o->max_affected = val->type == jbvNull ? 0 : OptionInt(val, k, PG_INT64_MAX);
 		else if (strcmp(k, "ignore_conflicts") == 0 || strcmp(k, "update_conflicts") == 0)
 		{
 			if (val->type != jbvBool)
@@ -799,7 +813,7 @@ qs_bulk_create(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(1) && !o->ignore_conflicts && !o->update_conflicts)
 	{
 		Jsonb	   *copied = QsBulkCopy(m, ctx, PG_GETARG_JSONB_P(1), o->allowed, o->has_allowed,
-										(int) Min(o->batch_size, PG_INT32_MAX), ret_cols);
+										o->batch_size, ret_cols);
 
 		if (copied != NULL)
 			PG_RETURN_JSONB_P(copied);
@@ -946,9 +960,9 @@ qs_bulk_create(PG_FUNCTION_ARGS)
 		}
 
 		/* one statement per batch; one typed array per column */
-		for (start = 0; start < total; start += (int) batch)
+		for (start = 0; start < total; start = (int) Min((int64) start + batch, (int64) total))
 		{
-			int			end = Min(total, start + (int) batch);
+			int			end = (int) Min((int64) total, (int64) start + batch);
 			int			nb = end - start;
 			Oid		   *types = palloc(sizeof(Oid) * Max(ncols, 1));
 			Datum	   *arrays = palloc(sizeof(Datum) * Max(ncols, 1));
@@ -1357,9 +1371,9 @@ qs_bulk_update(PG_FUNCTION_ARGS)
 			k++;
 		}
 
-		for (start = 0; start < total_rows; start += (int) batch)
+		for (start = 0; start < total_rows; start = (int) Min((int64) start + batch, (int64) total_rows))
 		{
-			int			end = Min(total_rows, start + (int) batch);
+			int			end = (int) Min((int64) total_rows, (int64) start + batch);
 			int			nb = end - start;
 			Oid		   *types = palloc(sizeof(Oid) * Max(ncol, 1));
 			Datum	   *arrays = palloc(sizeof(Datum) * Max(ncol, 1));
