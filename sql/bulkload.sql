@@ -231,3 +231,24 @@ DROP TABLE bl_rows, bl_item, bl_item_ins, bl_serial, bl_always, bl_uuid, bl_audi
 DROP FUNCTION bl_nested(), bl_try(regclass, jsonb, jsonb), bl_before(), bl_after();
 DROP OWNED BY bl_writer;
 DROP ROLE bl_writer;
+
+-- read-only transactions (security review, finding 7): COPY writes
+-- outside the executor, so the COPY path stands aside and the statement
+-- path's INSERT is refused by PostgreSQL's own check; nothing is written
+CREATE TABLE bl_ro (id serial PRIMARY KEY, msg text);
+BEGIN READ ONLY;
+SELECT qs.bulk_create('bl_ro', '[{"msg": "x"}]', '{"returning": []}');
+ROLLBACK;
+BEGIN READ ONLY;
+SELECT qs.bulk_create('bl_ro', '[{"msg": "x"}]');
+ROLLBACK;
+SET default_transaction_read_only = on;
+SELECT qs.bulk_create('bl_ro', '[{"msg": "x"}]', '{"returning": []}');
+RESET default_transaction_read_only;
+SELECT count(*) AS written_read_only FROM bl_ro;
+-- a temporary table may be written in a read-only transaction, as COPY allows
+CREATE TEMP TABLE bl_ro_tmp (id serial PRIMARY KEY, msg text);
+BEGIN READ ONLY;
+SELECT qs.bulk_create('pg_temp.bl_ro_tmp', '[{"msg": "x"}, {"msg": "y"}]');
+COMMIT;
+DROP TABLE bl_ro;

@@ -29,6 +29,8 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/plancache.h"
+#include "utils/rls.h"
 #include "utils/tuplestore.h"
 
 #include "pg_queryset.h"
@@ -880,6 +882,46 @@ qs_params(PG_FUNCTION_ARGS)
 
 PG_FUNCTION_INFO_V1(qs_explain);
 
+/*
+ * EXPLAIN ANALYZE counts the rows a scan read and a filter removed, and
+ * row-level security filters are counted with the rest: with an index on
+ * another column, "Rows Removed by Filter" tells another tenant's values
+ * apart (docs/threat-model.md, "EXPLAIN ANALYZE").  qs.explain(q, true)
+ * is refused when the statement reads any relation -- views resolved to
+ * the tables under them -- whose policies are in force for the caller.
+ * Inside SPI (the statement is prepared, not run).
+ */
+static void
+RefuseAnalyzeUnderRls(QsCompiled *c)
+{
+	SPIPlanPtr	plan = SPI_prepare(c->sql, c->nparams, c->ptypes);
+	ListCell   *lc;
+
+	if (plan == NULL)
+		elog(ERROR, "pg_queryset: SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	foreach(lc, SPI_plan_get_plan_sources(plan))
+	{
+		CachedPlanSource *ps = (CachedPlanSource *) lfirst(lc);
+		ListCell   *lr;
+
+		foreach(lr, ps->relationOids)
+		{
+			Oid			relid = lfirst_oid(lr);
+
+			if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
+				ereport(ERROR,
+						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+						 errmsg("qs.explain(q, analyze => true) is refused: row-level security is in force on \"%s\"",
+								get_rel_name(relid)),
+						 errdetail("EXPLAIN ANALYZE counts the rows the policies removed, which reveals rows "
+								   "of other tenants."),
+						 errhint("qs.explain(q) shows the plan without running it; measure as the table's "
+								 "owner or a role that bypasses row-level security.")));
+		}
+	}
+	SPI_freeplan(plan);
+}
+
 /* qs.explain(q [, analyze]) -> jsonb: EXPLAIN (FORMAT JSON) of qs.rows(). */
 Datum
 qs_explain(PG_FUNCTION_ARGS)
@@ -895,6 +937,8 @@ qs_explain(PG_FUNCTION_ARGS)
 
 	sql = psprintf("EXPLAIN (FORMAT JSON%s) %s", analyze ? ", ANALYZE" : "", c->sql);
 	SPI_connect();
+	if (analyze)
+		RefuseAnalyzeUnderRls(c);
 	rc = SPI_execute_with_args(sql, c->nparams, c->ptypes, c->pvalues,
 							   SpiNulls(c), false, 0);
 	if (rc != SPI_OK_UTILITY && rc != SPI_OK_SELECT)

@@ -32,15 +32,19 @@
 #include <time.h>
 
 #include "access/parallel.h"
+#include "access/table.h"
 #include "access/xact.h"
 #include "catalog/pg_operator.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
+#include "executor/spi.h"
 #include "common/base64.h"
 #include "miscadmin.h"
 #include "nodes/primnodes.h"
 #include "pgstat.h"
 #include "rewrite/rowsecurity.h"
 #include "tcop/tcopprot.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/datetime.h"
@@ -49,7 +53,9 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/syscache.h"
+#include "utils/rel.h"
 #include "utils/timestamp.h"
+#include "utils/typcache.h"
 
 #if PG_VERSION_NUM >= 140000
 #include "common/hmac.h"
@@ -859,4 +865,200 @@ qs_tenant_required(PG_FUNCTION_ARGS)
 	Datum		d = TenantAs(fcinfo, true, &isnull);
 
 	PG_RETURN_DATUM(d);
+}
+
+/* ---------------------------------------------------------------------
+ * Scope records (qs.tenant_scope)
+ * ---------------------------------------------------------------------
+ *
+ * qs.tenant_scope is written by the extension's functions only: no role
+ * holds INSERT, UPDATE or DELETE on it.  enable/disable_tenant_scoping
+ * (running as their caller) record and forget through the two functions
+ * below, which check the caller and then write as the owner of
+ * qs.tenant_scope -- the one place this code acts as another role, the
+ * way a SECURITY DEFINER function would, but after checks made as the
+ * caller that a SECURITY DEFINER function could not make (it no longer
+ * knows who called it).
+ */
+
+static bool
+OwnsRelation(Oid relid, Oid role)
+{
+#if PG_VERSION_NUM >= 160000
+	return object_ownercheck(RelationRelationId, relid, role);
+#else
+	return pg_class_ownercheck(relid, role);
+#endif
+}
+
+/* Run one fixed statement on qs.tenant_scope as its owner. */
+/* the owner of a relation, from its pg_class row */
+static Oid
+RelationOwner(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
+static void
+WriteScopeAsOwner(FunctionCallInfo fcinfo, const char *fmt, int nargs, Oid *types, Datum *values,
+				  const char *nulls)
+{
+	Oid			nsp = get_func_namespace(fcinfo->flinfo->fn_oid);
+	Oid			scope_rel = get_relname_relid("tenant_scope", nsp);
+	char	   *sql;
+	Oid			save_user;
+	int			save_sec;
+	int			rc;
+
+	if (!OidIsValid(scope_rel))
+		elog(ERROR, "pg_queryset: qs.tenant_scope not found");
+	sql = psprintf(fmt, quote_qualified_identifier(get_namespace_name(nsp), "tenant_scope"));
+	GetUserIdAndSecContext(&save_user, &save_sec);
+	SetUserIdAndSecContext(RelationOwner(scope_rel), save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	PG_TRY();
+	{
+		SPI_connect();
+		rc = SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0);
+		if (rc != SPI_OK_INSERT && rc != SPI_OK_DELETE)
+			elog(ERROR, "pg_queryset: unexpected SPI result %s", SPI_result_code_string(rc));
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_user, save_sec);
+	}
+	PG_END_TRY();
+}
+
+static void
+RequireOwnedPermanentTable(Oid relid)
+{
+	char		persistence = get_rel_persistence(relid);
+
+	if (get_rel_relkind(relid) == '\0' || persistence == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	if (!OwnsRelation(relid, GetUserId()))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("must be owner of table %s to change its tenant scope", get_rel_name(relid)),
+				 errhint("Ask the table's owner (or a superuser) to run qs.enable_tenant_scoping().")));
+	if (persistence == RELPERSISTENCE_TEMP)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("temporary table %s cannot be tenant-scoped", get_rel_name(relid)),
+				 errdetail("The scope record is kept by the database and would outlive the table."),
+				 errhint("Scope the permanent table the data comes from.")));
+}
+
+PG_FUNCTION_INFO_V1(qs_tenant_scope_record);
+
+/* qs._tenant_scope_record(model, tenant_column, parent, roles, ...) -> void */
+Datum
+qs_tenant_scope_record(PG_FUNCTION_ARGS)
+{
+	Oid			relid;
+	char	   *col;
+	AttrNumber	attnum;
+	bool		has_policy = false;
+	Relation	rel;
+	ListCell   *lc;
+	Oid			types[9] = {REGCLASSOID, NAMEOID, REGCLASSOID, NAMEARRAYOID, BOOLOID, BOOLOID, TEXTOID, BOOLOID, BOOLOID};
+	Datum		values[9];
+	char		nulls[9];
+	int			i;
+
+	for (i = 0; i < 9; i++)
+	{
+		if (PG_ARGISNULL(i) && i != 2 && i != 6)
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("argument %d of qs._tenant_scope_record must not be null", i + 1)));
+		values[i] = PG_ARGISNULL(i) ? (Datum) 0 : PG_GETARG_DATUM(i);
+		nulls[i] = PG_ARGISNULL(i) ? 'n' : ' ';
+	}
+	relid = PG_GETARG_OID(0);
+	col = NameStr(*PG_GETARG_NAME(1));
+	RequireOwnedPermanentTable(relid);
+	attnum = get_attnum(relid, col);
+
+	/* the row must say what the catalog shows: the policy on that column */
+	rel = table_open(relid, AccessShareLock);
+	if (rel->rd_rsdesc != NULL && attnum != InvalidAttrNumber)
+		foreach(lc, rel->rd_rsdesc->policies)
+		{
+			RowSecurityPolicy *p = (RowSecurityPolicy *) lfirst(lc);
+			OpExpr	   *op = (OpExpr *) p->qual;
+			Node	   *left;
+
+			if (strcmp(p->policy_name, "qs_tenant_select") != 0 || op == NULL || !IsA(op, OpExpr) ||
+				list_length(op->args) != 2)
+				continue;
+			left = (Node *) linitial(op->args);
+			while (left && IsA(left, RelabelType))
+				left = (Node *) ((RelabelType *) left)->arg;
+			if (left && IsA(left, Var) && ((Var *) left)->varattno == attnum)
+				has_policy = true;
+		}
+	table_close(rel, AccessShareLock);
+	if (!has_policy)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table %s has no qs_tenant_select policy on column \"%s\"", get_rel_name(relid), col),
+				 errhint("qs.enable_tenant_scoping() creates the policies and records them.")));
+	WriteScopeAsOwner(fcinfo, "INSERT INTO %s VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+					  9, types, values, nulls);
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(qs_tenant_scope_forget);
+
+/* qs._tenant_scope_forget(model) -> void */
+Datum
+qs_tenant_scope_forget(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	Oid			types[1] = {REGCLASSOID};
+	Datum		values[1] = {ObjectIdGetDatum(relid)};
+
+	/* a record of a dropped relation may be forgotten by anyone who sees it */
+	if (get_rel_relkind(relid) != '\0')
+	{
+		if (!OwnsRelation(relid, GetUserId()))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("must be owner of table %s to change its tenant scope", get_rel_name(relid))));
+	}
+	WriteScopeAsOwner(fcinfo, "DELETE FROM %s WHERE model = $1", 1, types, values, NULL);
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(qs_equality_operator);
+
+/*
+ * qs._equality_operator(regtype) -> text: "OPERATOR(schema.=)" for the
+ * type's default btree equality (built-in types: pg_catalog), so policies
+ * and defaults never resolve = through search_path (security review,
+ * finding 6: a planted public.= entered the policies).
+ */
+Datum
+qs_equality_operator(PG_FUNCTION_ARGS)
+{
+	Oid			typ = getBaseType(PG_GETARG_OID(0));
+	TypeCacheEntry *tc = lookup_type_cache(typ, TYPECACHE_EQ_OPR);
+
+	if (!OidIsValid(tc->eq_opr))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("type %s has no default equality operator", format_type_be(typ)),
+				 errhint("A tenant column needs a type with a btree operator class.")));
+	PG_RETURN_TEXT_P(cstring_to_text(OperatorSql(tc->eq_opr)));
 }

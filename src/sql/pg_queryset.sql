@@ -758,8 +758,10 @@ LANGUAGE C STABLE PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'qs_tenant_required';
 
 -- What enable_tenant_scoping did, so disable_tenant_scoping undoes
--- exactly that (kept by pg_dump).  Rows are written by the functions
--- below as the table's owner; the policy lets owners change their own.
+-- exactly that (kept by pg_dump).  Every role may read it; no role but
+-- the extension's owner may write it: rows are written only through
+-- _tenant_scope_record/_tenant_scope_forget below, which check that the
+-- caller owns the table and that the row says what the catalog shows.
 CREATE TABLE @extschema@.tenant_scope (
     model            regclass PRIMARY KEY,
     tenant_column    name NOT NULL,
@@ -772,22 +774,59 @@ CREATE TABLE @extschema@.tenant_scope (
     had_force        boolean NOT NULL
 );
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.tenant_scope', '');
-ALTER TABLE @extschema@.tenant_scope ENABLE ROW LEVEL SECURITY;
-CREATE POLICY tenant_scope_read ON @extschema@.tenant_scope FOR SELECT USING (true);
-CREATE POLICY tenant_scope_owner ON @extschema@.tenant_scope FOR ALL
-  USING (pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = model), 'USAGE'))
-  WITH CHECK (pg_catalog.pg_has_role((SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = model), 'USAGE'));
-GRANT SELECT, INSERT, UPDATE, DELETE ON @extschema@.tenant_scope TO PUBLIC;
+REVOKE ALL ON @extschema@.tenant_scope FROM PUBLIC;
+GRANT SELECT ON @extschema@.tenant_scope TO PUBLIC;
 
-CREATE FUNCTION @extschema@._tenant_policy_sql(model regclass, col name, typ text, roles text)
+-- Record and forget a scoping (src/tenant.c).  The table is writable by
+-- the extension's owner only (security review, finding 8: any role could
+-- write rows, e.g. for a temporary table, that outlived it and broke
+-- disable_tenant_scoping).  These check that the caller owns the
+-- permanent table the row describes (and, to record, that the table
+-- carries the qs_tenant_select policy on that column), then write the
+-- one row as the table's owner.
+CREATE FUNCTION @extschema@._tenant_scope_record(model regclass, tenant_column name, parent regclass, roles name[],
+    added_permissive boolean, set_default boolean, old_default text, had_rls boolean, had_force boolean)
+RETURNS void
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'qs_tenant_scope_record';
+
+CREATE FUNCTION @extschema@._tenant_scope_forget(model regclass)
+RETURNS void
+LANGUAGE C VOLATILE STRICT
+AS 'MODULE_PATHNAME', 'qs_tenant_scope_forget';
+
+-- The equality operator of a type, schema-qualified for generated SQL:
+-- OPERATOR(pg_catalog.=) for built-in types, the type's own schema for
+-- others (citext's =).  Found through the type's default btree operator
+-- class, never through search_path.
+CREATE FUNCTION @extschema@._equality_operator(typ regtype)
+RETURNS text
+LANGUAGE C STABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'qs_equality_operator';
+
+-- A type's schema-qualified name for casts in generated SQL.
+CREATE FUNCTION @extschema@._qualified_type(typ regtype)
+RETURNS text
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+AS $$
+  SELECT pg_catalog.format('%I.%I', n.nspname, t.typname)
+  FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+  WHERE t.oid = typ
+$$;
+
+-- The policies of a scoped table.  op: the column type's equality
+-- operator, schema-qualified (_equality_operator); typ: the column's
+-- type, schema-qualified (_qualified_type): nothing in a policy resolves
+-- through search_path.
+CREATE FUNCTION @extschema@._tenant_policy_sql(model regclass, col name, typ text, roles text, op text)
 RETURNS text[]
 LANGUAGE sql IMMUTABLE
 AS $$
   SELECT ARRAY[
-    pg_catalog.format('CREATE POLICY qs_tenant_select ON %s AS RESTRICTIVE FOR SELECT TO %s USING (%I = @extschema@.current_tenant_as(NULL::%s))', model, roles, col, typ),
-    pg_catalog.format('CREATE POLICY qs_tenant_insert ON %s AS RESTRICTIVE FOR INSERT TO %s WITH CHECK (%I = @extschema@.tenant_required(NULL::%s))', model, roles, col, typ),
-    pg_catalog.format('CREATE POLICY qs_tenant_update ON %s AS RESTRICTIVE FOR UPDATE TO %s USING (%I = @extschema@.tenant_required(NULL::%s)) WITH CHECK (%I = @extschema@.tenant_required(NULL::%s))', model, roles, col, typ, col, typ),
-    pg_catalog.format('CREATE POLICY qs_tenant_delete ON %s AS RESTRICTIVE FOR DELETE TO %s USING (%I = @extschema@.tenant_required(NULL::%s))', model, roles, col, typ)]
+    pg_catalog.format('CREATE POLICY qs_tenant_select ON %s AS RESTRICTIVE FOR SELECT TO %s USING (%I %s @extschema@.current_tenant_as(NULL::%s))', model, roles, col, op, typ),
+    pg_catalog.format('CREATE POLICY qs_tenant_insert ON %s AS RESTRICTIVE FOR INSERT TO %s WITH CHECK (%I %s @extschema@.tenant_required(NULL::%s))', model, roles, col, op, typ),
+    pg_catalog.format('CREATE POLICY qs_tenant_update ON %s AS RESTRICTIVE FOR UPDATE TO %s USING (%I %s @extschema@.tenant_required(NULL::%s)) WITH CHECK (%I %s @extschema@.tenant_required(NULL::%s))', model, roles, col, op, typ, col, op, typ),
+    pg_catalog.format('CREATE POLICY qs_tenant_delete ON %s AS RESTRICTIVE FOR DELETE TO %s USING (%I %s @extschema@.tenant_required(NULL::%s))', model, roles, col, op, typ)]
 $$;
 
 -- Scope a table by its tenant column: RLS enabled and forced (the owner
@@ -850,12 +889,17 @@ BEGIN
     RAISE EXCEPTION '"%" is not a table', model USING ERRCODE = '42809',
       HINT = 'Scope the tables under a view; views should use security_invoker.';
   END IF;
-  SELECT at.attnum, pg_catalog.format_type(at.atttypid, NULL) AS typ, t.typnamespace::regnamespace::text AS typ_schema INTO a
-  FROM pg_catalog.pg_attribute at JOIN pg_catalog.pg_type t ON t.oid = at.atttypid
+  SELECT at.attnum, @extschema@._qualified_type(at.atttypid) AS typ, @extschema@._equality_operator(at.atttypid) AS op,
+         c.relpersistence INTO a
+  FROM pg_catalog.pg_attribute at JOIN pg_catalog.pg_class c ON c.oid = at.attrelid
   WHERE at.attrelid = model AND at.attname = tenant_column AND at.attnum > 0 AND NOT at.attisdropped;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'column "%" of "%" does not exist', tenant_column, model USING ERRCODE = '42703',
       HINT = 'Pass the tenant column: qs.enable_tenant_scoping(model, ''org_id'').';
+  END IF;
+  IF a.relpersistence = 't' THEN
+    RAISE EXCEPTION 'temporary table "%" cannot be tenant-scoped', model USING ERRCODE = '0A000',
+      DETAIL = 'The scope record is kept by the database and would outlive the table.';
   END IF;
   SELECT s.tenant_column INTO scoped_by FROM @extschema@.tenant_scope s WHERE s.model = enable_tenant_scoping.model;
   IF FOUND THEN
@@ -871,19 +915,18 @@ BEGIN
   END IF;
 
   had_perm := EXISTS (SELECT 1 FROM pg_catalog.pg_policy p WHERE p.polrelid = model AND p.polpermissive);
-  -- the = of the column's type resolves as in the caller's own SQL
-  -- (pg_catalog first; citext's through the search_path)
+  -- the = of the column's type is named with its schema (pg_catalog, or
+  -- citext's own): a planted operator earlier in search_path is never used
   EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', model);
-  FOREACH stmt IN ARRAY @extschema@._tenant_policy_sql(model, tenant_column, a.typ, role_sql) LOOP
+  FOREACH stmt IN ARRAY @extschema@._tenant_policy_sql(model, tenant_column, a.typ, role_sql, a.op) LOOP
     EXECUTE stmt;
   END LOOP;
   IF NOT had_perm THEN
     EXECUTE pg_catalog.format('CREATE POLICY qs_tenant_permit ON %s AS PERMISSIVE FOR ALL TO %s USING (true) WITH CHECK (true)', model, role_sql);
   END IF;
-  INSERT INTO @extschema@.tenant_scope
-  SELECT model, tenant_column, (options->>'_parent')::regclass, role_names, NOT had_perm, want_default,
+  PERFORM @extschema@._tenant_scope_record(model, tenant_column, (options->>'_parent')::regclass, role_names, NOT had_perm, want_default,
          (SELECT pg_catalog.pg_get_expr(d.adbin, d.adrelid) FROM pg_catalog.pg_attrdef d WHERE d.adrelid = model AND d.adnum = a.attnum),
-         r.relrowsecurity, r.relforcerowsecurity;
+         r.relrowsecurity, r.relforcerowsecurity);
   IF want_default THEN
     EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT @extschema@.current_tenant_as(NULL::%s)', model, tenant_column, a.typ);
   END IF;
@@ -932,7 +975,7 @@ BEGIN
   IF NOT s.had_rls THEN
     EXECUTE pg_catalog.format('ALTER TABLE %s DISABLE ROW LEVEL SECURITY', model);
   END IF;
-  DELETE FROM @extschema@.tenant_scope t WHERE t.model = disable_tenant_scoping.model;
+  PERFORM @extschema@._tenant_scope_forget(model);
   RETURN true;
 END
 $$;
@@ -1018,7 +1061,91 @@ AS $$
          pg_catalog.format('Include %I in the key, unless the value is not secret (a generated id).', s.tenant_column)
   FROM scoped s JOIN pg_catalog.pg_index i ON i.indrelid = s.model AND i.indisunique
   JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
-  WHERE NOT (s.tenant_attnum = ANY (i.indkey::int2[]))
+  -- key columns only: INCLUDE columns are in indkey too, but uniqueness is not on them
+  WHERE NOT (s.tenant_attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))
+  UNION ALL
+  -- exclusion constraints without "tenant_column WITH =": a conflict
+  -- (23P01) reveals another tenant's row, e.g. a booked interval
+  SELECT 'medium', pg_catalog.format('%s.%s', con.conrelid::regclass, con.conname),
+         'exclusion constraint without the tenant column compared by =: a failing insert reveals another tenant''s row (existence oracle)',
+         pg_catalog.format('Add %I WITH = to the constraint: EXCLUDE USING gist (%I WITH =, ...) (btree_gist).', s.tenant_column, s.tenant_column)
+  FROM scoped s JOIN pg_catalog.pg_constraint con ON con.conrelid = s.model AND con.contype = 'x'
+  JOIN pg_catalog.pg_index i ON i.indexrelid = con.conindid
+  WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.generate_series(1, i.indnkeyatts) k
+                    JOIN pg_catalog.pg_operator o ON o.oid = con.conexclop[k]
+                    WHERE i.indkey[k - 1] = s.tenant_attnum AND o.oprname = '=')
+  UNION ALL
+  -- foreign keys from tables that are not scoped into scoped ones: the
+  -- key check ignores row-level security, so inserting a reference
+  -- reveals whether another tenant's key exists
+  SELECT 'medium', pg_catalog.format('%s.%s', con.conrelid::regclass, con.conname),
+         pg_catalog.format('references tenant-scoped %s from a table that is not scoped: the key check ignores row-level security and reveals other tenants'' keys (existence oracle)', con.confrelid::regclass),
+         pg_catalog.format('Scope %s too, or reference (%s, ...) with the referencing row''s tenant.', con.conrelid::regclass, st.tenant_column)
+  FROM pg_catalog.pg_constraint con
+  JOIN scoped st ON st.model = con.confrelid
+  WHERE con.contype = 'f' AND NOT EXISTS (SELECT 1 FROM scoped x WHERE x.model = con.conrelid)
+  UNION ALL
+  -- indexes that do not lead with the tenant column: EXPLAIN ANALYZE run
+  -- by the application role counts the rows the policies removed
+  SELECT 'low', pg_catalog.format('%s.%s', i.indrelid::regclass, ic.relname),
+         pg_catalog.format('index does not start with tenant column %I: EXPLAIN ANALYZE by the application role counts rows the policies remove (Rows Removed by Filter), revealing other tenants'' values', s.tenant_column),
+         pg_catalog.format('Lead the index with the tenant column: (%I, ...). qs.explain refuses analyze under row-level security; hand-written EXPLAIN ANALYZE cannot be revoked.', s.tenant_column)
+  FROM scoped s JOIN pg_catalog.pg_index i ON i.indrelid = s.model
+  JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+  WHERE i.indkey[0] <> s.tenant_attnum
+  UNION ALL
+  -- policies on scoped tables that call operators or functions outside
+  -- pg_catalog and the extension: whoever may create objects in that
+  -- schema decides what the policy does
+  SELECT CASE WHEN pg_catalog.has_schema_privilege('public', obj.nsp, 'CREATE') THEN 'high' ELSE 'medium' END,
+         pg_catalog.format('%s policy %s', s.model, p.polname),
+         pg_catalog.format('uses %s %s from schema %I, outside pg_catalog and the extension', obj.kind, obj.name, obj.nspname),
+         'Recreate the policy naming its operators and functions with their schema (OPERATOR(pg_catalog.=)); for the qs_tenant_* policies: qs.disable_tenant_scoping(), then qs.enable_tenant_scoping().'
+  FROM scoped s JOIN pg_catalog.pg_policy p ON p.polrelid = s.model
+  JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_policy'::pg_catalog.regclass AND d.objid = p.oid
+  JOIN LATERAL (
+    SELECT 'operator'::text AS kind, o.oid::pg_catalog.regoperator::text AS name, o.oprnamespace AS nsp, n.nspname
+    FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace
+    WHERE d.refclassid = 'pg_catalog.pg_operator'::pg_catalog.regclass AND o.oid = d.refobjid
+    UNION ALL
+    SELECT 'function', f.oid::pg_catalog.regprocedure::text, f.pronamespace, n.nspname
+    FROM pg_catalog.pg_proc f JOIN pg_catalog.pg_namespace n ON n.oid = f.pronamespace
+    WHERE d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND f.oid = d.refobjid
+  ) obj ON true
+  WHERE obj.nspname <> 'pg_catalog' AND obj.nsp <> '@extschema@'::regnamespace
+  UNION ALL
+  -- settings that write bind parameters -- tenant tokens -- into the log
+  SELECT 'medium', 'server log',
+         pg_catalog.format('%s and log_parameter_max_length = %s: bind parameters, tenant tokens among them, are written to the server log',
+                           CASE WHEN pg_catalog.current_setting('log_statement') = 'all' THEN 'log_statement = all'
+                                ELSE 'log_min_duration_statement = ' || pg_catalog.current_setting('log_min_duration_statement') END,
+                           pg_catalog.current_setting('log_parameter_max_length')),
+         'SET log_parameter_max_length = 0 (ALTER SYSTEM), or keep the log readable by administrators only.'
+  WHERE pg_catalog.current_setting('log_parameter_max_length') <> '0'
+    AND (pg_catalog.current_setting('log_statement') = 'all'
+         OR pg_catalog.current_setting('log_min_duration_statement') <> '-1')
+  UNION ALL
+  SELECT 'medium', 'server log',
+         pg_catalog.format('log_parameter_max_length_on_error = %s: the bind parameters of failing statements, tenant tokens among them, are written to the server log',
+                           pg_catalog.current_setting('log_parameter_max_length_on_error')),
+         'SET log_parameter_max_length_on_error = 0 (ALTER SYSTEM).'
+  WHERE pg_catalog.current_setting('log_parameter_max_length_on_error') <> '0'
+  UNION ALL
+  -- tokens that never expire, or live long
+  SELECT 'low', 'pg_queryset.tenant_token_max_age', 'is 0: tokens of any lifetime, or without exp, are accepted; a stolen token works until it expires',
+         'ALTER SYSTEM SET pg_queryset.tenant_token_max_age = ''1h'';'
+  WHERE pg_catalog.current_setting('pg_queryset.tenant_token_max_age', true) = '0'
+  UNION ALL
+  -- a setting that accepts tokens in statement text
+  SELECT 'high', 'pg_queryset.allow_literal_token', 'is on: tokens written into statements are accepted and readable by other sessions of the role (pg_stat_activity, pg_stat_statements)',
+         'ALTER SYSTEM RESET pg_queryset.allow_literal_token; send tokens as bind parameters.'
+  WHERE pg_catalog.current_setting('pg_queryset.allow_literal_token', true) = 'on'
+  UNION ALL
+  -- a token stored in the catalogs, readable by every role
+  SELECT 'high', 'pg_queryset.tenant_token', 'is set by ALTER ROLE/DATABASE ... SET: pg_db_role_setting is readable by every role',
+         'RESET it on the role or database; send tokens per transaction as bind parameters.'
+  WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_db_role_setting s, pg_catalog.unnest(s.setconfig) c
+                WHERE c LIKE 'pg\_queryset.tenant\_token=%')
   UNION ALL
   -- roles that bypass row-level security
   SELECT 'medium', r.rolname::text,
