@@ -6,6 +6,8 @@
 #     server's configuration (ALTER SYSTEM; reset at the end);
 #  2. concurrent sessions switching tenants between transactions
 #     (pgbench, 8 clients): no statement ever sees another tenant's row;
+#  2b. test/tenant/channels.py: two sessions of the role, one holding a
+#     token as a bind parameter, the other searching every view for it;
 #  3. a second throw-away cluster that does not preload pg_queryset: a
 #     placeholder set before the library loads is not a tenant, and the
 #     tenant functions refuse to run.
@@ -34,6 +36,16 @@ sleep 1
 echo "-- isolation matrix as qs_app (pg_prove)"
 if ! pg_prove -U qs_app -d "$DB" test/tenant/isolation.sql; then
   fail=1
+fi
+
+echo "-- where another session of the role could find a token (test/tenant/channels.py, psycopg 3)"
+if ! bash scripts/install-deps.sh python3-psycopg >/dev/null; then
+  echo "FAIL: python3-psycopg could not be installed: the token channel test did not run"; fail=1
+else
+  LOGFILE="$(dirname "$("${PSQL[@]}" -d "$DB" -At -c "SELECT current_setting('data_directory')")")/server.log"
+  if ! PGHOST="$PGHOST" PGPORT="$PGPORT" /usr/bin/python3 test/tenant/channels.py "$DB" "$LOGFILE"; then
+    echo "FAIL: token channels"; fail=1
+  fi
 fi
 
 echo "-- COPY as qs_app: in is refused while RLS is in force, out goes through the policies"

@@ -4,8 +4,11 @@
 -- the qs functions; forged tokens; attempts to choose a tenant, read
 -- the secret or step around the policies.  Nothing may leak.
 \set QUIET 1
+-- a tenant-2 token in a psql variable: interpolated into statement text,
+-- as a careless client would write it (section 5b expects refusals)
+SELECT token AS tok_t2 FROM iso_token WHERE name = 't2' \gset
 BEGIN;
-SELECT plan(110);
+SELECT plan(124);
 
 SELECT is(session_user::text, 'qs_app', 'the suite runs as the application login');
 SELECT ok(NOT (SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = 'qs_app'), 'which is neither superuser nor BYPASSRLS');
@@ -102,7 +105,7 @@ SELECT throws_ok($$ SET SESSION AUTHORIZATION postgres $$, '42501', NULL, 'SET S
 SELECT throws_ok($$ ALTER TABLE iso_doc DISABLE ROW LEVEL SECURITY $$, '42501', NULL, 'row-level security cannot be disabled');
 SELECT throws_ok($$ DROP POLICY qs_tenant_select ON iso_doc $$, '42501', NULL, 'the policies cannot be dropped');
 SELECT throws_ok($$ SELECT qs.disable_tenant_scoping('iso_doc') $$, '42501', NULL, 'scoping cannot be switched off');
-SELECT is(app_own.affected($$ DELETE FROM qs.tenant_scope $$), 0::bigint, 'the scope records belong to the table owners');
+SELECT throws_ok($$ DELETE FROM qs.tenant_scope $$, '42501', NULL, 'the scope records are written by the extension''s functions only');
 SELECT lives_ok($$ SET LOCAL row_security = off $$, 'row_security = off can be set');
 SELECT throws_ok($$ SELECT count(*) FROM iso_doc $$, '42501', NULL, 'but then a scoped query errors instead of bypassing');
 RESET row_security;
@@ -193,6 +196,34 @@ SELECT is(qs.count(qs.for_tenant(qs.all('iso_doc'), '2')), 0::bigint, 'qs.for_te
 SELECT is((SELECT count(*) FROM iso_doc WHERE app_own.leak(secret))::int, 20, 'the leaky function ran on own rows');
 SELECT is((SELECT count(*) FROM iso_doc WHERE app_own.leak(secret) AND tenant_id = 2)::int, 0, 'and found nothing of tenant 2');
 SELECT is((SELECT array_agg(DISTINCT v) FROM app_own.seen), '{secret-of-1}'::text[], 'it never saw another tenant''s value');
+
+------------------------------------------------------------------------
+-- 5b. security review of 0.1.0 (docs/threat-model.md): tokens never in
+-- statement text or the catalogs, short lifetimes, no EXPLAIN ANALYZE
+-- under the policies, the scope table closed
+------------------------------------------------------------------------
+SELECT throws_ok(format('SELECT qs.set_tenant_token(%L)', :'tok_t2'), '42501', 'a tenant token must not be written into the statement text',
+  'a token written into the statement is refused (review 3)');
+SELECT throws_ok(format('SELECT set_config(%L, %L, true)', 'pg_queryset.tenant_token', :'tok_t2'), '42501', NULL,
+  'set_config with the token in the text is refused');
+SELECT throws_ok(format('SET LOCAL pg_queryset.tenant_token = %L', :'tok_t2'), '42501', NULL,
+  'SET LOCAL with the token in the text is refused');
+SELECT throws_ok(format('ALTER ROLE qs_app SET pg_queryset.tenant_token = %L', :'tok_t2'), '42501', 'a tenant token must not be stored in the catalogs',
+  'ALTER ROLE ... SET of a token is refused (pg_db_role_setting is readable by all)');
+SELECT throws_ok(format('CREATE FUNCTION app_own.with_tok() RETURNS int LANGUAGE sql SET pg_queryset.tenant_token = %L AS %L', app_own.tok('t2'), 'SELECT 1'),
+  '42501', 'a tenant token must not be stored in the catalogs', 'a function SET clause with a token is refused (pg_proc is readable by all)');
+SELECT is(qs.current_tenant(), '1', 'after the refusals the tenant is still tenant 1');
+SELECT throws_like($$ SELECT qs.set_tenant_token(app_own.tok('long_lived')) $$, '%invalid tenant token%', 'a token living longer than tenant_token_max_age is refused (review 3)');
+SELECT throws_like($$ SELECT qs.set_tenant_token(app_own.tok('no_exp')) $$, '%invalid tenant token%', 'a token without exp is refused while tenant_token_max_age is set');
+SELECT isnt(set_config('pg_queryset.tenant_token', app_own.tok('long_lived'), true), NULL, 'a long-lived token set directly');
+SELECT is((SELECT count(*) FROM iso_doc)::int, 0, 'a long-lived token set directly shows no rows');
+SELECT is(qs.set_tenant_token(app_own.tok('t1')), '1', 'back to tenant 1');
+SELECT throws_ok($$ SELECT qs.explain('{"model": "iso_doc", "where": {"secret__startswith": "secret-of-2"}}', true) $$, '42501', NULL,
+  'qs.explain(q, analyze) is refused under row-level security (review 4)');
+SELECT throws_ok($$ INSERT INTO qs.tenant_scope VALUES ('iso_doc', 'title', NULL, '{public}', true, false, NULL, false, false) $$, '42501', NULL,
+  'qs.tenant_scope cannot be written by the application (review 8)');
+SELECT throws_ok($$ CREATE TEMP TABLE app_tmp (id int, tenant_id int); SELECT qs.enable_tenant_scoping('pg_temp.app_tmp') $$, '0A000', NULL,
+  'a temporary table cannot be scoped');
 
 ------------------------------------------------------------------------
 -- 6. switching tenants and clearing

@@ -51,11 +51,16 @@ RETURNS text LANGUAGE sql AS $$
   FROM (SELECT pg_temp.b64url(convert_to(header::text, 'utf8')) || '.' || pg_temp.b64url(convert_to(payload::text, 'utf8')) AS hp) x
 $$;
 CREATE TABLE iso_token (name text PRIMARY KEY, token text NOT NULL);
+-- valid tokens live 30 minutes (pg_queryset.tenant_token_max_age is an hour)
+CREATE FUNCTION pg_temp.exp_in(secs int) RETURNS bigint LANGUAGE sql AS
+  $$ SELECT extract(epoch FROM now())::bigint + secs $$;
 INSERT INTO iso_token VALUES
-  ('t1',        pg_temp.jwt('{"tenant_id": 1, "aud": "qs-test", "exp": 4102444800}', 'suite-secret')),
-  ('t2',        pg_temp.jwt('{"tenant_id": "2", "aud": ["other", "qs-test"], "exp": 4102444800}', 'suite-secret')),
+  ('t1',        pg_temp.jwt(jsonb_build_object('tenant_id', 1, 'aud', 'qs-test', 'exp', pg_temp.exp_in(1800)), 'suite-secret')),
+  ('t2',        pg_temp.jwt(jsonb_build_object('tenant_id', '2', 'aud', '["other", "qs-test"]'::jsonb, 'exp', pg_temp.exp_in(1800)), 'suite-secret')),
+  ('long_lived', pg_temp.jwt(jsonb_build_object('tenant_id', 1, 'aud', 'qs-test', 'exp', pg_temp.exp_in(86400 * 365)), 'suite-secret')),
+  ('no_exp',    pg_temp.jwt('{"tenant_id": 1, "aud": "qs-test"}', 'suite-secret')),
   ('expired',   pg_temp.jwt('{"tenant_id": 1, "aud": "qs-test", "exp": 1000000000}', 'suite-secret')),
-  ('not_yet',   pg_temp.jwt('{"tenant_id": 1, "aud": "qs-test", "nbf": 4102444800}', 'suite-secret')),
+  ('not_yet',   pg_temp.jwt(jsonb_build_object('tenant_id', 1, 'aud', 'qs-test', 'nbf', pg_temp.exp_in(600), 'exp', pg_temp.exp_in(1200)), 'suite-secret')),
   ('forged',    pg_temp.jwt('{"tenant_id": 2, "aud": "qs-test"}', 'guessed-secret')),
   ('wrong_aud', pg_temp.jwt('{"tenant_id": 2, "aud": "elsewhere"}', 'suite-secret')),
   ('no_claim',  pg_temp.jwt('{"sub": "u1", "aud": "qs-test"}', 'suite-secret')),
