@@ -96,7 +96,22 @@ SELECT qs.count(qs.all('re_tree')) AS while_open;
 FETCH ALL FROM re_cur;
 COMMIT;
 
--- 7. the plan cache and the statement counters are whole afterwards:
+-- 7. room for one shape and one plan: every nested call evicts the
+-- outer call's shape and finds its plan busy (the outer one then runs
+-- uncached), through a view and through a CHECK constraint on writes
+CREATE FUNCTION re_check(v text) RETURNS boolean LANGUAGE sql
+  AS $$ SELECT qs.count(qs.filter(qs.all('re.re_node'), pg_catalog.jsonb_build_object('id__gte', pg_catalog.length(v)))) >= 0 $$;
+CREATE TABLE re_coded (id int PRIMARY KEY, code text CHECK (re.re_check(code)), n int);
+SET pg_queryset.plan_cache_size = 1;
+SELECT qs.bulk_create('re_coded', '[{"id": 1, "code": "a", "n": 10}, {"id": 2, "code": "bb", "n": 20}]');
+SELECT qs.update('{"model": "re.re_coded", "where": {"code": "a"}}', '{"code": "ccc"}');
+SELECT qs.bulk_update('re_coded', '[{"id": 2, "code": "dddd"}]', '{code}');
+SELECT qs.json(qs.order_by(qs.all('re_coded'), 'id'));
+SELECT qs.json(qs.filter(qs.all('re_tree'), '{"id": 4}'))::jsonb = qs.json(qs.filter(qs.all('re_tree'), '{"id": 4}'))::jsonb AS same_twice;
+SELECT qs.count(qs.filter(qs.all('re_tree'), '{"id__gte": 2}')) AS counted_small_cache;
+RESET pg_queryset.plan_cache_size;
+
+-- 8. the plan cache and the statement counters are whole afterwards:
 -- the same calls again give the same results
 SELECT qs.json(qs.filter(qs.all('re_tree'), '{"id": 3}')) ::jsonb = re_parent_json(3) AS same_again;
 SET pg_queryset.query_stats = on;

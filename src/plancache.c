@@ -422,8 +422,47 @@ ShapeCacheSweep(void)
 }
 
 /*
- * The compiled statement of a shape, or NULL.  The result points into
- * the cache: use it before the next call into pg_queryset.
+ * A copy of a cached shape in the caller's memory context.  Any call
+ * into pg_queryset may sweep a stale entry or evict the least recently
+ * used one, and between the probe and the end of a terminal user code
+ * can run and call pg_queryset again (functions in views, triggers,
+ * defaults: sql/reentrancy.sql); the caller never holds a pointer into
+ * the cache.  (Producers themselves run no user code today: parameters
+ * are typed with a domain's base type.)
+ */
+static QsShape *
+ShapeCopy(const QsShape *src)
+{
+	QsShape    *sh = palloc(sizeof(QsShape));
+	int			i;
+
+	*sh = *src;
+	sh->sql = pstrdup(src->sql);
+	sh->model_display = pstrdup(src->model_display);
+	sh->ptypes = NULL;
+	sh->prods = NULL;
+	if (src->nparams > 0)
+	{
+		sh->ptypes = palloc(sizeof(Oid) * src->nparams);
+		memcpy(sh->ptypes, src->ptypes, sizeof(Oid) * src->nparams);
+		sh->prods = palloc(sizeof(QsProducer) * src->nparams);
+		for (i = 0; i < src->nparams; i++)
+		{
+			sh->prods[i] = src->prods[i];
+			sh->prods[i].field = pstrdup(src->prods[i].field);
+			sh->prods[i].path = pstrdup(src->prods[i].path);
+			sh->prods[i].lookup_name = src->prods[i].lookup_name ? pstrdup(src->prods[i].lookup_name) : NULL;
+		}
+	}
+	sh->relids = palloc(sizeof(Oid) * Max(1, src->nrelids));
+	if (src->nrelids > 0)
+		memcpy(sh->relids, src->relids, sizeof(Oid) * src->nrelids);
+	return sh;
+}
+
+/*
+ * The compiled statement of a shape, or NULL: a copy in the caller's
+ * memory context (see ShapeCopy).
  */
 QsShape *
 QsShapeCacheGet(const char *key, int len)
@@ -442,7 +481,7 @@ QsShapeCacheGet(const char *key, int len)
 	{
 		ShapeCache.hits++;
 		dlist_move_head(&ShapeCache.lru, &e->lru);
-		return &e->sh;
+		return ShapeCopy(&e->sh);
 	}
 	ShapeCache.misses++;
 	return NULL;
