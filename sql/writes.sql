@@ -121,6 +121,26 @@ SELECT qs.bulk_create('catalog_tag', '[{"name": "x", "slug": "x", "nope": 1}]');
 SELECT qs.bulk_create('catalog_tag', '[1]');
 SELECT qs.bulk_create('catalog_tag', '{"name": "x"}');
 SELECT qs.bulk_create('catalog_tag', '[{"name": "x", "slug": "x"}]', '{"batch_size": 0}');
+-- numeric options are range-checked before anything runs, never narrowed
+-- (security review, finding 2: 2^32 truncated to 0 and looped forever)
+SET statement_timeout = '10s';
+SELECT qs.bulk_create('catalog_tag', '[{"name": "x", "slug": "x"}]', '{"batch_size": 4294967296}');
+SELECT qs.bulk_update('catalog_tag', '[{"id": 1, "name": "x"}]', '{name}', '{"batch_size": 4294967296}');
+SELECT qs.bulk_create('catalog_tag', '[{"name": "x", "slug": "x"}]', '{"batch_size": 2147483648}');
+SELECT qs.bulk_create('catalog_tag', '[{"name": "x", "slug": "x"}]', '{"batch_size": -1}');
+SELECT qs.bulk_create('catalog_tag', '[{"name": "x", "slug": "x"}]', '{"batch_size": 1e308}');
+SELECT qs.bulk_create('catalog_tag', '[{"name": "x", "slug": "x"}]', '{"batch_size": "x"}');
+SELECT qs.bulk_update('catalog_tag', '[{"id": 1, "name": "x"}]', '{name}', '{"max_affected": 9223372036854775808}');
+SELECT qs.bulk_update('catalog_tag', '[{"id": 1, "name": "x"}]', '{name}', '{"max_affected": 0}');
+-- the largest values are accepted: one batch, no limit in practice
+BEGIN;
+SELECT jsonb_array_length(qs.bulk_create('catalog_tag', '[{"name": "bx1", "slug": "bx1"}, {"name": "bx2", "slug": "bx2"}]',
+       '{"batch_size": 2147483647}')) AS created_max_batch;
+SELECT qs.bulk_update('catalog_tag', '[{"id": 1, "name": "renamed"}]', '{name}',
+       '{"batch_size": 2147483647, "max_affected": 9223372036854775807}') AS updated_max;
+SELECT qs.bulk_create('catalog_tag', '[{"name": "bx3", "slug": "bx3"}]', '{"batch_size": null}') IS NOT NULL AS null_is_default;
+ROLLBACK;
+RESET statement_timeout;
 SELECT qs.bulk_create('catalog_tag', '[{"name": "x", "slug": "x"}]', '{"update_conflicts": true}');
 SELECT qs.bulk_create('catalog_tag', '[{"name": "x", "slug": "x"}]', '{"colour": 1}');
 SELECT qs.bulk_create('auth_user', '[{"username": "u", "email": "e", "is_staff": true}]', '{"fields": ["username", "email"]}');
