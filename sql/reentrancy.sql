@@ -72,6 +72,27 @@ CREATE TRIGGER re_product_upd BEFORE UPDATE ON re_product FOR EACH ROW EXECUTE F
 SELECT qs.update('{"model": "re.re_product", "where": {"id__lte": 3}}', '{"stock": {"-": [{"F": "stock"}, 1]}}');
 SELECT qs.bulk_update('re_product', '[{"id": 4, "stock": 7}, {"id": 5, "stock": 8}]', '{stock}', '{"batch_size": 1}');
 SELECT product, stock FROM re_audit ORDER BY id;
+-- create (with nested children), get_or_create, update_or_create and
+-- delete, each running a trigger that calls another qs write
+CREATE TABLE re_order (id serial PRIMARY KEY, note text);
+CREATE TABLE re_line (id serial PRIMARY KEY, re_order_id integer NOT NULL REFERENCES re_order (id), qty integer NOT NULL);
+CREATE FUNCTION re_line_trg() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM qs.update(pg_catalog.jsonb_build_object('model', 're.re_product', 'where', pg_catalog.jsonb_build_object('id', NEW.qty)),
+                    '{"stock": {"-": [{"F": "stock"}, 1]}}');
+  IF TG_OP = 'DELETE' THEN
+    PERFORM qs.bulk_create('re.re_audit', pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('product', OLD.qty, 'stock', -1)));
+    RETURN OLD;
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER re_line_ins BEFORE INSERT OR DELETE ON re_line FOR EACH ROW EXECUTE FUNCTION re_line_trg();
+SELECT qs.create('re_order', '{"note": "first", "re_line": [{"qty": 1}, {"qty": 2}]}') ? 'id' AS created_with_lines;
+SELECT (qs.get_or_create('re_line', '{"re_order_id": 1, "qty": 3}')).created AS got_created;
+SELECT (qs.update_or_create('re_line', '{"re_order_id": 1, "qty": 4}', '{"qty": 4}')).created AS upd_created;
+SELECT qs.delete('{"model": "re.re_line", "where": {"qty__in": [1, 2]}}') AS deleted;
+SELECT id, stock FROM re_product ORDER BY id;
+SELECT product, stock FROM re_audit WHERE stock = -1 ORDER BY product;
 
 -- 5. a read terminal whose rows call the same terminal, with the same
 -- statement shape, three levels deep: the cached plan is busy while it is
@@ -86,6 +107,10 @@ RESET check_function_bodies;
 CREATE VIEW re_tree AS SELECT n.id, n.parent, re.re_parent_json(n.parent) AS up FROM re_node n;
 SELECT qs.json(qs.filter(qs.all('re_tree'), '{"id": 4}'));
 SELECT qs.count(qs.filter(qs.all('re_tree'), '{"id__gte": 2}')) AS counted;
+
+-- typed rows and set-returning terminals, nested the same way
+SELECT id, (up IS NOT NULL) AS has_up FROM qs.fetch(qs.order_by(qs.all('re_tree'), 'id'), NULL::re.re_tree);
+SELECT count(*) AS rows_nested FROM qs.rows(qs.all('re_tree'));
 
 -- 6. a cursor fetched later, whose rows call qs terminals (the same
 -- shape as the cursor's own statement) while the portal is open
