@@ -186,19 +186,27 @@ TokenInStatement(const char *token)
  * error is logged without the statement or its context.
  */
 static void
-RefuseLiteralToken(void)
+RefuseToken(const char *msg, const char *detail, const char *hint)
 {
 	pgstat_report_activity(STATE_RUNNING,
 						   "<statement hidden by pg_queryset: it carried a tenant token in its text>");
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-			 errmsg("a tenant token must not be written into the statement text"),
-			 errdetail("Statement text is visible to every session of the role (pg_stat_activity) and may be "
-					   "kept by pg_stat_statements and the server log; this statement's text was hidden."),
-			 errhint("Send the token as a bind parameter, e.g. SELECT qs.set_tenant_token($1) with the "
-					 "driver's parameters (psycopg 3, node-postgres, pgx and JDBC bind them on the server)."),
+			 errmsg_internal("%s", msg),
+			 errdetail_internal("%s", detail),
+			 errhint("%s", hint),
 			 errhidestmt(true),
 			 errhidecontext(true)));
+}
+
+static void
+RefuseLiteralToken(void)
+{
+	RefuseToken("a tenant token must not be written into the statement text",
+				"Statement text is visible to every session of the role (pg_stat_activity) and may be "
+				"kept by pg_stat_statements and the server log; this statement's text was hidden.",
+				"Send the token as a bind parameter, e.g. SELECT qs.set_tenant_token($1) with the "
+				"driver's parameters (psycopg 3, node-postgres, pgx and JDBC bind them on the server).");
 }
 
 /*
@@ -221,18 +229,10 @@ CheckTenantToken(char **newval, void **extra, GucSource source)
 		case PGC_S_TEST:
 			/* ALTER ROLE/DATABASE ... SET, CREATE FUNCTION ... SET: a statement */
 			if (IsTransactionState())
-			{
-				pgstat_report_activity(STATE_RUNNING,
-									   "<statement hidden by pg_queryset: it carried a tenant token in its text>");
-				ereport(ERROR,
-						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-						 errmsg("a tenant token must not be stored in the catalogs"),
-						 errdetail("Role, database and function settings are readable by every role "
-								   "(pg_db_role_setting, pg_proc); this statement's text was hidden."),
-						 errhint("Set the token per transaction with SELECT qs.set_tenant_token($1)."),
-						 errhidestmt(true),
-						 errhidecontext(true)));
-			}
+				RefuseToken("a tenant token must not be stored in the catalogs",
+							"Role, database and function settings are readable by every role "
+							"(pg_db_role_setting, pg_proc); this statement's text was hidden.",
+							"Set the token per transaction with SELECT qs.set_tenant_token($1).");
 			/* FALLTHROUGH */
 		case PGC_S_GLOBAL:
 		case PGC_S_DATABASE:
@@ -607,17 +607,18 @@ QsCurrentTenant(const char **why)
 /*
  * Is the relation tenant-scoped?  Read from its policies (the relcache
  * keeps them, and invalidates the model when they change): the USING of
- * qs_tenant_select is <column> = qs.current_tenant_as(...).
+ * qs_tenant_select is <column> = qs.current_tenant_as(...).  The column
+ * (InvalidAttrNumber if none) and the operator comparing it.
  */
-void
-QsTenantOfRelation(Relation rel, QsModel *m)
+static AttrNumber
+ScopedColumn(Relation rel, Oid *opno)
 {
 	ListCell   *lc;
+	AttrNumber	attnum = InvalidAttrNumber;
 
-	m->tenant_attnum = 0;
-	m->tenant_opno = InvalidOid;
+	*opno = InvalidOid;
 	if (rel->rd_rsdesc == NULL)
-		return;
+		return InvalidAttrNumber;
 	foreach(lc, rel->rd_rsdesc->policies)
 	{
 		RowSecurityPolicy *p = (RowSecurityPolicy *) lfirst(lc);
@@ -634,9 +635,17 @@ QsTenantOfRelation(Relation rel, QsModel *m)
 			left = (Node *) ((RelabelType *) left)->arg;
 		if (left == NULL || !IsA(left, Var))
 			continue;
-		m->tenant_attnum = ((Var *) left)->varattno;
-		m->tenant_opno = op->opno;
+		attnum = ((Var *) left)->varattno;
+		*opno = op->opno;
 	}
+	return attnum;
+}
+
+/* Fill the model's tenant column and operator from its policies. */
+void
+QsTenantOfRelation(Relation rel, QsModel *m)
+{
+	m->tenant_attnum = ScopedColumn(rel, &m->tenant_opno);
 }
 
 /*
@@ -968,9 +977,9 @@ qs_tenant_scope_record(PG_FUNCTION_ARGS)
 	Oid			relid;
 	char	   *col;
 	AttrNumber	attnum;
-	bool		has_policy = false;
+	bool		has_policy;
 	Relation	rel;
-	ListCell   *lc;
+	Oid			opno;
 	Oid			types[9] = {REGCLASSOID, NAMEOID, REGCLASSOID, NAMEARRAYOID, BOOLOID, BOOLOID, TEXTOID, BOOLOID, BOOLOID};
 	Datum		values[9];
 	char		nulls[9];
@@ -992,22 +1001,7 @@ qs_tenant_scope_record(PG_FUNCTION_ARGS)
 
 	/* the row must say what the catalog shows: the policy on that column */
 	rel = table_open(relid, AccessShareLock);
-	if (rel->rd_rsdesc != NULL && attnum != InvalidAttrNumber)
-		foreach(lc, rel->rd_rsdesc->policies)
-		{
-			RowSecurityPolicy *p = (RowSecurityPolicy *) lfirst(lc);
-			OpExpr	   *op = (OpExpr *) p->qual;
-			Node	   *left;
-
-			if (strcmp(p->policy_name, "qs_tenant_select") != 0 || op == NULL || !IsA(op, OpExpr) ||
-				list_length(op->args) != 2)
-				continue;
-			left = (Node *) linitial(op->args);
-			while (left && IsA(left, RelabelType))
-				left = (Node *) ((RelabelType *) left)->arg;
-			if (left && IsA(left, Var) && ((Var *) left)->varattno == attnum)
-				has_policy = true;
-		}
+	has_policy = attnum != InvalidAttrNumber && ScopedColumn(rel, &opno) == attnum;
 	table_close(rel, AccessShareLock);
 	if (!has_policy)
 		ereport(ERROR,
