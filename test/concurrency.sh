@@ -21,11 +21,17 @@
 #  3. The same claim done with qs.rows(... select_for_update skip_locked)
 #     feeding a plain UPDATE: every row qs.rows locked was still pending.
 #
+# A check that did not run has failed: no pgbench, no connection, a size
+# of 0 or a check whose query returned nothing is "not ok" (or "Bail out!")
+# with the reason, never "ok".
+#
 #   bash test/concurrency.sh
 #   QS_CONC_CLIENTS=8 QS_CONC_TX=1000 QS_CONC_STOCK=12000 bash test/concurrency.sh
+#   QS_PGBENCH=/path/to/pgbench (default: pgbench on PATH, or in pg_config --bindir)
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
-command -v pgbench >/dev/null 2>&1 || PATH="$(pg_config --bindir):$PATH"
+command -v pgbench >/dev/null 2>&1 || PATH="$(pg_config --bindir 2>/dev/null):$PATH"
+PGBENCH="${QS_PGBENCH:-pgbench}"
 
 db=qs_concurrency
 clients="${QS_CONC_CLIENTS:-8}"
@@ -46,18 +52,24 @@ trap cleanup EXIT
 
 pass() { n=$((n + 1)); echo "ok $n - $1"; }
 fail() { n=$((n + 1)); failures=$((failures + 1)); echo "not ok $n - $1"; }
-# is GOT WANT DESCRIPTION
+# is GOT WANT DESCRIPTION (an empty value - a query that failed or found
+# nothing - never passes, even against an empty want)
 is() {
-  if [ "$1" = "$2" ]; then pass "$3"; else fail "$3"; echo "#   got:  '$1'"; echo "#   want: '$2'"; fi
+  if [ -n "$1" ] && [ "$1" = "$2" ]; then pass "$3"; else fail "$3"; echo "#   got:  '$1'"; echo "#   want: '$2'"; fi
 }
 bail() { echo "Bail out! $1"; exit 1; }
+for v in clients:"$clients" tx:"$tx" stock0:"$stock0" jobs:"$jobs" claim_tx:"$claim_tx"; do
+  case "${v#*:}" in ''|*[!0-9]*|0) bail "${v%%:*} must be a positive number, got '${v#*:}' (QS_CONC_*)";; esac
+done
+command -v "$PGBENCH" >/dev/null 2>&1 && [ -x "$(command -v "$PGBENCH")" ] \
+  || bail "pgbench is not installed ('$PGBENCH' not found; it comes with postgresql-15)"
 q() { psql -X -q -tA -v ON_ERROR_STOP=1 -d "$db" -c "$1"; }
 
 # pgbench SCRIPT TOTAL DESCRIPTION: run, and check it completed every transaction
 run_pgbench() {
   local script="$1" total="$2" what="$3" rc processed failed t0 t1
   t0=$(date +%s.%N)
-  pgbench -n -c "$clients" -j "$threads" -t "$(( total / clients ))" -f "$script" "$db" \
+  "$PGBENCH" -n -c "$clients" -j "$threads" -t "$(( total / clients ))" -f "$script" "$db" \
     >"$tmp/pgbench.out" 2>"$tmp/pgbench.err"
   rc=$?
   t1=$(date +%s.%N)
@@ -75,7 +87,7 @@ run_pgbench() {
 }
 
 dropdb --if-exists "$db" >/dev/null 2>&1 || true
-createdb "$db" || bail "createdb $db"
+createdb "$db" || bail "createdb $db failed (is the cluster running? PGHOST=${PGHOST:-} PGPORT=${PGPORT:-})"
 psql -X -q -v ON_ERROR_STOP=1 -v scale=1 -d "$db" >/dev/null <<SQL || bail "loading the demo schema and data"
 SET client_min_messages = warning;
 CREATE EXTENSION pg_queryset;

@@ -3,8 +3,14 @@
 # in qs.relation_name and the managers and methods in qs.manager and
 # qs.method (extension config tables) come back in a new database, and
 # the restored relations, managers and methods work.  Runs against the
-# cluster described by PGHOST/PGPORT (scripts/test.sh starts it).
+# cluster described by PGHOST/PGPORT (scripts/test.sh starts it).  A step
+# that fails (no connection, a failed pg_dump or pg_restore - pipefail -
+# or setup) is "not ok" with the command that failed, never a silent exit.
 set -euo pipefail
+cd "$(dirname "$0")/.."
+trap 'rc=$?; echo "not ok - dump/restore: a step failed (exit $rc, line $LINENO): $BASH_COMMAND"; exit 1' ERR
+command -v pg_dump >/dev/null 2>&1 && command -v pg_restore >/dev/null 2>&1 \
+  || { echo "not ok - dump/restore: pg_dump or pg_restore is not installed (postgresql-client-15)"; exit 1; }
 src=qs_dump_src
 dst=qs_dump_dst
 dropdb --if-exists "$src" >/dev/null 2>&1 || true

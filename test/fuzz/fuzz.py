@@ -20,6 +20,21 @@ rolled back.  Pass:
     42501, or an input error before any statement) or succeeds with an
     empty result because it had nothing to do (bulk_create of []).
 
+A deterministic boundary phase runs first, always: every option of every
+write function (qs.bulk_create, qs.bulk_update, and the numeric, boolean
+and array keys qs.update, qs.delete, qs.create, qs.get_or_create and
+qs.update_or_create take: limit, offset, select_for_update and its keys,
+fields, the object arguments) called with each of 0, -1, 2^31, 2^32,
+2^63-1, 1e308, "x", null, true and [] (and the valid edges, such as
+2^31-1), each call in a rolled-back transaction with a 5 s
+statement_timeout.  Pass: no call times out (57014 - a loop that does not
+end is the bug this phase exists for) or loses its connection; a value
+outside an option's type or range fails with 22023 and a message naming
+the option; a valid value succeeds or fails with a clean, documented error.
+
+A check that did not run has failed: no psycopg2, no connection, no case
+tried or a boundary call not made is FAIL with the reason, never PASS.
+
 Prints one summary table; exit status 0 = pass.
 
   python3 test/fuzz/fuzz.py [--cases N] [--seed S] [--dsn DSN]
@@ -29,9 +44,16 @@ import json
 import os
 import random
 import sys
+import threading
 import time
 
-import psycopg2
+try:
+    import psycopg2
+except ImportError as exc:      # a fuzzer that cannot run has failed
+    print("FUZZ FAIL: python3-psycopg2 is not installed for %s (%s); scripts/install-deps.sh python3-psycopg2"
+          % (sys.executable, exc))
+    print("STRESS fuzz inputs=0 crashes=0 unexpected=0 violations=0")
+    sys.exit(1)
 
 ALLOWED = {"22", "42", "53", "54", "57", "P0"}
 SEMANTIC = {"0A": "feature not supported", "21": "cardinality (get)", "23": "integrity (writes)",
@@ -267,16 +289,271 @@ def functions(g):
     ]
 
 
+# --- the boundary phase -------------------------------------------------
+
+INT32_MAX = 2 ** 31 - 1
+INT64_MAX = 2 ** 63 - 1
+# the values every option is called with (brief of finding 2), then the
+# valid edges of the integer options
+BOUNDARY = [0, -1, 2 ** 31, 2 ** 32, INT64_MAX, 1e308, "x", None, True, []]
+BOUNDARY_TIMEOUT = "5s"
+
+
+def is_int(v):
+    return type(v) is int           # not bool, not float
+
+
+def int_option(lo, hi, null_ok=True):
+    """Expectation of an integer option taking lo..hi: '22023' or 'clean'
+    (success or a clean documented error)."""
+    def expect(v):
+        if v is None:
+            return "clean" if null_ok else "22023|clean"
+        return "clean" if is_int(v) and lo <= v <= hi else "22023"
+    return expect
+
+
+def bool_option(v):
+    if isinstance(v, bool):
+        return "clean"
+    return "22023|clean" if v is None else "22023"
+
+
+def names_option(v):
+    """An array of field names: [] and unknown names may succeed or fail
+    cleanly; anything not an array of strings is 22023."""
+    if isinstance(v, list) and all(isinstance(e, str) for e in v):
+        return "clean"
+    return "22023|clean" if v is None else "22023"
+
+
+def object_arg(v):
+    """A whole jsonb argument that must be an object."""
+    if isinstance(v, dict):
+        return "clean"
+    return "22023|clean" if v is None else "22023"
+
+
+def name_values():
+    """Boundary values for an array-of-names option: each value itself, and
+    each scalar inside an array."""
+    return BOUNDARY + [[v] for v in BOUNDARY if not isinstance(v, list)] + [["slug"]]
+
+
+def boundary_calls():
+    """(label, option named in the message, expectation, sql, params)."""
+    calls = []
+    tag_rows = json.dumps([{"name": "qs-bnd-%d" % i, "slug": "qs-bnd-%d" % i} for i in range(3)])
+    prod_rows = json.dumps([{"id": i, "stock": 5 + i} for i in (1, 2, 3)])
+    bc = "SELECT qs.bulk_create('catalog_tag', %s::jsonb, %s::jsonb)"
+    bu = "SELECT qs.bulk_update('catalog_product', %s::jsonb, %s::text[], %s::jsonb)"
+
+    def add(label, option, expect, sql, params):
+        calls.append((label, option, expect, sql, params))
+
+    # qs.bulk_create: every option; batch_size on the COPY path (the default
+    # returning) and on the statement path (returning a non-key field)
+    ints = BOUNDARY + [1, INT32_MAX]
+    for v in ints:
+        e = int_option(1, INT32_MAX)(v)
+        add("bulk_create batch_size=%r" % (v,), "batch_size", e, bc, (tag_rows, json.dumps({"batch_size": v})))
+        add("bulk_create batch_size=%r returning slug" % (v,), "batch_size", e, bc,
+            (tag_rows, json.dumps({"batch_size": v, "returning": ["slug"]})))
+        add("bulk_create batch_size=%r ignore_conflicts" % (v,), "batch_size", e, bc,
+            (tag_rows, json.dumps({"batch_size": v, "ignore_conflicts": True})))
+    for v in BOUNDARY + [False]:
+        add("bulk_create ignore_conflicts=%r" % (v,), "ignore_conflicts", bool_option(v), bc,
+            (tag_rows, json.dumps({"ignore_conflicts": v})))
+        add("bulk_create update_conflicts=%r" % (v,), "update_conflicts", bool_option(v), bc,
+            (tag_rows, json.dumps({"update_conflicts": v, "unique_fields": ["slug"], "update_fields": ["name"]})))
+    for v in name_values():
+        add("bulk_create unique_fields=%r" % (v,), "unique_fields", names_option(v), bc,
+            (tag_rows, json.dumps({"update_conflicts": True, "unique_fields": v, "update_fields": ["name"]})))
+        add("bulk_create update_fields=%r" % (v,), "update_fields", names_option(v), bc,
+            (tag_rows, json.dumps({"update_conflicts": True, "unique_fields": ["slug"], "update_fields": v})))
+        add("bulk_create fields=%r" % (v,), "fields", names_option(v), bc, (tag_rows, json.dumps({"fields": v})))
+        add("bulk_create returning=%r" % (v,), "returning", names_option(v), bc, (tag_rows, json.dumps({"returning": v})))
+    add("bulk_create returning='*'", "returning", "clean", bc, (tag_rows, json.dumps({"returning": "*"})))
+    for v in BOUNDARY:
+        add("bulk_create options=%r" % (v,), "options", object_arg(v), bc, (tag_rows, json.dumps(v)))
+
+    # qs.bulk_update: batch_size, max_affected, fields, the options object
+    for v in ints:
+        add("bulk_update batch_size=%r" % (v,), "batch_size", int_option(1, INT32_MAX)(v), bu,
+            (prod_rows, ["stock"], json.dumps({"batch_size": v})))
+    for v in BOUNDARY + [1, 2 ** 63, -2 ** 63]:
+        e = int_option(1, INT64_MAX)(v)
+        if e == "clean" and is_int(v) and v < 3:
+            e = "21000"                 # 3 rows would change: more than max_affected
+        add("bulk_update max_affected=%r" % (v,), "max_affected", e, bu,
+            (prod_rows, ["stock"], json.dumps({"max_affected": v})))
+    for v in BOUNDARY:
+        add("bulk_update options=%r" % (v,), "options", object_arg(v), bu, (prod_rows, ["stock"], json.dumps(v)))
+    for f in [None, [], ["x"], ["id"], ["stock", "stock"]] + [[str(v)] for v in BOUNDARY]:
+        add("bulk_update fields=%r" % (f,), "fields", "clean", bu, (prod_rows, f, None))
+
+    # qs.update and qs.delete: the queryset's numeric and locking keys
+    upd = "SELECT qs.update(%s::jsonb, '{\"stock\": {\"+\": [{\"F\": \"stock\"}, 0]}}')"
+    dele = "SELECT qs.delete(%s::jsonb)"
+    for fname, sql, model in (("update", upd, "catalog_product"), ("delete", dele, "catalog_tag")):
+        base = {"model": model, "where": {"id__lte": 3}, "order_by": ["id"]}
+        for v in BOUNDARY + [1, 2 ** 63]:
+            add("%s limit=%r" % (fname, v), "limit", int_option(0, INT64_MAX)(v), sql, (json.dumps(dict(base, limit=v)),))
+            add("%s offset=%r" % (fname, v), "offset", int_option(0, INT64_MAX, null_ok=False)(v), sql,
+                (json.dumps(dict(base, offset=v)),))
+            add("%s offset=%r limit=2" % (fname, v), "offset", int_option(0, INT64_MAX, null_ok=False)(v), sql,
+                (json.dumps(dict(base, offset=v, limit=2)),))
+            add("%s offset=1 limit=%r" % (fname, v), "limit", int_option(0, INT64_MAX)(v), sql,
+                (json.dumps(dict(base, offset=1, limit=v)),))
+        for v in BOUNDARY + [False, {}]:
+            e = "clean" if v is True or v is False or v == {} else ("22023|clean" if v is None else "22023")
+            add("%s select_for_update=%r" % (fname, v), "select_for_update", e, sql,
+                (json.dumps(dict(base, limit=2, select_for_update=v)),))
+        for key in ("nowait", "skip_locked"):
+            for v in BOUNDARY + [False]:
+                add("%s select_for_update.%s=%r" % (fname, key, v), key, bool_option(v), sql,
+                    (json.dumps(dict(base, limit=2, select_for_update={key: v})),))
+        for v in name_values() + [["self"]]:
+            add("%s select_for_update.of=%r" % (fname, v), "of", names_option(v), sql,
+                (json.dumps(dict(base, limit=2, select_for_update={"of": v})),))
+    for v in BOUNDARY:
+        add("update values=%r" % (v,), "update values", object_arg(v),
+            "SELECT qs.update('{\"model\": \"catalog_product\", \"where\": {\"id\": 1}}', %s::jsonb)", (json.dumps(v),))
+    for f in [None, [], ["x"], ["stock"]] + [[str(v)] for v in BOUNDARY]:
+        add("update fields=%r" % (f,), "fields", "clean",
+            "SELECT qs.update('{\"model\": \"catalog_product\", \"where\": {\"id\": 1}}', '{\"stock\": 9}', %s::text[])", (f,))
+
+    # qs.create: the values object and the fields allow-list
+    for v in BOUNDARY:
+        add("create values=%r" % (v,), "values", object_arg(v), "SELECT qs.create('catalog_tag', %s::jsonb)", (json.dumps(v),))
+        add("create name=%r" % (v,), "name", "clean", "SELECT qs.create('catalog_tag', %s::jsonb)",
+            (json.dumps({"name": v, "slug": "qs-bnd-c"}),))
+    for f in [None, [], ["x"], ["name", "slug"]] + [[str(v)] for v in BOUNDARY]:
+        add("create fields=%r" % (f,), "fields", "clean",
+            "SELECT qs.create('catalog_tag', '{\"name\": \"qs-bnd-c\", \"slug\": \"qs-bnd-c\"}', %s::text[])", (f,))
+
+    # qs.get_or_create, qs.update_or_create: their object arguments, and
+    # boundary values as a lookup and as a default
+    goc = "SELECT * FROM qs.get_or_create('catalog_tag', %s::jsonb, %s::jsonb)"
+    uoc = "SELECT * FROM qs.update_or_create('catalog_product', %s::jsonb, %s::jsonb, %s::jsonb)"
+    tag_defaults = json.dumps({"name": "qs-bnd-g", "slug": "qs-bnd-g"})
+    for v in BOUNDARY:
+        add("get_or_create lookups=%r" % (v,), "lookups", object_arg(v), goc, (json.dumps(v), tag_defaults))
+        add("get_or_create defaults=%r" % (v,), "defaults", object_arg(v), goc, (json.dumps({"slug": "qs-bnd-g"}), json.dumps(v)))
+        add("get_or_create id=%r" % (v,), "id", "clean", goc, (json.dumps({"id": v}), tag_defaults))
+        add("update_or_create lookups=%r" % (v,), "lookups", object_arg(v), uoc, (json.dumps(v), '{"stock": 1}', None))
+        add("update_or_create defaults=%r" % (v,), "defaults", object_arg(v), uoc, ('{"id": 1}', json.dumps(v), None))
+        add("update_or_create create_defaults=%r" % (v,), "create_defaults", object_arg(v), uoc,
+            ('{"id": 1}', '{"stock": 1}', json.dumps(v)))
+        add("update_or_create stock=%r" % (v,), "stock", "clean", uoc, ('{"id": 1}', json.dumps({"stock": v}), None))
+    return calls
+
+
+class Watchdog:
+    """Cancels a call that outlives its statement_timeout by 10 s (the
+    server did not interrupt it), and terminates its backend 20 s later."""
+
+    def __init__(self, conn, dsn, seconds):
+        self.conn, self.dsn, self.fired = conn, dsn, None
+        self.pid = conn.get_backend_pid()
+        self.t1 = threading.Timer(seconds + 10, self.cancel)
+        self.t2 = threading.Timer(seconds + 30, self.terminate)
+        self.t1.start()
+        self.t2.start()
+
+    def cancel(self):
+        self.fired = "cancelled by the client after the statement_timeout did not stop it"
+        try:
+            self.conn.cancel()
+        except psycopg2.Error:
+            pass
+
+    def terminate(self):
+        self.fired = "terminated by the client: neither the statement_timeout nor a cancel stopped it"
+        try:
+            c = psycopg2.connect(self.dsn)
+            c.autocommit = True
+            c.cursor().execute("SELECT pg_terminate_backend(%s)", (self.pid,))
+            c.close()
+        except psycopg2.Error:
+            pass
+
+    def stop(self):
+        self.t1.cancel()
+        self.t2.cancel()
+
+
+def run_boundary(dsn, conn_holder, stats, by_class, samples):
+    """The deterministic boundary phase; returns (calls made, calls planned,
+    timeouts, seconds)."""
+    calls = boundary_calls()
+    made = timeouts = 0
+    t0 = time.time()
+    for label, option, expect, sql, params in calls:
+        conn = conn_holder["priv"]
+        cur = conn.cursor()
+        dog = None
+        outcome = None          # None: success; else (sqlstate, message)
+        try:
+            cur.execute("BEGIN")
+            cur.execute("SET LOCAL statement_timeout = '%s'" % BOUNDARY_TIMEOUT)
+            dog = Watchdog(conn, dsn, int(BOUNDARY_TIMEOUT.rstrip("s")))
+            made += 1
+            cur.execute(sql, params)
+            cur.fetchall()
+        except psycopg2.Error as e:
+            outcome = (e.pgcode, (e.pgerror or str(e)).strip().splitlines()[0] if (e.pgerror or str(e)).strip() else "")
+        finally:
+            if dog:
+                dog.stop()
+        if outcome and outcome[0] is None:
+            stats["crashes"] += 1
+            samples.append(("connection lost", "boundary", label + " :: " + outcome[1][:200]))
+            time.sleep(3)
+            try:
+                conn_holder["priv"] = connect(dsn)
+            except psycopg2.Error as e:
+                samples.append(("connection lost", "boundary", "cannot reconnect: " + str(e).strip()[:200]))
+                break
+            continue
+        try:
+            cur.execute("ROLLBACK")
+        except psycopg2.Error:
+            conn_holder["priv"] = connect(dsn)
+        if outcome:
+            by_class[outcome[0][:2]] = by_class.get(outcome[0][:2], 0) + 1
+        problem = None
+        if outcome and outcome[0] == "57014":
+            timeouts += 1
+            problem = "timeout" + (" (%s)" % dog.fired if dog and dog.fired else " (%s statement_timeout)" % BOUNDARY_TIMEOUT)
+        elif dog and dog.fired:
+            problem = dog.fired
+        elif expect == "22023":
+            if outcome is None:
+                problem = "accepted; expected 22023"
+            elif outcome[0] != "22023":
+                problem = "sqlstate %s; expected 22023: %s" % (outcome[0], outcome[1][:160])
+            elif option not in outcome[1]:
+                problem = "22023 without naming %s: %s" % (option, outcome[1][:160])
+        elif expect == "21000":
+            if outcome is None or outcome[0] != "21000":
+                problem = "%s; expected 21000 (max_affected)" % ("accepted" if outcome is None else "sqlstate " + outcome[0])
+        elif outcome and outcome[0][:2] not in ALLOWED and outcome[0][:2] not in SEMANTIC:
+            problem = "sqlstate %s: %s" % (outcome[0], outcome[1][:160])
+        elif expect == "22023|clean" and outcome and outcome[0][:2] == "22" and outcome[0] != "22023":
+            problem = "sqlstate %s; expected success or 22023: %s" % (outcome[0], outcome[1][:160])
+        if problem:
+            stats["unexpected"] += 1
+            samples.append(("boundary", label, problem))
+    return made, len(calls), timeouts, time.time() - t0
+
+
 def server_identity(cur):
-    cur.execute("SELECT pg_postmaster_start_time()::text, (SELECT setting FROM pg_settings WHERE name = 'data_directory')")
-    start, datadir = cur.fetchone()
-    pid = None
-    try:
-        with open(os.path.join(datadir, "postmaster.pid")) as f:
-            pid = f.readline().strip()
-    except OSError:
-        pass
-    return start, pid
+    """The postmaster's start time and pid (read by the server itself, so
+    the check does not depend on this process being able to read the data
+    directory)."""
+    cur.execute("SELECT pg_postmaster_start_time()::text, split_part(pg_read_file('postmaster.pid'), E'\\n', 1)")
+    return tuple(cur.fetchone())
 
 
 def connect(dsn, user=None):
@@ -297,18 +574,33 @@ def main():
     args = ap.parse_args()
 
     rnd = random.Random(args.seed)
-    admin = connect(args.dsn)
-    acur = admin.cursor()
-    schema = Schema(acur)
-    before = server_identity(acur)
+    try:
+        admin = connect(args.dsn)
+        acur = admin.cursor()
+        schema = Schema(acur)
+        before = server_identity(acur)
+        conns = {"priv": connect(args.dsn), "noprivs": connect(args.dsn, args.noprivs_role)}
+    except psycopg2.Error as e:     # a fuzzer that cannot connect has failed
+        print("FUZZ FAIL: cannot connect or read the schema (dsn %r): %s" % (args.dsn, str(e).strip()[:300]))
+        print("STRESS fuzz inputs=0 crashes=0 unexpected=0 violations=0")
+        return 1
+    if not schema.models:
+        print("FUZZ FAIL: no table to fuzz in %r (the demo schema is missing)" % args.dsn)
+        print("STRESS fuzz inputs=0 crashes=0 unexpected=0 violations=0")
+        return 1
     g = Gen(rnd, schema)
     funcs = functions(g)
+
+    # the deterministic boundary phase, always
+    bstats = {"crashes": 0, "unexpected": 0}
+    bclass = {}
+    bsamples = []
+    b_made, b_planned, b_timeouts, b_secs = run_boundary(args.dsn, conns, bstats, bclass, bsamples)
 
     stats = {"tried": 0, "ok": 0, "crashes": 0, "unexpected": 0, "violations": 0}
     by_class = {}
     by_func = {}
     samples = []
-    conns = {"priv": connect(args.dsn), "noprivs": connect(args.dsn, args.noprivs_role)}
     t0 = time.time()
     for i in range(args.cases):
         name, touches_data, sql, build = funcs[i % len(funcs)] if i < len(funcs) * 4 else rnd.choice(funcs)
@@ -359,6 +651,20 @@ def main():
         after = ("unreachable", None)
     restarted = after != before
 
+    def classes(d):
+        return ", ".join("%s=%d%s" % (c, n, "" if c in ALLOWED else " (" + SEMANTIC.get(c, "UNEXPECTED") + ")")
+                         for c, n in sorted(d.items()))
+
+    print("== boundary phase (every option of every write function, %s statement_timeout, %.0f s) ==" % (BOUNDARY_TIMEOUT, b_secs))
+    print("%-28s %8s" % ("boundary calls made", "%d of %d" % (b_made, b_planned)))
+    print("%-28s %8s" % ("timeouts (57014)", b_timeouts))
+    print("%-28s %8s" % ("crashes / lost connections", bstats["crashes"]))
+    print("%-28s %8s" % ("unexpected outcomes", bstats["unexpected"]))
+    print("errors by class: " + classes(bclass))
+    for s in bsamples[:30]:
+        print("  %s in %s: %s" % s)
+    if len(bsamples) > 30:
+        print("  ... and %d more" % (len(bsamples) - 30))
     print("== spec fuzzer (seed %d, %d cases, %.0f s) ==" % (args.seed, stats["tried"], elapsed))
     print("%-28s %8s" % ("inputs tried", stats["tried"]))
     print("%-28s %8s" % ("succeeded", stats["ok"]))
@@ -366,16 +672,30 @@ def main():
     print("%-28s %8s" % ("server restarted", "yes" if restarted else "no"))
     print("%-28s %8s" % ("unexpected SQLSTATE classes", stats["unexpected"]))
     print("%-28s %8s" % ("privilege violations", stats["violations"]))
-    print("errors by class: " + ", ".join("%s=%d%s" % (c, n, "" if c in ALLOWED else " (" + SEMANTIC.get(c, "UNEXPECTED") + ")")
-                                         for c, n in sorted(by_class.items())))
+    print("errors by class: " + classes(by_class))
     print("calls by function: " + ", ".join("%s=%d" % kv for kv in sorted(by_func.items())))
     for s in samples[:20]:
         print("  %s in %s: %s" % s)
-    bad = stats["crashes"] or restarted or stats["unexpected"] or stats["violations"]
-    print("FUZZ %s" % ("FAIL" if bad else "PASS"))
-    print("STRESS fuzz inputs=%d crashes=%d unexpected=%d violations=%d" % (stats["tried"], stats["crashes"] + (1 if restarted else 0),
-                                                                        stats["unexpected"], stats["violations"]))
-    return 1 if bad else 0
+    # a check that did not run has failed
+    reasons = []
+    if stats["tried"] == 0:
+        reasons.append("no random case was tried (--cases %d)" % args.cases)
+    if b_made < b_planned:
+        reasons.append("only %d of %d boundary calls were made" % (b_made, b_planned))
+    if b_timeouts:
+        reasons.append("%d boundary call(s) timed out" % b_timeouts)
+    crashes = stats["crashes"] + bstats["crashes"] + (1 if restarted else 0)
+    unexpected = stats["unexpected"] + bstats["unexpected"]
+    if crashes:
+        reasons.append("%d crash(es) / lost connection(s)%s" % (crashes, ", server restarted" if restarted else ""))
+    if unexpected:
+        reasons.append("%d unexpected outcome(s)" % unexpected)
+    if stats["violations"]:
+        reasons.append("%d privilege violation(s)" % stats["violations"])
+    print("FUZZ %s" % ("FAIL: " + "; ".join(reasons) if reasons else "PASS"))
+    print("STRESS fuzz inputs=%d crashes=%d unexpected=%d violations=%d" % (stats["tried"] + b_made, crashes, unexpected,
+                                                                        stats["violations"]))
+    return 1 if reasons else 0
 
 
 if __name__ == "__main__":

@@ -13,6 +13,10 @@ only read and write the demo tables.  Pass:
     no new role, no call takes longer than its timeout allows (no
     pg_sleep ran), the server never restarts.
 
+A check that did not run has failed: no psycopg2, an unreadable or empty
+corpus, no connection, a lost connection or no input tried is FAIL with
+the reason, never PASS.
+
 Prints a summary; exit status 0 = pass.
 """
 import json
@@ -20,27 +24,49 @@ import os
 import sys
 import time
 
-import psycopg2
+try:
+    import psycopg2
+except ImportError as exc:
+    print("INJECTION FAIL: python3-psycopg2 is not installed for %s (%s); scripts/install-deps.sh python3-psycopg2"
+          % (sys.executable, exc))
+    print("STRESS injection inputs=0 crashes=0 unexpected=0 violations=0")
+    sys.exit(1)
 
 DSN = os.environ.get("QS_FUZZ_DSN", "dbname=qs_stress")
+CORPUS = os.environ.get("QS_INJECTION_CORPUS", os.path.join(os.path.dirname(os.path.abspath(__file__)), "injection.json"))
 CLEAN = {"22", "42", "54", "P0", "0A", "21", "23", "28"}
 # a regclass argument is read by PostgreSQL before the function runs;
 # its input function reports a bad schema name as 3F000
 CLEAN_REGCLASS = {"3F"}
 
 
+def fail(reason, tried=0):
+    """A check that did not run (completely) has failed."""
+    print("INJECTION FAIL: %s" % reason)
+    print("STRESS injection inputs=%d crashes=0 unexpected=0 violations=0" % tried)
+    return 1
+
+
 def main():
-    with open(os.path.join(os.path.dirname(__file__), "injection.json")) as f:
-        corpus = json.load(f)
-    admin = psycopg2.connect(DSN)
-    admin.autocommit = True
-    a = admin.cursor()
-    a.execute("""DO $$ BEGIN
-                   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'qs_inject') THEN CREATE ROLE qs_inject LOGIN; END IF;
-                 END $$;
-                 GRANT USAGE ON SCHEMA qs TO qs_inject;
-                 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO qs_inject;
-                 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO qs_inject""")
+    try:
+        with open(CORPUS) as f:
+            corpus = json.load(f)
+    except (OSError, ValueError) as e:
+        return fail("cannot read the corpus %s: %s" % (CORPUS, e))
+    if not isinstance(corpus, list) or not corpus or not all(isinstance(p, str) for p in corpus):
+        return fail("the corpus %s is empty or not a JSON array of strings" % CORPUS)
+    try:
+        admin = psycopg2.connect(DSN)
+        admin.autocommit = True
+        a = admin.cursor()
+        a.execute("""DO $$ BEGIN
+                       IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'qs_inject') THEN CREATE ROLE qs_inject LOGIN; END IF;
+                     END $$;
+                     GRANT USAGE ON SCHEMA qs TO qs_inject;
+                     GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO qs_inject;
+                     GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO qs_inject""")
+    except psycopg2.Error as e:
+        return fail("cannot connect to or prepare %r: %s" % (DSN, str(e).strip()[:300]))
 
     def fingerprint():
         a.execute("""SELECT (SELECT md5(string_agg(t::text, ',' ORDER BY id)) FROM catalog_product t),
@@ -49,10 +75,13 @@ def main():
                             pg_postmaster_start_time()::text""")
         return a.fetchone()
 
-    before = fingerprint()
-    conn = psycopg2.connect(DSN, user="qs_inject")
-    conn.autocommit = True
-    cur = conn.cursor()
+    try:
+        before = fingerprint()
+        conn = psycopg2.connect(DSN, user="qs_inject")
+        conn.autocommit = True
+        cur = conn.cursor()
+    except psycopg2.Error as e:
+        return fail("cannot connect as qs_inject or read the tables: %s" % str(e).strip()[:300])
 
     ident_calls = [
         ("model", "SELECT qs.count(%s::jsonb)", lambda p: (json.dumps({"model": p}),)),
@@ -121,36 +150,47 @@ def main():
                 pass
         return ok
 
-    for p in corpus:
-        for label, sql, build in ident_calls:
-            run("ident", label, sql, build(p))
-        for label, sql, build in value_calls:
-            run("value", label, sql, build(p))
-        # stored as plain data and read back unchanged
-        if "\x00" in p:
-            continue
-        stats["tried"] += 1
-        try:
-            cur.execute("BEGIN")
-            cur.execute("SELECT qs.create('catalog_tag', %s::jsonb)->>'name'", (json.dumps({"name": p[:100], "slug": "inj-slug"}),))
-            stored = cur.fetchone()[0]
-            cur.execute("SELECT (qs.get(%s::jsonb))->>'name'", (json.dumps({"model": "catalog_tag", "where": {"name": p[:100], "slug": "inj-slug"}}),))
-            back = cur.fetchone()[0]
-            if stored == p[:100] and back == p[:100]:
-                stats["data"] += 1
-            else:
-                stats["bad"] += 1
-                bad.append(("changed", "create/get", p))
-        except psycopg2.Error as e:
-            cls = (e.pgcode or "??")[:2]
-            classes[cls] = classes.get(cls, 0) + 1
-            if cls != "22":     # a value too long for varchar(n) is a bad value
-                stats["bad"] += 1
-                bad.append((e.pgcode, "create/get", p))
-        finally:
-            cur.execute("ROLLBACK")
+    lost = None
+    try:
+        for p in corpus:
+            for label, sql, build in ident_calls:
+                run("ident", label, sql, build(p))
+            for label, sql, build in value_calls:
+                run("value", label, sql, build(p))
+            # stored as plain data and read back unchanged
+            if "\x00" in p:
+                continue
+            stats["tried"] += 1
+            try:
+                cur.execute("BEGIN")
+                cur.execute("SELECT qs.create('catalog_tag', %s::jsonb)->>'name'", (json.dumps({"name": p[:100], "slug": "inj-slug"}),))
+                stored = cur.fetchone()[0]
+                cur.execute("SELECT (qs.get(%s::jsonb))->>'name'", (json.dumps({"model": "catalog_tag", "where": {"name": p[:100], "slug": "inj-slug"}}),))
+                back = cur.fetchone()[0]
+                if stored == p[:100] and back == p[:100]:
+                    stats["data"] += 1
+                else:
+                    stats["bad"] += 1
+                    bad.append(("changed", "create/get", p))
+            except psycopg2.Error as e:
+                if e.pgcode is None:
+                    bad.append(("lost connection", "create/get", p))
+                    raise
+                cls = e.pgcode[:2]
+                classes[cls] = classes.get(cls, 0) + 1
+                if cls != "22":     # a value too long for varchar(n) is a bad value
+                    stats["bad"] += 1
+                    bad.append((e.pgcode, "create/get", p))
+            finally:
+                if not conn.closed:
+                    cur.execute("ROLLBACK")
+    except psycopg2.Error as e:     # the connection was lost: the rest did not run
+        lost = str(e).strip()[:200]
 
-    after = fingerprint()
+    try:
+        after = fingerprint()
+    except psycopg2.Error as e:
+        after = ("unreachable: " + str(e).strip()[:100],)
     changed = before != after
     print("== injection corpus (%d payloads x %d identifier and %d value positions, + store and read back) =="
           % (len(corpus), len(ident_calls), len(value_calls)))
@@ -164,10 +204,21 @@ def main():
     print("errors by class: " + ", ".join("%s=%d" % kv for kv in sorted(classes.items())))
     for b in bad[:20]:
         print("  %s in %s: %s" % b)
-    fail = stats["bad"] or stats["slow"] or changed
-    print("INJECTION %s" % ("FAIL" if fail else "PASS"))
-    print("STRESS injection inputs=%d crashes=0 unexpected=%d violations=%d" % (stats["tried"], stats["bad"], 1 if changed else 0))
-    return 1 if fail else 0
+    reasons = []
+    if lost is not None:
+        reasons.append("the connection was lost (%s); the rest of the corpus was not tried" % lost)
+    if stats["tried"] == 0:
+        reasons.append("no input was tried")
+    if stats["bad"]:
+        reasons.append("%d unexpected outcome(s)" % stats["bad"])
+    if stats["slow"]:
+        reasons.append("%d call(s) slower than 3 s" % stats["slow"])
+    if changed:
+        reasons.append("tables, roles or the server changed")
+    print("INJECTION %s" % ("FAIL: " + "; ".join(reasons) if reasons else "PASS"))
+    print("STRESS injection inputs=%d crashes=%d unexpected=%d violations=%d" % (stats["tried"], 0 if lost is None else 1,
+                                                                            stats["bad"], 1 if changed else 0))
+    return 1 if reasons else 0
 
 
 if __name__ == "__main__":

@@ -5,17 +5,35 @@
 # Pass: no failed transaction and no error in pgbench's log, and at the
 # end the invariants hold: stock is conserved (initial stock = final
 # stock + units sold, never negative) and no transaction saw or wrote
-# another tenant's row.
+# another tenant's row.  A check that did not run has failed: no pgbench,
+# no connection, a failed setup, no transaction or a script of the mix that
+# never ran (so its invariant was not exercised) is FAIL with the reason.
+#
+#   QS_PGBENCH=/path/to/pgbench   the binary (default: pgbench on PATH, or
+#                                 in pg_config --bindir)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DB="${QS_STRESS_DB:-qs_stress}"
 SECS="${QS_LOAD_SECONDS:-60}"
 CLIENTS="${QS_LOAD_CLIENTS:-16}"
+PGBENCH="${QS_PGBENCH:-pgbench}"
+fail_now() {  # REASON
+  echo "LOAD FAIL: $1"
+  echo "STRESS load inputs=${tx:-0} crashes=0 unexpected=${errors:-0} violations=0"
+  exit 1
+}
+trap 'rc=$?; fail_now "a step failed (exit $rc, line $LINENO): $BASH_COMMAND"' ERR
+case "$SECS" in ''|*[!0-9]*|0) fail_now "QS_LOAD_SECONDS must be a positive number of seconds, got '$SECS'";; esac
+case "$CLIENTS" in ''|*[!0-9]*|0) fail_now "QS_LOAD_CLIENTS must be a positive number of clients, got '$CLIENTS'";; esac
+if [ -z "${QS_PGBENCH:-}" ] && ! command -v pgbench >/dev/null 2>&1; then PGBENCH="$(pg_config --bindir 2>/dev/null)/pgbench"; fi
+command -v "$PGBENCH" >/dev/null 2>&1 && [ -x "$(command -v "$PGBENCH")" ] \
+  || fail_now "pgbench is not installed ('$PGBENCH' not found; it comes with postgresql-15)"
 eval "$(bash scripts/cluster.sh env)"
 TMP="$(mktemp -d)"
 chmod 755 "$TMP"
 trap 'rm -rf "$TMP"' EXIT
 
+err="$(psql -X -At -d "$DB" -c "SELECT 1" 2>&1)" || fail_now "cannot connect to $DB: $err"
 psql -X -q -v ON_ERROR_STOP=1 -d "$DB" >/dev/null <<'SQL'
 SET client_min_messages = warning;
 DROP TABLE IF EXISTS stress_sold, stress_note, stress_violation, stress_stock0;
@@ -71,10 +89,12 @@ PGB
 
 echo "== load: pgbench, $CLIENTS clients, ${SECS}s: reads 4, nested 2, decrements 3, tenant switches 3 (weights) =="
 set +e
-pgbench -n -U qs_load -d "$DB" -c "$CLIENTS" -j 2 -T "$SECS" \
+trap - ERR
+"$PGBENCH" -n -U qs_load -d "$DB" -c "$CLIENTS" -j 2 -T "$SECS" \
   -f "$TMP/read.sql@4" -f "$TMP/nested.sql@2" -f "$TMP/decrement.sql@3" -f "$TMP/tenant.sql@3" > "$TMP/out" 2>&1
 rc=$?
 set -e
+trap 'rc=$?; fail_now "a step failed (exit $rc, line $LINENO): $BASH_COMMAND"' ERR
 grep -E "^(number of transactions actually processed|number of failed transactions|tps)" "$TMP/out" || true
 errors="$(grep -c -E "ERROR|error:" "$TMP/out" || true)"
 fail=0
@@ -96,6 +116,21 @@ echo "$inv" | grep -q "tenant violations: 0" || fail=1
 notes="$(echo "$inv" | sed -n 's/^notes written under tenants: \([0-9]*\), with the writer.s tenant: \([0-9]*\)$/\1 \2/p')"
 [ -n "$notes" ] && [ "${notes% *}" = "${notes#* }" ] || fail=1
 tx="$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$TMP/out")"
-echo "LOAD $([ "$fail" = 0 ] && echo PASS || echo FAIL)"
-echo "STRESS load inputs=${tx:-0} crashes=0 unexpected=${errors:-0} violations=$([ "$fail" = 0 ] && echo 0 || echo 1)"
+tx="${tx:-0}"
+# each script of the mix ran (pgbench's per-script " - N transactions" lines)
+per_script="$(sed -n 's/^ - \([0-9]*\) transactions (.*/\1/p' "$TMP/out" | tr '\n' ' ')"
+echo "transactions per script (read nested decrement tenant): ${per_script:-none}"
+reason=""
+[ "$rc" = 0 ] || reason="pgbench exited $rc"
+[ "${errors:-0}" = 0 ] || reason="${reason:+$reason; }$errors errors in pgbench's output"
+[ "$tx" -gt 0 ] || reason="${reason:+$reason; }no transaction was processed"
+[ "$(echo "$per_script" | wc -w)" = 4 ] && ! echo " $per_script" | grep -q " 0 " \
+  || reason="${reason:+$reason; }not every script of the mix ran (${per_script:-no per-script counts})"
+[ -n "$notes" ] && [ "${notes% *}" != 0 ] || reason="${reason:+$reason; }no note was written under a tenant"
+echo "$inv" | grep -q "stock conserved: true, never negative: true" || reason="${reason:+$reason; }stock not conserved"
+echo "$inv" | grep -q "tenant violations: 0" || reason="${reason:+$reason; }tenant violations"
+[ -n "$notes" ] && [ "${notes% *}" = "${notes#* }" ] || reason="${reason:+$reason; }notes with another tenant"
+echo "LOAD $([ -z "$reason" ] && echo PASS || echo "FAIL: $reason")"
+echo "STRESS load inputs=$tx crashes=0 unexpected=${errors:-0} violations=$([ "$fail" = 0 ] && echo 0 || echo 1)"
+[ -z "$reason" ] || exit 1
 exit "$fail"

@@ -6,13 +6,25 @@
 # the calls is what it holds at the end, within a small allowance.  (The
 # resident set counts the shared buffers a backend touches, so the private
 # anonymous memory, RssAnon, is measured instead.)  Needs the stress database
-# (test/stress/run.sh).
+# (test/stress/run.sh).  A check that did not run has failed: a case that
+# could not run or measure its memory, or no connection, is FAIL with the
+# reason, and only the calls of the cases that ran count as inputs.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DB="${QS_STRESS_DB:-qs_stress}"
 CALLS="${QS_MEMORY_CALLS:-100000}"
 WARM=10000
 ALLOW_KB="${QS_MEMORY_ALLOW_KB:-1024}"
+fail_now() {  # REASON
+  echo "MEMORY FAIL: $1"
+  echo "STRESS memory inputs=${measured_calls:-0} crashes=0 unexpected=0 violations=0 leaks=${leaky:-0}"
+  exit 1
+}
+trap 'rc=$?; fail_now "a step failed (exit $rc, line $LINENO): $BASH_COMMAND"' ERR
+case "$CALLS" in ''|*[!0-9]*|0|1) fail_now "QS_MEMORY_CALLS must be a number of calls of at least 2, got '$CALLS'";; esac
+err="$(psql -X -At -v ON_ERROR_STOP=1 -d "$DB" -c "SELECT (regexp_match(pg_read_file('/proc/' || pg_backend_pid() || '/status'), 'RssAnon:\s+(\d+)'))[1]::bigint" 2>&1)" \
+  || fail_now "cannot connect to $DB or read a backend's /proc status: $err"
+case "$err" in ''|*[!0-9]*) fail_now "cannot measure a backend's RssAnon (read '$err' from /proc/<pid>/status)";; esac
 
 # name | statement run CALLS times (PERFORM in a loop; i is the counter;
 # the loop commits every 1,000 calls, so repeated updates of the same rows
@@ -58,6 +70,10 @@ SELECT string_agg((ctx / 1024)::text || ' ' || rss, ' ' ORDER BY phase DESC) FRO
 SQL
 )" || { echo "$name failed: $out" > "$TMPD/$name"; return; }
   read -r cw rw ce re <<< "$(echo "$out" | tail -1)"
+  # four numbers, or the case did not measure anything (and must not pass)
+  for x in "$cw" "$rw" "$ce" "$re"; do
+    case "$x" in ''|*[!0-9]*) echo "$name measured nothing: '$(echo "$out" | tail -1)'" > "$TMPD/$name"; return;; esac
+  done
   flat=yes
   if [ $((ce - cw)) -gt "$ALLOW_KB" ] || [ $((re - rw)) -gt $((ALLOW_KB * 4)) ]; then flat=NO; fi
   printf "%-12s %10s %12s %12s %12s %12s %8s\n" "$name" "$CALLS" "$cw" "$ce" "$rw" "$re" "$flat" > "$TMPD/$name"
@@ -73,13 +89,22 @@ done <<< "$CASES"
 wait
 echo "memory of one backend after $WARM warm-up calls plus half, and after all $CALLS calls (contexts: pg_backend_memory_contexts; anon: RssAnon)"
 printf "%-12s %10s %12s %12s %12s %12s %8s\n" "function" "calls" "ctx mid kB" "ctx end kB" "anon mid kB" "anon end kB" "flat"
+measured_calls=0; leaky=0; broken=()
 for n in "${names[@]}"; do
+  if [ ! -s "$TMPD/$n" ]; then echo "$n did not report"; broken+=("$n"); continue; fi
   cat "$TMPD/$n"
-  grep -q " yes$" "$TMPD/$n" || fail=1
+  if grep -qE " (yes|NO)$" "$TMPD/$n"; then
+    measured_calls=$(( measured_calls + CALLS + WARM ))
+    grep -q " yes$" "$TMPD/$n" || { leaky=$((leaky + 1)); fail=1; }
+  else
+    broken+=("$n"); fail=1
+  fi
 done
 rm -rf "$TMPD"
 # the writes above committed: remove what they stored
 psql -X -q -d "$DB" -c "DELETE FROM catalog_tag WHERE slug LIKE 'mem%'" >/dev/null
-echo "MEMORY $([ "$fail" = 0 ] && echo PASS || echo FAIL)"
-echo "STRESS memory inputs=$(( $(echo "$CASES" | grep -c '|') * (CALLS + WARM) )) crashes=0 unexpected=0 violations=0 leaks=$fail"
+[ "${#names[@]}" -gt 0 ] || fail_now "no case to run"
+[ "${#broken[@]}" = 0 ] || fail_now "${#broken[@]} of ${#names[@]} cases did not run or measure: ${broken[*]}$([ "$leaky" = 0 ] || echo "; $leaky grew")"
+echo "MEMORY $([ "$fail" = 0 ] && echo PASS || echo "FAIL: $leaky of ${#names[@]} cases grew")"
+echo "STRESS memory inputs=$measured_calls crashes=0 unexpected=0 violations=0 leaks=$leaky"
 exit "$fail"

@@ -12,14 +12,32 @@
 # palloc's blocks, not its chunks: an overrun inside a block goes unseen,
 # while a read of memory whose context was deleted (the class of bug the
 # fault test once found) is reported, since the blocks go back to malloc.
+#
+# A check that did not run has failed: no valgrind, a server that did not
+# start or does not run under memcheck, no process log, no regression file
+# or fewer files run than listed is FAIL with the reason; the summary's
+# inputs are the regression files pg_regress really ran.
+#
+#   QS_VALGRIND=/path/to/valgrind   the binary (default: valgrind on PATH)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT="$(pwd)"
 PORT="${QS_VALGRIND_PORT:-$(( ${QS_PGPORT:-54329} + 11 ))}"
-TESTS="${QS_VALGRIND_TESTS:-setup extension queryset lookups terminals errors plancache cursor relations nested expressions aggregates writes bulkload querystats managers tenant}"
+TESTS="${QS_VALGRIND_TESTS:-setup extension queryset lookups terminals errors plancache cursor relations nested expressions aggregates writes bulkload reentrancy querystats managers tenant tenant_hardening}"
 BASE="/tmp/pg_queryset-valgrind-$PORT"
-BIN="$(pg_config --bindir)"
+VALGRIND="${QS_VALGRIND:-valgrind}"
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+fail_now() {  # REASON
+  echo "VALGRIND FAIL: $1"
+  echo "STRESS valgrind inputs=${ran:-0} crashes=0 unexpected=${ours:-0} violations=0 leaks=${leaks:-0}"
+  exit 1
+}
+trap 'rc=$?; fail_now "a step failed (exit $rc, line $LINENO): $BASH_COMMAND"' ERR
+[ -n "$(echo $TESTS)" ] || fail_now "no regression file to run (QS_VALGRIND_TESTS is empty)"
+for t in $TESTS; do [ -f "sql/$t.sql" ] || fail_now "no regression file sql/$t.sql"; done
+VALGRIND_PATH="$(command -v "$VALGRIND" 2>/dev/null)" && [ -x "$VALGRIND_PATH" ] \
+  || fail_now "valgrind is not installed ('$VALGRIND' not found; Debian package valgrind, scripts/install-deps.sh valgrind)"
+BIN="$(pg_config --bindir)"
 
 stop() {
   if [ -f "$BASE/data/postmaster.pid" ]; then
@@ -42,7 +60,7 @@ log_min_messages = warning
 lc_messages = 'C'
 CONF
 echo "-- starting the postmaster under valgrind (port $PORT)"
-as_pg bash -c "valgrind --quiet --tool=memcheck --error-limit=no --num-callers=40 --track-origins=no --fullpath-after= \
+as_pg bash -c "'$VALGRIND_PATH' --quiet --tool=memcheck --error-limit=no --num-callers=40 --track-origins=no --fullpath-after= \
   --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite \
   --log-file='$BASE/vg/vg.%p.log' '$BIN/postgres' -D '$BASE/data' > '$BASE/server.log' 2>&1 &"
 for _ in $(seq 600); do
@@ -50,16 +68,28 @@ for _ in $(seq 600); do
   sleep 0.5
 done
 export PGHOST="$BASE/sock" PGPORT="$PORT" PGUSER=postgres
-psql -X -At -d postgres -c "SELECT 'server up: ' || version()" || { cat "$BASE/server.log"; exit 1; }
+psql -X -At -d postgres -c "SELECT 'server up: ' || version()" \
+  || fail_now "the server under valgrind did not start: $(tail -5 "$BASE/server.log" 2>/dev/null | tr '\n' ' ')"
+# the postmaster must really run under memcheck (else nothing is checked)
+pm_pid="$(head -1 "$BASE/data/postmaster.pid")"
+pm_exe="$(readlink "/proc/$pm_pid/exe" 2>/dev/null || true)"
+case "$pm_exe" in
+  *memcheck*|*valgrind*) echo "postmaster $pm_pid runs under $pm_exe";;
+  *) fail_now "the postmaster ($pm_pid) does not run under memcheck: its program is '${pm_exe:-unknown}'";;
+esac
 
 start=$(date +%s)
 echo "-- pg_regress under valgrind: $TESTS"
 set +e
+trap - ERR
 /usr/lib/postgresql/*/lib/pgxs/src/test/regress/pg_regress --inputdir=. --outputdir="$BASE/out" \
   --dbname=qs_valgrind $TESTS > "$BASE/regress.out" 2>&1
 regress_rc=$?
 set -e
+trap 'rc=$?; fail_now "a step failed (exit $rc, line $LINENO): $BASH_COMMAND"' ERR
 tail -3 "$BASE/regress.out"
+# the regression files pg_regress really ran ("test NAME ... ok|FAILED")
+ran="$(grep -cE '^(test| ) +[A-Za-z0-9_]+ +\.\.\. ' "$BASE/regress.out" || true)"
 stop
 secs=$(( $(date +%s) - start ))
 
@@ -71,6 +101,8 @@ OURS='pg_queryset\.so|/src/[a-z_]+\.c:[0-9]+'
 
 ours=0; theirs=0; leaks=0; files=0
 : > "$BASE/ours.txt"
+: > "$BASE/counts.txt"
+procs=$(find "$BASE/vg" -name 'vg.*.log' | wc -l)
 for f in "$BASE"/vg/vg.*.log; do
   [ -s "$f" ] || continue
   files=$((files + 1))
@@ -95,14 +127,18 @@ for f in "$BASE"/vg/vg.*.log; do
     END { printf "%d %d %d\n", o, t, l > "/dev/stderr" }' "$f" 2>> "$BASE/counts.txt"
 done
 while read -r o t l; do ours=$((ours + o)); theirs=$((theirs + t)); leaks=$((leaks + l)); done < "$BASE/counts.txt"
-echo "== valgrind (memcheck): $(echo "$TESTS" | wc -w) regression files, ${secs}s, $files process logs =="
+listed=$(echo "$TESTS" | wc -w)
+echo "== valgrind (memcheck): $ran of $listed regression files run, ${secs}s, $procs processes logged ($files with reports) =="
 echo "regression under valgrind: $([ "$regress_rc" = 0 ] && echo passed || echo "FAILED ($regress_rc)")"
 echo "errors in pg_queryset code: $ours (definite leaks: $leaks); reports in PostgreSQL's own code (not ours): $theirs"
 if [ "$ours" -gt 0 ]; then head -c 6000 "$BASE/ours.txt"; fi
-fail=0
-[ "$ours" = 0 ] || fail=1
-[ "$regress_rc" = 0 ] || { fail=1; head -c 4000 "$BASE/out/regression.diffs" 2>/dev/null || true; }
-echo "VALGRIND $([ "$fail" = 0 ] && echo PASS || echo FAIL)"
-echo "STRESS valgrind inputs=$(echo "$TESTS" | wc -w) crashes=0 unexpected=$ours violations=0 leaks=$leaks"
+reason=""
+[ "$ours" = 0 ] || reason="$ours errors in pg_queryset code"
+[ "$regress_rc" = 0 ] || { reason="${reason:+$reason; }pg_regress exited $regress_rc"; head -c 4000 "$BASE/out/regression.diffs" 2>/dev/null || true; }
+[ "$ran" = "$listed" ] || reason="${reason:+$reason; }pg_regress ran $ran of the $listed regression files"
+# the postmaster and at least one backend per file wrote a log
+[ "$procs" -gt "$ran" ] || reason="${reason:+$reason; }only $procs processes logged by valgrind"
 [ "${QS_VALGRIND_KEEP:-0}" = 1 ] || rm -rf "$BASE/vg" "$BASE/out"
-exit "$fail"
+[ -z "$reason" ] || { trap - ERR; fail_now "$reason"; }
+echo "VALGRIND PASS"
+echo "STRESS valgrind inputs=$ran crashes=0 unexpected=$ours violations=0 leaks=$leaks"
