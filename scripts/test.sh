@@ -78,7 +78,10 @@ if ! bash test/fault.sh; then
 fi
 
 echo "== server still up"
-psql -X -tA -d postgres -c "select 'postmaster started ' || pg_postmaster_start_time()"
+if ! psql -X -tA -d postgres -c "select 'postmaster started ' || pg_postmaster_start_time()"; then
+  echo "FAIL: the server did not answer after the suites"
+  status=1
+fi
 
 if [ "$status" -eq 0 ]; then echo "ALL TESTS PASSED"; else echo "TESTS FAILED"; fi
 exit "$status"

@@ -19,18 +19,26 @@ DB=qs_tenant
 PSQL=(psql -X -q -v ON_ERROR_STOP=1)
 fail=0
 
+PORT2=$(( ${QS_PGPORT:-54329} + 7 ))
 cleanup() {
   "${PSQL[@]}" -d postgres -c "ALTER SYSTEM RESET pg_queryset.tenant_secret" \
     -c "ALTER SYSTEM RESET pg_queryset.tenant_audience" -c "SELECT pg_reload_conf()" >/dev/null 2>&1 || true
+  QS_PGPORT=$PORT2 bash scripts/cluster.sh stop >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
+# a step that did not run is a failure, with its reason
+die() { echo "FAIL: $*"; echo "tenant suite: FAIL"; exit 1; }
+for tool in pg_prove pgbench psql createdb dropdb; do
+  command -v "$tool" >/dev/null || die "$tool is not installed: the suite cannot run"
+done
 
 echo "-- setup ($DB)"
-PGOPTIONS="-c client_min_messages=warning" dropdb --if-exists "$DB"
-createdb "$DB"
-"${PSQL[@]}" -d "$DB" -f test/tenant/setup.sql >/dev/null
+PGOPTIONS="-c client_min_messages=warning" dropdb --if-exists "$DB" || die "cannot reach the cluster to drop $DB"
+createdb "$DB" || die "createdb $DB failed"
+"${PSQL[@]}" -d "$DB" -f test/tenant/setup.sql >/dev/null || die "test/tenant/setup.sql failed"
 "${PSQL[@]}" -d postgres -c "ALTER SYSTEM SET pg_queryset.tenant_secret = 'suite-secret'" \
-  -c "ALTER SYSTEM SET pg_queryset.tenant_audience = 'qs-test'" -c "SELECT pg_reload_conf()" >/dev/null
+  -c "ALTER SYSTEM SET pg_queryset.tenant_audience = 'qs-test'" -c "SELECT pg_reload_conf()" >/dev/null \
+  || die "could not set the signing secret"
 sleep 1
 
 echo "-- isolation matrix as qs_app (pg_prove)"
@@ -68,9 +76,11 @@ echo "$COPYOUT"
 echo "$COPYOUT" | grep -q "COPY FROM not supported with row-level security" || { echo "FAIL: COPY FROM was not refused"; fail=1; }
 [ "$("${PSQL[@]}" -d "$DB" -At -c "SELECT count(*) FROM iso_doc WHERE slug = 'copy-in'")" = 0 ] || { echo "FAIL: COPY FROM wrote a row"; fail=1; }
 [ "$(echo "$COPYOUT" | grep -c '^1')" = 0 ] || { echo "FAIL: COPY TO showed tenant 1"; fail=1; }
+# and it did run: tenant 2's own rows came out (an empty output would also show no tenant 1)
+echo "$COPYOUT" | grep -qx '2' || { echo "FAIL: COPY TO did not show tenant 2's rows (did it run?)"; fail=1; }
 
 echo "-- concurrent sessions switching tenants (pgbench, 8 clients x 300 transactions)"
-"${PSQL[@]}" -d "$DB" <<'SQL' >/dev/null
+"${PSQL[@]}" -d "$DB" <<'SQL' >/dev/null || die "could not create iso_violation"
 CREATE TABLE iso_violation (seen_tenant int, want int, at timestamptz DEFAULT clock_timestamp());
 GRANT INSERT ON iso_violation TO qs_app;
 SQL
@@ -91,16 +101,17 @@ if ! pgbench -n -U qs_app -d "$DB" -c 8 -j 2 -t 300 -f "$SCRIPT" >"$SCRIPT.out" 
   cat "$SCRIPT.out"; fail=1
 fi
 grep -E "^(number of transactions actually processed|number of failed)" "$SCRIPT.out" || true
+grep -q "^number of transactions actually processed: 2400/2400" "$SCRIPT.out" \
+  || { echo "FAIL: pgbench did not run its 2,400 transactions"; fail=1; }
 VIOL="$("${PSQL[@]}" -d "$DB" -At -c "SELECT count(*) FROM iso_violation")"
 echo "violations: $VIOL"
 [ "$VIOL" = 0 ] || fail=1
 rm -f "$SCRIPT" "$SCRIPT.out"
 
 echo "-- a cluster that does not preload pg_queryset"
-PORT2=$(( ${QS_PGPORT:-54329} + 7 ))
 # scripts/cluster.sh's throw-away cluster, without the preload
 QS_PGPORT=$PORT2 bash scripts/cluster.sh stop >/dev/null 2>&1 || true
-QS_PRELOAD=0 QS_PGPORT=$PORT2 bash scripts/cluster.sh start >/dev/null
+QS_PRELOAD=0 QS_PGPORT=$PORT2 bash scripts/cluster.sh start >/dev/null || die "the cluster without preload did not start"
 OUT="$(eval "$(QS_PGPORT=$PORT2 bash scripts/cluster.sh env)"; psql -X -d postgres -At 2>&1 <<'SQL' || true
 CREATE EXTENSION pg_queryset;
 CREATE ROLE app LOGIN;
