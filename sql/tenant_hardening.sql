@@ -85,6 +85,10 @@ CREATE TABLE th.booking (id int PRIMARY KEY, tenant varchar(10) NOT NULL, room i
 CREATE TABLE th.login (tenant varchar(10) NOT NULL, login text NOT NULL, UNIQUE (login) INCLUDE (tenant),
                        UNIQUE (tenant, login));
 CREATE TABLE th.note_ref (id int PRIMARY KEY, account_id int REFERENCES th.account (id));
+-- partial and deferrable unique keys without the tenant column are oracles too
+CREATE UNIQUE INDEX login_active ON th.login (lower(login)) WHERE login <> '';
+ALTER TABLE th.login ADD CONSTRAINT login_deferred UNIQUE (login) DEFERRABLE INITIALLY DEFERRED;
+CREATE UNIQUE INDEX login_tenant_partial ON th.login (tenant, lower(login)) WHERE login <> '';
 SELECT qs.enable_tenant_scoping('th.booking', 'tenant');
 SELECT qs.enable_tenant_scoping('th.login', 'tenant');
 RESET ROLE;
