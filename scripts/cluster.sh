@@ -25,8 +25,10 @@ BASE="${QS_BASE:-/tmp/pg_queryset-$PORT}"
 DATA="$BASE/data"
 SOCK="$BASE/sock"
 LOG="$BASE/server.log"
-BIN="$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/$PGVER/bin)"
-[ -x "$BIN/initdb" ] || BIN="/usr/lib/postgresql/$PGVER/bin"
+# PG_CONFIG names another installation (a major built by scripts/pg-build.sh)
+BIN="$("${PG_CONFIG:-pg_config}" --bindir 2>/dev/null || echo /usr/lib/postgresql/$PGVER/bin)"
+[ -x "$BIN/initdb" ] || { [ -z "${PG_CONFIG:-}" ] && BIN="/usr/lib/postgresql/$PGVER/bin"; }
+[ -x "$BIN/initdb" ] || { echo "cluster: no initdb in $BIN" >&2; exit 1; }
 
 as_pg() {
   if [ "$(id -un)" = postgres ]; then "$@"; else runuser -u postgres -- "$@"; fi

@@ -1,13 +1,16 @@
 -- The extension's SQL surface, pinned: every function, its signature,
 -- volatility, parallel safety and security.  A change here is an API
 -- change and needs an upgrade script (src/sql/pg_queryset--A--B.sql).
-SELECT p.oid::regprocedure AS function,
-       pg_get_function_result(p.oid) AS returns,
-       p.provolatile AS vol, p.proparallel AS par, p.prosecdef AS secdef
-FROM pg_proc p
-JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass AND d.deptype = 'e'
-JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'pg_queryset'
-ORDER BY p.oid::regprocedure::text COLLATE "C";
+-- (named by proname and argument types: regprocedure quotes names
+-- that became keywords, such as json since PostgreSQL 16)
+SELECT * FROM (
+  SELECT p.pronamespace::regnamespace || '.' || p.proname || '(' || oidvectortypes(p.proargtypes) || ')' AS function,
+         pg_get_function_result(p.oid) AS returns,
+         p.provolatile AS vol, p.proparallel AS par, p.prosecdef AS secdef
+  FROM pg_proc p
+  JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass AND d.deptype = 'e'
+  JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'pg_queryset') f
+ORDER BY function COLLATE "C";
 
 -- every function runs with the caller's privileges
 SELECT count(*) AS security_definer_functions

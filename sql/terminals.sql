@@ -96,7 +96,7 @@ SELECT qs.sql(qs.only(qs.filter(qs.all('catalog_product'), '{"status": "active",
 SELECT qs.params(qs.only(qs.filter(qs.all('catalog_product'), '{"status": "active", "price__lt": 100}'), 'name'));
 SELECT qs.explain(qs.filter(qs.all('catalog_product'), '{"id": 5}'))->0->'Plan'->>'Node Type' AS node,
        qs.explain(qs.filter(qs.all('catalog_product'), '{"id": 5}'))->0->'Plan'->>'Index Name' AS index;
-SELECT (qs.explain(qs.filter(qs.all('catalog_product'), '{"id": 5}'), true)->0->'Plan'->>'Actual Rows')::int AS actual_rows;
+SELECT (qs.explain(qs.filter(qs.all('catalog_product'), '{"id": 5}'), true)->0->'Plan'->>'Actual Rows')::numeric::int AS actual_rows;
 
 
 -- generated SQL cannot be captured through the search_path: operators on

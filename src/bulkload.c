@@ -9,7 +9,6 @@
  *
  * The path is taken only where its result is indistinguishable from the
  * INSERT path's (write.c falls back otherwise):
- *	- PostgreSQL 14 or later (the CopyFrom API);
  *	- a plain table (not a view, partitioned or foreign table) without
  *	  BEFORE or INSTEAD OF row triggers on INSERT (they could change or
  *	  skip rows, and the returned keys would be wrong) and without
@@ -59,11 +58,7 @@
 #include "utils/rel.h"
 #include "utils/rls.h"
 
-#if PG_VERSION_NUM >= 140000
 #include "commands/copyfrom_internal.h"
-#endif
-
-#if PG_VERSION_NUM >= 140000
 
 /*
  * The data source of one COPY.  BeginCopyFrom's callback takes no
@@ -330,11 +325,7 @@ DefaultSequence(Relation rel, QsColumn *col, bool *check)
 	if (col->identity != '\0')
 	{
 		*check = false;
-#if PG_VERSION_NUM >= 170000
-		return getIdentitySequence(rel, col->attnum, false);
-#else
-		return getIdentitySequence(RelationGetRelid(rel), col->attnum, false);
-#endif
+		return QsIdentitySequence(rel, col->attnum);
 	}
 	if (!col->has_default)
 		return InvalidOid;
@@ -545,7 +536,6 @@ typedef struct CopyGroup
 	List	   *keys;			/* char * */
 } CopyGroup;
 
-#endif							/* PG_VERSION_NUM >= 140000 */
 
 /*
  * Insert the rows through COPY when the path applies to every group of
@@ -558,7 +548,6 @@ Jsonb *
 QsBulkCopy(QsModel *m, QsCompile *ctx, Jsonb *rows, List *allowed, bool has_allowed, int batch,
 		   List *ret_cols)
 {
-#if PG_VERSION_NUM >= 140000
 	JsonbContainer *root = &rows->root;
 	int			nrows;
 	QsColumn   *pk;
@@ -725,7 +714,4 @@ statement_path:
 	resetStringInfo(&ctx->path);
 	appendStringInfoChar(&ctx->path, '$');
 	return NULL;
-#else
-	return NULL;
-#endif
 }

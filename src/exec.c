@@ -89,8 +89,8 @@ SingleValue(bool *isnull)
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, isnull);
 	if (*isnull)
 		return (Datum) 0;
-	return SPI_datumTransfer(d, SPI_tuptable->tupdesc->attrs[0].attbyval,
-							 SPI_tuptable->tupdesc->attrs[0].attlen);
+	return SPI_datumTransfer(d, TupleDescAttr(SPI_tuptable->tupdesc, 0)->attbyval,
+							 TupleDescAttr(SPI_tuptable->tupdesc, 0)->attlen);
 }
 
 /* Set up a materialized SRF result; returns the tuplestore. */
@@ -122,8 +122,7 @@ MaterializeInit(FunctionCallInfo fcinfo, TupleDesc desc)
 /*
  * Run a compiled statement and stream every row into the tuplestore,
  * converted to desc by position (dropped columns of a row type are
- * skipped).  On PostgreSQL 14+ the executor writes straight into the
- * tuplestore; 13 copies from SPI's result.
+ * skipped).  The executor writes straight into the tuplestore.
  */
 static void
 RunIntoTuplestore(FunctionCallInfo fcinfo, QsCompiled *c, Tuplestorestate *ts, TupleDesc desc)
@@ -134,7 +133,6 @@ RunIntoTuplestore(FunctionCallInfo fcinfo, QsCompiled *c, Tuplestorestate *ts, T
 
 	SPI_connect();
 	plan = QsPlanCacheGet(c, CURSOR_OPT_PARALLEL_OK);
-#if PG_VERSION_NUM >= 140000
 	{
 		SPIExecuteOptions opts;
 		ParamListInfo params = makeParamList(c->nparams);
@@ -160,27 +158,6 @@ RunIntoTuplestore(FunctionCallInfo fcinfo, QsCompiled *c, Tuplestorestate *ts, T
 		QsPlanCacheLeave();
 		dest->rDestroy(dest);
 	}
-#else
-	{
-		uint64		i;
-		TupleConversionMap *map;
-
-		QsPlanCacheEnter();
-		rc = SPI_execute_plan(plan, c->pvalues, SpiNulls(c), !c->writes, 0);
-		QsPlanCacheLeave();
-		map = convert_tuples_by_position(SPI_tuptable->tupdesc, desc,
-										 "pg_queryset: result row does not match the row type");
-		for (i = 0; i < SPI_processed; i++)
-		{
-			HeapTuple	tup = SPI_tuptable->vals[i];
-
-			CHECK_FOR_INTERRUPTS();
-			if (map)
-				tup = execute_attr_map_tuple(tup, map);
-			tuplestore_puttuple(ts, tup);
-		}
-	}
-#endif
 	if (rc != SPI_OK_SELECT && rc != SPI_OK_UTILITY)
 		elog(ERROR, "pg_queryset: unexpected SPI result %s", SPI_result_code_string(rc));
 	SPI_finish();

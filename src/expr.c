@@ -400,11 +400,7 @@ ParseType(QsCompile *ctx, JsonbValue *v, Oid *type, int32 *typmod)
 {
 	if (v == NULL || v->type != jbvString || v->val.string.len == 0)
 		ExprError(ctx, "output_field must be a type name such as \"numeric(10,2)\"", NULL);
-#if PG_VERSION_NUM >= 160000
-	(void) parseTypeString(QsTreeKey(v), type, typmod, NULL);
-#else
-	parseTypeString(QsTreeKey(v), type, typmod, false);
-#endif
+	QsParseTypeString(QsTreeKey(v), type, typmod);
 }
 
 static char *

@@ -168,11 +168,7 @@ QsModelResolve(const char *name)
 				 errmsg("invalid spec at $.model: the model name is too long")));
 	PG_TRY();
 	{
-#if PG_VERSION_NUM >= 160000
-		names = stringToQualifiedNameList(name, NULL);
-#else
-		names = stringToQualifiedNameList(name);
-#endif
+		names = QsQualifiedNameList(name);
 	}
 	PG_CATCH();
 	{

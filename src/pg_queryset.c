@@ -100,11 +100,7 @@ _PG_init(void)
 							NULL, NULL, NULL);
 	/* the tenant settings (tenant.c), only when preloaded */
 	QsTenantInit();
-#if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("pg_queryset");
-#else
-	EmitWarningsOnPlaceholders("pg_queryset");
-#endif
 
 	QsModelInit();
 	QsPlanCacheInit();

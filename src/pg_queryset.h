@@ -16,6 +16,7 @@
 #define PG_QUERYSET_H
 
 #include "postgres.h"
+#include "compat.h"
 
 #include "access/attnum.h"
 #include "executor/spi.h"

@@ -33,13 +33,7 @@
 #include "utils/hsearch.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
-#if PG_VERSION_NUM >= 160000
-#include "nodes/queryjumble.h"
-#elif PG_VERSION_NUM >= 140000
-#include "utils/queryjumble.h"
-#endif
-
-#include "pg_queryset.h"
+#include "pg_queryset.h"		/* compat.h brings the query jumbling header */
 
 #define QS_STATS_MAX_SHAPES 2000	/* distinct shapes remembered per session */
 #define QS_STATS_SAMPLE_LEN 300		/* bytes of sample text kept per shape */
@@ -346,15 +340,15 @@ QsExecutorStart(QueryDesc *queryDesc, int eflags)
 }
 
 static void
-QsExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count, bool execute_once)
+QsExecutorRun(QS_EXECUTOR_RUN_PARAMS)
 {
 	nesting_level++;
 	PG_TRY();
 	{
 		if (prev_ExecutorRun)
-			prev_ExecutorRun(queryDesc, direction, count, execute_once);
+			prev_ExecutorRun(QS_EXECUTOR_RUN_ARGS);
 		else
-			standard_ExecutorRun(queryDesc, direction, count, execute_once);
+			standard_ExecutorRun(QS_EXECUTOR_RUN_ARGS);
 	}
 	PG_FINALLY();
 	{
@@ -436,10 +430,8 @@ QsQueryStatsInit(void)
 	prev_ExecutorEnd = ExecutorEnd_hook;
 	ExecutorEnd_hook = QsExecutorEnd;
 	RegisterXactCallback(QsStatsXactCallback, NULL);
-#if PG_VERSION_NUM >= 140000
 	/* query ids for every statement, as pg_stat_statements asks for them */
 	EnableQueryId();
-#endif
 }
 
 /* ---------------------------------------------------------------------

@@ -57,10 +57,8 @@
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
 
-#if PG_VERSION_NUM >= 140000
 #include "common/hmac.h"
 #include "common/sha2.h"
-#endif
 
 static bool tenant_ready = false;	/* settings defined (preloaded) */
 static char *tenant_value = NULL;	/* pg_queryset.tenant */
@@ -287,7 +285,7 @@ Base64UrlDecode(const char *s, int len, int *outlen)
 		b[i] = '=';
 	b[padded] = '\0';
 	out = palloc(pg_b64_dec_len(padded) + 1);
-	n = pg_b64_decode(b, padded, out, pg_b64_dec_len(padded));
+	n = QsB64Decode(b, padded, out, pg_b64_dec_len(padded));
 	if (n < 0)
 		return NULL;
 	out[n] = '\0';
@@ -454,7 +452,6 @@ VerifyToken(const char *token, const char **failure)
 		return NULL;
 	}
 
-#if PG_VERSION_NUM >= 140000
 	{
 		uint8		mac[PG_SHA256_DIGEST_LENGTH];
 		pg_hmac_ctx *hctx = pg_hmac_create(PG_SHA256);
@@ -567,10 +564,6 @@ VerifyToken(const char *token, const char **failure)
 		*failure = TimeCheck(&fresh);
 		return *failure ? NULL : fresh.tenant;
 	}
-#else
-	*failure = "Signed tokens need PostgreSQL 14 or later";
-	return NULL;
-#endif
 }
 
 /*
@@ -890,16 +883,6 @@ qs_tenant_required(PG_FUNCTION_ARGS)
  * knows who called it).
  */
 
-static bool
-OwnsRelation(Oid relid, Oid role)
-{
-#if PG_VERSION_NUM >= 160000
-	return object_ownercheck(RelationRelationId, relid, role);
-#else
-	return pg_class_ownercheck(relid, role);
-#endif
-}
-
 /* Run one fixed statement on qs.tenant_scope as its owner. */
 /* the owner of a relation, from its pg_class row */
 static Oid
@@ -955,7 +938,7 @@ RequireOwnedPermanentTable(Oid relid)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation with OID %u does not exist", relid)));
-	if (!OwnsRelation(relid, GetUserId()))
+	if (!QsOwnsRelation(relid, GetUserId()))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("must be owner of table %s to change its tenant scope", get_rel_name(relid)),
@@ -1026,7 +1009,7 @@ qs_tenant_scope_forget(PG_FUNCTION_ARGS)
 	/* a record of a dropped relation may be forgotten by anyone who sees it */
 	if (get_rel_relkind(relid) != '\0')
 	{
-		if (!OwnsRelation(relid, GetUserId()))
+		if (!QsOwnsRelation(relid, GetUserId()))
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 					 errmsg("must be owner of table %s to change its tenant scope", get_rel_name(relid))));

@@ -5,6 +5,16 @@
 
 \echo Use "CREATE EXTENSION pg_queryset" to load this file. \quit
 
+-- PostgreSQL 15 or later (the C library refuses to build below it)
+DO $check$
+BEGIN
+  IF pg_catalog.current_setting('server_version_num')::int < 150000 THEN
+    RAISE EXCEPTION 'pg_queryset needs PostgreSQL 15 or later; this server is %', pg_catalog.current_setting('server_version')
+      USING ERRCODE = '0A000', HINT = 'docs/configuration.md lists the tested majors.';
+  END IF;
+END
+$check$;
+
 -- A queryset is a JSON document (docs/queryset.md); the domain marks the
 -- normalised form the builders return.
 CREATE DOMAIN @extschema@.queryset AS jsonb

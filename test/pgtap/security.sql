@@ -412,8 +412,11 @@ CREATE DOMAIN regress_qs_evil_types.text AS pg_catalog.text CHECK (regress_qs_ev
 CREATE DOMAIN regress_qs_evil_types.date AS pg_catalog.date CHECK (regress_qs_evil_types.trap('cast to date'));
 CREATE TYPE regress_qs_sec_card AS (id bigint, name pg_catalog.text);
 \set types_path 'regress_qs_evil_types, pg_catalog, public'
-SELECT is(pg_temp.run($$ SELECT '[]'::json $$, NULL, :'types_path'),
-  'ERROR P0001: captured: cast to json', 'armed: the json type name');
+-- since PostgreSQL 16 json is a keyword: '[]'::json always names pg_catalog.json
+SELECT CASE WHEN current_setting('server_version_num')::int >= 160000
+            THEN skip('since PostgreSQL 16 the json type name is a keyword and cannot be captured', 1)
+            ELSE is(pg_temp.run($$ SELECT '[]'::json $$, NULL, :'types_path'),
+                    'ERROR P0001: captured: cast to json', 'armed: the json type name') END;
 SELECT is(pg_temp.run($$ SELECT '1'::text $$, NULL, :'types_path'),
   'ERROR P0001: captured: cast to text', 'armed: the text type name');
 SELECT is(pg_temp.run($$ SELECT qs.json(qs.filter(qs.all('catalog_tag'), '{"id": -1}'))::pg_catalog.text $$, NULL, :'types_path'),

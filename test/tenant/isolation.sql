@@ -41,13 +41,17 @@ CREATE FUNCTION app_own.parallel_count(sql text) RETURNS text LANGUAGE plpgsql A
 DECLARE
   plan json;
 BEGIN
-  SET LOCAL force_parallel_mode = on;
+  -- force_parallel_mode was renamed debug_parallel_query in 16
+  PERFORM set_config(CASE WHEN current_setting('server_version_num')::int >= 160000
+                          THEN 'debug_parallel_query' ELSE 'force_parallel_mode' END, 'on', true);
   SET LOCAL parallel_setup_cost = 0;
   SET LOCAL parallel_tuple_cost = 0;
   EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, FORMAT JSON) ' || sql INTO plan;
-  RESET force_parallel_mode;
+  PERFORM set_config(CASE WHEN current_setting('server_version_num')::int >= 160000
+                          THEN 'debug_parallel_query' ELSE 'force_parallel_mode' END, 'off', true);
+  -- Actual Rows prints as 20.00 since 18
   RETURN (plan->0->'Plan'->>'Node Type') || ' workers=' || (plan->0->'Plan'->>'Workers Launched') ||
-         ' rows=' || (plan->0->'Plan'->>'Actual Rows');
+         ' rows=' || (plan->0->'Plan'->>'Actual Rows')::numeric::int;
 END $$;
 CREATE TABLE app_own.seen (v text);
 CREATE FUNCTION app_own.leak(text) RETURNS boolean LANGUAGE plpgsql COST 0.0000001 AS $$
