@@ -44,3 +44,10 @@ print-version:
 .PHONY: stress
 stress:
 	bash test/stress/run.sh
+
+# A PGXN-ready archive of the committed tree: pg_queryset-<version>.zip
+# (test/release.sh checks it and META.json).
+.PHONY: dist
+dist:
+	git archive --format zip --prefix=$(EXTENSION)-$(EXTVERSION)/ -o $(EXTENSION)-$(EXTVERSION).zip HEAD
+	@echo $(EXTENSION)-$(EXTVERSION).zip

@@ -5,7 +5,7 @@
 # -Werror, install, start a throw-away cluster, run pg_regress (sql/ +
 # expected/), the pgTAP suites (test/pgtap/, via pg_prove), the tenant
 # isolation suite (test/tenant.sh), the upgrade test (test/upgrade.sh),
-# the pg_dump/restore check, the pgbench concurrency test
+# the release check (test/release.sh), the pg_dump/restore check, the pgbench concurrency test
 # (test/concurrency.sh), the hardening suite (make stress,
 # test/stress/run.sh) and the kill -9 fault test (test/fault.sh).
 #
@@ -94,6 +94,9 @@ echo "######## PostgreSQL 15 (Debian's packages)"
 export QS_PGPORT="$BASEPORT"
 unset PG_CONFIG
 core_suites 15
+
+echo "== [15] release (META.json, control file, CHANGELOG and upgrade scripts agree; make dist)"
+bash test/release.sh || fail "[15] release"
 
 echo "== [15] pg_dump / restore"
 bash test/dump_restore.sh || fail "[15] pg_dump / restore"
