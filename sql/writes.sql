@@ -67,8 +67,19 @@ SELECT count(*) AS left_over FROM catalog_review r JOIN catalog_product p ON p.i
 SELECT qs.delete(qs.slice(qs.order_by('{"model": "catalog_review"}', 'id'), 0, 5)) AS first_five;
 SELECT min(id) FROM catalog_review;
 ROLLBACK;
--- a restricting foreign key names the blocking table
-SELECT qs.delete('{"model": "catalog_product", "where": {"id": 13}}');
+-- a restricting foreign key names the blocking table (PostgreSQL's own
+-- error: from 18 on an ON DELETE RESTRICT key raises 23001
+-- restrict_violation with other words, before it 23503: shown by its parts)
+DO $$
+DECLARE
+  msg text; detail text; con text;
+BEGIN
+  PERFORM qs.delete('{"model": "catalog_product", "where": {"id": 13}}');
+EXCEPTION WHEN foreign_key_violation OR restrict_violation THEN
+  GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL, con = CONSTRAINT_NAME;
+  RAISE NOTICE 'refused (class %): constraint %, names the blocking table: %, the key: %', left(SQLSTATE, 2), con,
+    msg LIKE '%on table "shop_orderitem"%', detail LIKE 'Key (id)=(13) %';
+END $$;
 
 -- create: defaults apply, the stored row comes back
 BEGIN;
