@@ -708,8 +708,8 @@ KeyEquality(Oid lrel, const char *lalias, AttrNumber *lkeys, Oid rrel, const cha
  * (tenant.c), or NULL: statements carry it at every level, except for
  * qs.for_tenant's specs, which name the tenant themselves.
  */
-static char *
-TenantCond(QsCompile *ctx, QsModel *m, const char *alias)
+char *
+QsTenantCond(QsCompile *ctx, QsModel *m, const char *alias)
 {
 	if (ctx->spec != NULL && ctx->spec->no_tenant_predicate)
 		return NULL;
@@ -720,7 +720,7 @@ TenantCond(QsCompile *ctx, QsModel *m, const char *alias)
 static char *
 WithTenant(QsCompile *ctx, char *cond, Oid relid, const char *alias)
 {
-	char	   *tp = TenantCond(ctx, QsModelGet(relid), alias);
+	char	   *tp = QsTenantCond(ctx, QsModelGet(relid), alias);
 
 	return tp ? psprintf("%s AND %s", cond, tp) : cond;
 }
@@ -841,6 +841,61 @@ CompileExists(QsCompile *ctx, const char *prefix, QsRelation *rel, List *items)
 }
 
 /*
+ * "<to-many>__isnull" and "<to-many>__...__isnull": true or false?
+ * Django's meaning across a to-many relation (its join promotion): with
+ * true, the joins are outer, so a row without any related row matches as
+ * well as a row with a related row whose field is null; with false, some
+ * related row has the field.  rest: the path after the to-many hop.
+ */
+static bool
+IsNullAcrossToMany(QsItem *it, const char *rest)
+{
+	size_t		len = strlen(rest);
+
+	return strcmp(rest, "isnull") == 0 ||
+		(len > 8 && strcmp(rest + len - 8, "__isnull") == 0);
+}
+
+/*
+ * The predicate of an isnull lookup across a to-many relation, never
+ * duplicating the row:
+ *	children__isnull: true          NOT EXISTS (children)
+ *	children__isnull: false         EXISTS (children)
+ *	children__name__isnull: true    NOT EXISTS (children) OR EXISTS (children with name IS NULL)
+ *	children__name__isnull: false   EXISTS (children with name IS NOT NULL)
+ * Deeper to-many hops in rest nest the same way.
+ */
+static char *
+CompileIsNullAcross(QsCompile *ctx, const char *prefix, QsRelation *rel, QsItem *sub, const char *rest)
+{
+	bool		want_null;
+	char	   *any;
+	int			save = ctx->path.len;
+
+	/* a manager's placeholder, checked when the method is defined */
+	if (qs_validating_params && QsIsParam(sub->value))
+		return pstrdup("true");
+	if (sub->value->type != jbvBool)
+	{
+		QsPathPush(ctx, ".%s", sub->full);
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("invalid value for field \"%s\": the lookup 'isnull' expects true or false, got %s",
+						prefix, QsJsonTypeName(sub->value)),
+				 errdetail("At %s.", QsPathString(ctx))));
+	}
+	QsPathPop(ctx, save);
+	want_null = sub->value->val.boolean;
+	any = CompileExists(ctx, prefix, rel, NIL);
+
+	if (strcmp(rest, "isnull") == 0)
+		return want_null ? psprintf("(NOT %s)", any) : any;
+	if (!want_null)
+		return CompileExists(ctx, prefix, rel, list_make1(sub));
+	return psprintf("((NOT %s) OR %s)", any, CompileExists(ctx, prefix, rel, list_make1(sub)));
+}
+
+/*
  * Compile the lookups of one Q object in the current scope: those that
  * cross a to-many relation are grouped by the path up to that hop, one
  * EXISTS per group; the rest are plain predicates.
@@ -897,12 +952,17 @@ CompileItems(QsCompile *ctx, List *items)
 			if (*rest == '\0')
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("a to-many relation ('%s') needs a field after it", prefix),
+						 errmsg("a to-many relation ('%s') needs a field or a lookup after it", prefix),
 						 errdetail("At %s.", QsPathString(ctx)),
-						 errhint("Write e.g. \"%s__id\" or \"%s__isnull\" is not supported; use \"%s__id__isnull\".",
-								 prefix, prefix, prefix)));
+						 errhint("Write e.g. \"%s__id\" or \"%s__isnull\".", prefix, prefix)));
 			*sub = *it;
 			sub->key = pstrdup(rest);
+			if (IsNullAcrossToMany(sub, rest))
+			{
+				QsPathPop(ctx, save);	/* the EXISTS compiles the item with its own path */
+				preds = lappend(preds, CompileIsNullAcross(ctx, prefix, rel, sub, rest));
+				continue;
+			}
 			forboth(lp, prefixes, lg, groups)
 			{
 				if (strcmp((char *) lfirst(lp), prefix) == 0)
@@ -1895,7 +1955,7 @@ AppendFromWhere(QsCompile *ctx, StringInfo buf, const char *where, const char *e
 		appendStringInfoString(buf, embed_joins);
 	/* a tenant-scoped model also says its tenant (pruning, routing) */
 	{
-		char	   *tp = TenantCond(ctx, ctx->model, ctx->alias);
+		char	   *tp = QsTenantCond(ctx, ctx->model, ctx->alias);
 
 		if (tp != NULL)
 			extra = extra ? psprintf("%s AND %s", tp, extra) : tp;
@@ -2269,7 +2329,7 @@ BuildWrite(QsCompile *ctx, const char *where, bool is_delete)
 		appendStringInfo(&buf, "UPDATE %s %s SET %s", m->qualname, alias, set.data);
 	if (!sub)
 	{
-		char	   *tp = TenantCond(ctx, m, alias);
+		char	   *tp = QsTenantCond(ctx, m, alias);
 
 		if (tp != NULL)
 			where = strcmp(where, "true") != 0 ? psprintf("%s AND %s", tp, where) : tp;

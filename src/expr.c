@@ -742,6 +742,15 @@ QsOuterRef(QsCompile *ctx, const char *path)
 	return e;
 }
 
+typedef enum SubqueryKind
+{
+	SUB_EXISTS,					/* EXISTS (SELECT 1 ...) */
+	SUB_SCALAR,					/* (SELECT value ...): Subquery */
+	SUB_IN						/* (SELECT value ...) for "in": the pk by default */
+} SubqueryKind;
+
+static char *CompileSubquery(QsCompile *ctx, JsonbValue *specv, SubqueryKind kind, QsExpr **value);
+
 /*
  * An inner queryset correlated with the current row through OuterRef:
  * EXISTS (...) or a scalar (SELECT value ...).  It may hold model, where,
@@ -750,6 +759,26 @@ QsOuterRef(QsCompile *ctx, const char *path)
 char *
 QsCompileSubquery(QsCompile *ctx, JsonbValue *specv, bool exists, QsExpr **value)
 {
+	return CompileSubquery(ctx, specv, exists ? SUB_EXISTS : SUB_SCALAR, value);
+}
+
+/*
+ * The inner queryset of "field__in": (SELECT value FROM ...), for
+ * "<field> = ANY (...)".  Its one values field, or its primary key when
+ * it names none (Django's id__in=Model.objects.filter(...)).
+ */
+char *
+QsCompileInSubquery(QsCompile *ctx, JsonbValue *specv, QsExpr **value)
+{
+	return CompileSubquery(ctx, specv, SUB_IN, value);
+}
+
+/* The body of the three kinds of inner queryset. */
+static char *
+CompileSubquery(QsCompile *ctx, JsonbValue *specv, SubqueryKind kind, QsExpr **value)
+{
+	bool		exists = (kind == SUB_EXISTS);
+	const char *value_path = NULL;
 	QsSpec	   *inner;
 	QsScope    *scope = palloc0(sizeof(QsScope));
 	QsScope    *save_scope = ctx->scope;
@@ -778,9 +807,17 @@ QsCompileSubquery(QsCompile *ctx, JsonbValue *specv, bool exists, QsExpr **value
 		ExprError(ctx, "an inner queryset needs \"model\"",
 				  "Write {\"model\": \"catalog_review\", \"where\": {\"product\": {\"OuterRef\": \"pk\"}}}.");
 	inner = QsSpecFromTree(specv);
-	if (!exists && (!inner->has_values || list_length(inner->values) != 1))
+	if (kind == SUB_IN && !inner->has_values)
+		value_path = "pk";
+	else if (kind == SUB_IN && list_length(inner->values) != 1)
+		ExprError(ctx, psprintf("the inner queryset of 'in' must select exactly one field, it selects %d",
+								list_length(inner->values)),
+				  "Write {\"id__in\": {\"model\": ..., \"where\": {...}, \"values\": [\"product_id\"]}}.");
+	else if (!exists && (!inner->has_values || list_length(inner->values) != 1))
 		ExprError(ctx, "Subquery needs values (or values_list) with exactly one field",
 				  "Write {\"Subquery\": {\"model\": ..., \"values\": [\"name\"], \"limit\": 1}}.");
+	else if (!exists)
+		value_path = (char *) linitial(inner->values);
 
 	scope->model = inner->model;
 	scope->alias = psprintf("t%d", ctx->next_alias++);
@@ -794,11 +831,18 @@ QsCompileSubquery(QsCompile *ctx, JsonbValue *specv, bool exists, QsExpr **value
 		where = QsCompileQ(ctx, inner->where);
 		QsPathPop(ctx, save);
 	}
+	/* like every nested statement, the inner one carries its model's tenant predicate */
+	{
+		char	   *tp = QsTenantCond(ctx, inner->model, scope->alias);
+
+		if (tp != NULL)
+			where = strcmp(where, "true") == 0 ? tp : psprintf("(%s) AND %s", where, tp);
+	}
 	initStringInfo(&buf);
 	if (!exists)
 	{
-		QsPathPush(ctx, ".values[0]");
-		val = CopyExpr(QsResolvePath(ctx, (char *) linitial(inner->values), false, NULL));
+		QsPathPush(ctx, inner->has_values ? ".values[0]" : ".pk");
+		val = CopyExpr(QsResolvePath(ctx, value_path, false, NULL));
 		QsPathPop(ctx, save);
 		appendStringInfo(&buf, "(SELECT %s", val->sql);
 	}

@@ -468,6 +468,22 @@ YearPredicate(QsCompile *ctx, QsExpr *e, const char *lookup, JsonbValue *v, cons
 	return psprintf("%s %s pg_catalog.make_date(%s, 1, 1)", src, lt, next);
 }
 
+/*
+ * The inner queryset of an "in" lookup, or NULL: {"Subquery": {spec}} or
+ * a spec given directly ({"model": ..., "where": ..., "values": [...]}).
+ */
+static JsonbValue *
+InQueryset(JsonbValue *v)
+{
+	JsonbValue *inner;
+
+	if (v->type != jbvObject)
+		return NULL;
+	if (v->val.object.nPairs == 1 && (inner = QsTreeGet(v, "Subquery")) != NULL && inner->type == jbvObject)
+		return inner;
+	return QsTreeGet(v, "model") != NULL ? v : NULL;
+}
+
 /* The predicate of one lookup with a JSON value. */
 static char *
 LookupPredicate(QsCompile *ctx, QsExpr *e, const char *lookup, JsonbValue *v,
@@ -478,8 +494,22 @@ LookupPredicate(QsCompile *ctx, QsExpr *e, const char *lookup, JsonbValue *v,
 	bool		is_array = OidIsValid(get_element_type(type));
 	char	   *fref = FieldRef(ctx, v);
 	QsExpr	   *rhs = NULL;
+	JsonbValue *inner;
 
 	*null_safe = false;
+	/* field__in with a queryset: a semi-join, "<field> = ANY (SELECT value ...)" */
+	if (strcmp(lookup, "in") == 0 && (inner = InQueryset(v)) != NULL)
+	{
+		QsExpr	   *val;
+		char	   *subsql;
+		int			save = ctx->path.len;
+
+		if (v != inner)
+			QsPathPush(ctx, ".Subquery");
+		subsql = QsCompileInSubquery(ctx, inner, &val);
+		QsPathPop(ctx, save);
+		return psprintf("%s %s ANY %s", e->sql, QsOp("=", type, val->type), subsql);
+	}
 	if (fref)
 	{
 		int			save = ctx->path.len;

@@ -387,6 +387,8 @@ extern bool QsAnnotationIsAggregate(QsCompile *ctx, QsAnnotation *a);
 extern bool QsQRefsAggregate(QsCompile *ctx, const char *key, JsonbValue *value);
 extern QsExpr *QsOuterRef(QsCompile *ctx, const char *path);
 extern char *QsCompileSubquery(QsCompile *ctx, JsonbValue *spec, bool exists, QsExpr **value);
+extern char *QsCompileInSubquery(QsCompile *ctx, JsonbValue *spec, QsExpr **value);
+extern char *QsTenantCond(QsCompile *ctx, QsModel *m, const char *alias);
 extern void QsPathPop(QsCompile *ctx, int len);
 extern char *QsPathString(QsCompile *ctx);
 

@@ -948,6 +948,14 @@ ShapeQ(StringInfo s, JsonbValue *q, List **lookups)
 				f = v;
 			if (f)
 				ShapeExact(s, v);
+			else if (k->val.string.len > 4 &&
+					 memcmp(k->val.string.val + k->val.string.len - 4, "__in", 4) == 0 &&
+					 v->type == jbvObject && QsTreeGet(v, "model") != NULL && !QsIsExprObject(v))
+			{
+				/* field__in with an inner queryset given directly: its structure is the shape */
+				appendStringInfoChar(s, 'Q');
+				ShapeInner(s, v, lookups);
+			}
 			else if (QsIsExprObject(v) && QsTreeGet(v, "Value") == NULL)
 			{
 				appendStringInfoChar(s, 'E');
