@@ -883,8 +883,7 @@ qs_tenant_required(PG_FUNCTION_ARGS)
  * knows who called it).
  */
 
-/* Run one fixed statement on qs.tenant_scope as its owner. */
-/* the owner of a relation, from its pg_class row */
+/* The owner of a relation, from its pg_class row. */
 static Oid
 RelationOwner(Oid relid)
 {
@@ -898,6 +897,7 @@ RelationOwner(Oid relid)
 	return owner;
 }
 
+/* Run one fixed statement on qs.tenant_scope as its owner. */
 static void
 WriteScopeAsOwner(FunctionCallInfo fcinfo, const char *fmt, int nargs, Oid *types, Datum *values,
 				  const char *nulls)
@@ -929,6 +929,7 @@ WriteScopeAsOwner(FunctionCallInfo fcinfo, const char *fmt, int nargs, Oid *type
 	PG_END_TRY();
 }
 
+/* The caller must own the relation, and it must be a permanent table. */
 static void
 RequireOwnedPermanentTable(Oid relid)
 {
