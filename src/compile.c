@@ -848,7 +848,7 @@ CompileExists(QsCompile *ctx, const char *prefix, QsRelation *rel, List *items)
  * related row has the field.  rest: the path after the to-many hop.
  */
 static bool
-IsNullAcrossToMany(QsItem *it, const char *rest)
+IsNullAcrossToMany(const char *rest)
 {
 	size_t		len = strlen(rest);
 
@@ -868,8 +868,6 @@ IsNullAcrossToMany(QsItem *it, const char *rest)
 static char *
 CompileIsNullAcross(QsCompile *ctx, const char *prefix, QsRelation *rel, QsItem *sub, const char *rest)
 {
-	bool		want_null;
-	char	   *any;
 	int			save = ctx->path.len;
 
 	/* a manager's placeholder, checked when the method is defined */
@@ -885,14 +883,20 @@ CompileIsNullAcross(QsCompile *ctx, const char *prefix, QsRelation *rel, QsItem 
 				 errdetail("At %s.", QsPathString(ctx))));
 	}
 	QsPathPop(ctx, save);
-	want_null = sub->value->val.boolean;
-	any = CompileExists(ctx, prefix, rel, NIL);
 
 	if (strcmp(rest, "isnull") == 0)
-		return want_null ? psprintf("(NOT %s)", any) : any;
-	if (!want_null)
+	{
+		char	   *any = CompileExists(ctx, prefix, rel, NIL);
+
+		return sub->value->val.boolean ? psprintf("(NOT %s)", any) : any;
+	}
+	if (!sub->value->val.boolean)
 		return CompileExists(ctx, prefix, rel, list_make1(sub));
-	return psprintf("((NOT %s) OR %s)", any, CompileExists(ctx, prefix, rel, list_make1(sub)));
+	{
+		char	   *none = psprintf("(NOT %s)", CompileExists(ctx, prefix, rel, NIL));
+
+		return psprintf("(%s OR %s)", none, CompileExists(ctx, prefix, rel, list_make1(sub)));
+	}
 }
 
 /*
@@ -957,7 +961,7 @@ CompileItems(QsCompile *ctx, List *items)
 						 errhint("Write e.g. \"%s__id\" or \"%s__isnull\".", prefix, prefix)));
 			*sub = *it;
 			sub->key = pstrdup(rest);
-			if (IsNullAcrossToMany(sub, rest))
+			if (IsNullAcrossToMany(rest))
 			{
 				QsPathPop(ctx, save);	/* the EXISTS compiles the item with its own path */
 				preds = lappend(preds, CompileIsNullAcross(ctx, prefix, rel, sub, rest));

@@ -415,18 +415,17 @@ Prepare(FunctionCallInfo fcinfo, int argno, JsonbValue *tree, QsCall *call)
 		QsSpecSlice(tree, &has_offset, &offset, &has_limit, &limit);
 		AdjustSlice(call, &has_offset, &offset, &has_limit, &limit);
 
+		/* sh is the caller's own copy (QsShapeCacheGet): its parts are used as they are */
 		c = palloc0(sizeof(QsCompiled));
-		c->sql = pstrdup(sh->sql);
+		c->sql = sh->sql;
 		c->nparams = sh->nparams;
-		c->ptypes = palloc(sizeof(Oid) * Max(1, sh->nparams));
-		if (sh->nparams > 0)
-			memcpy(c->ptypes, sh->ptypes, sizeof(Oid) * sh->nparams);
+		c->ptypes = sh->ptypes;
 		c->pvalues = palloc(sizeof(Datum) * Max(1, sh->nparams));
 		c->pnulls = palloc(sizeof(bool) * Max(1, sh->nparams));
 		for (i = 0; i < sh->nrelids; i++)
 			relids = lappend_oid(relids, sh->relids[i]);
 		c->relids = relids;
-		c->model_display = pstrdup(sh->model_display);
+		c->model_display = sh->model_display;
 		c->writes = sh->writes;
 		QsProduceAll(sh->prods, sh->nparams, lv, limit, offset, call->in_bulk_ids,
 					 c->pvalues, c->pnulls);

@@ -468,22 +468,6 @@ YearPredicate(QsCompile *ctx, QsExpr *e, const char *lookup, JsonbValue *v, cons
 	return psprintf("%s %s pg_catalog.make_date(%s, 1, 1)", src, lt, next);
 }
 
-/*
- * The inner queryset of an "in" lookup, or NULL: {"Subquery": {spec}} or
- * a spec given directly ({"model": ..., "where": ..., "values": [...]}).
- */
-static JsonbValue *
-InQueryset(JsonbValue *v)
-{
-	JsonbValue *inner;
-
-	if (v->type != jbvObject)
-		return NULL;
-	if (v->val.object.nPairs == 1 && (inner = QsTreeGet(v, "Subquery")) != NULL && inner->type == jbvObject)
-		return inner;
-	return QsTreeGet(v, "model") != NULL ? v : NULL;
-}
-
 /* The predicate of one lookup with a JSON value. */
 static char *
 LookupPredicate(QsCompile *ctx, QsExpr *e, const char *lookup, JsonbValue *v,
@@ -498,7 +482,7 @@ LookupPredicate(QsCompile *ctx, QsExpr *e, const char *lookup, JsonbValue *v,
 
 	*null_safe = false;
 	/* field__in with a queryset: a semi-join, "<field> = ANY (SELECT value ...)" */
-	if (strcmp(lookup, "in") == 0 && (inner = InQueryset(v)) != NULL)
+	if (strcmp(lookup, "in") == 0 && (inner = QsInQueryset(v)) != NULL)
 	{
 		QsExpr	   *val;
 		char	   *subsql;

@@ -206,6 +206,7 @@ extern const char *QsJsonTypeName(JsonbValue *v);
 extern char *QsTreeKey(JsonbValue *keyval);
 extern QsSpec *QsSpecParse(Jsonb *jb);
 extern bool QsNumberIsIntegral(JsonbValue *v);
+extern JsonbValue *QsInQueryset(JsonbValue *v);
 extern void QsShapeValue(StringInfo s, JsonbValue *v, List **lookups);
 extern void QsShapeOf(JsonbValue *tree, StringInfo s, List **lookups);
 extern List *QsInnerLookups(JsonbValue *queryset);

@@ -421,6 +421,26 @@ ShapeCacheSweep(void)
 	ShapeCache.stale = false;
 }
 
+/* Producers copied into the current memory context, their strings too. */
+static QsProducer *
+CopyProducers(const QsProducer *src, int n)
+{
+	QsProducer *dst;
+	int			i;
+
+	if (n == 0)
+		return NULL;
+	dst = palloc(sizeof(QsProducer) * n);
+	for (i = 0; i < n; i++)
+	{
+		dst[i] = src[i];
+		dst[i].field = pstrdup(src[i].field);
+		dst[i].path = pstrdup(src[i].path);
+		dst[i].lookup_name = src[i].lookup_name ? pstrdup(src[i].lookup_name) : NULL;
+	}
+	return dst;
+}
+
 /*
  * A copy of a cached shape in the caller's memory context.  Any call
  * into pg_queryset may sweep a stale entry or evict the least recently
@@ -434,26 +454,14 @@ static QsShape *
 ShapeCopy(const QsShape *src)
 {
 	QsShape    *sh = palloc(sizeof(QsShape));
-	int			i;
 
 	*sh = *src;
 	sh->sql = pstrdup(src->sql);
 	sh->model_display = pstrdup(src->model_display);
-	sh->ptypes = NULL;
-	sh->prods = NULL;
+	sh->ptypes = palloc(sizeof(Oid) * Max(1, src->nparams));
 	if (src->nparams > 0)
-	{
-		sh->ptypes = palloc(sizeof(Oid) * src->nparams);
 		memcpy(sh->ptypes, src->ptypes, sizeof(Oid) * src->nparams);
-		sh->prods = palloc(sizeof(QsProducer) * src->nparams);
-		for (i = 0; i < src->nparams; i++)
-		{
-			sh->prods[i] = src->prods[i];
-			sh->prods[i].field = pstrdup(src->prods[i].field);
-			sh->prods[i].path = pstrdup(src->prods[i].path);
-			sh->prods[i].lookup_name = src->prods[i].lookup_name ? pstrdup(src->prods[i].lookup_name) : NULL;
-		}
-	}
+	sh->prods = CopyProducers(src->prods, src->nparams);
 	sh->relids = palloc(sizeof(Oid) * Max(1, src->nrelids));
 	if (src->nrelids > 0)
 		memcpy(sh->relids, src->relids, sizeof(Oid) * src->nrelids);
@@ -518,21 +526,12 @@ QsShapeCachePut(const char *key, int len, QsCompiled *c)
 	e->sh.writes = c->writes;
 	e->sh.nparams = c->nparams;
 	e->sh.ptypes = NULL;
-	e->sh.prods = NULL;
 	if (c->nparams > 0)
 	{
 		e->sh.ptypes = palloc(sizeof(Oid) * c->nparams);
 		memcpy(e->sh.ptypes, c->ptypes, sizeof(Oid) * c->nparams);
-		e->sh.prods = palloc(sizeof(QsProducer) * c->nparams);
-		for (i = 0; i < c->nparams; i++)
-		{
-			e->sh.prods[i] = c->prods[i];
-			e->sh.prods[i].field = pstrdup(c->prods[i].field);
-			e->sh.prods[i].path = pstrdup(c->prods[i].path);
-			e->sh.prods[i].lookup_name = c->prods[i].lookup_name ?
-				pstrdup(c->prods[i].lookup_name) : NULL;
-		}
 	}
+	e->sh.prods = CopyProducers(c->prods, c->nparams);
 	e->sh.nlookups = c->nlookups;
 	e->sh.nrelids = list_length(c->relids);
 	e->sh.relids = palloc(sizeof(Oid) * Max(1, e->sh.nrelids));

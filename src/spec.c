@@ -874,6 +874,23 @@ ShapeData(StringInfo s, JsonbValue *v)
 static void ShapeExpr(StringInfo s, JsonbValue *v, List **lookups);
 static void ShapeInner(StringInfo s, JsonbValue *spec, List **lookups);
 
+/*
+ * The inner queryset of an "in" lookup's value, or NULL: {"Subquery":
+ * {spec}} or a spec given directly ({"model": ..., "values": [...]}).
+ * The shape (ShapeQ) and the compiler (lookup.c) both decide by it.
+ */
+JsonbValue *
+QsInQueryset(JsonbValue *v)
+{
+	JsonbValue *inner;
+
+	if (v->type != jbvObject)
+		return NULL;
+	if (v->val.object.nPairs == 1 && (inner = QsTreeGet(v, "Subquery")) != NULL && inner->type == jbvObject)
+		return inner;
+	return QsTreeGet(v, "model") != NULL ? v : NULL;
+}
+
 /* Is this JSON number written as an integer (no fraction, no exponent)? */
 bool
 QsNumberIsIntegral(JsonbValue *v)
@@ -950,9 +967,13 @@ ShapeQ(StringInfo s, JsonbValue *q, List **lookups)
 				ShapeExact(s, v);
 			else if (k->val.string.len > 4 &&
 					 memcmp(k->val.string.val + k->val.string.len - 4, "__in", 4) == 0 &&
-					 v->type == jbvObject && QsTreeGet(v, "model") != NULL && !QsIsExprObject(v))
+					 QsInQueryset(v) == v)
 			{
-				/* field__in with an inner queryset given directly: its structure is the shape */
+				/*
+				 * field__in with an inner queryset given directly: its
+				 * structure is the shape ({"Subquery": ...} is an
+				 * expression, shaped below)
+				 */
 				appendStringInfoChar(s, 'Q');
 				ShapeInner(s, v, lookups);
 			}

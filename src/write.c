@@ -620,14 +620,13 @@ OptionInt(JsonbValue *v, const char *key, int64 max)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid option %s: expected a positive integer, got %.40s", key, txt),
 				 errdetail("The option takes a whole number from 1 to " INT64_FORMAT ", or null for its default.", max)));
-	if (strlen(txt) > 24)
-		txt = psprintf("%.12s... (%d digits)", txt, (int) strlen(txt));
 	errno = 0;
 	n = strtoll(txt, &end, 10);
 	if (errno != 0 || *end != '\0' || n <= 0 || n > max)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid option %s: %s is out of range", key, txt),
+				 errmsg("invalid option %s: %s is out of range", key,
+						strlen(txt) > 24 ? psprintf("%.12s... (%d digits)", txt, (int) strlen(txt)) : txt),
 				 errdetail("The option takes a whole number from 1 to " INT64_FORMAT ", or null for its default.", max)));
 	return (int64) n;
 }
