@@ -59,6 +59,7 @@ typedef struct SelItem
 	char	   *sql;
 	QsEmbed    *embed;
 	bool		is_agg;			/* an aggregate (not a GROUP BY key) */
+	char	   *group;			/* GROUP BY it by these (a composite key's columns), or NULL */
 } SelItem;
 
 /* ---------------------------------------------------------------------
@@ -264,6 +265,86 @@ ColumnExpr(QsColumn *col, const char *alias, bool outer)
 	return e;
 }
 
+/*
+ * A composite key as one expression (QsKey): the columns cols[] of a
+ * table under alias, named names[] in a {"col": v} value.  Its SQL value
+ * is a jsonb array of the columns (Django's tuple; values() shows it,
+ * Count counts it), NULL when a column is (a LEFT JOIN's miss, or a
+ * composite foreign key with a NULL column: no related row).
+ */
+static QsExpr *
+KeyExpr(QsColumn **cols, char **names, int n, const char *alias, bool outer)
+{
+	QsExpr	   *e = palloc0(sizeof(QsExpr));
+	QsKey	   *k = palloc0(sizeof(QsKey));
+	StringInfoData arr;
+	StringInfoData nulls;
+	int			i;
+
+	k->n = n;
+	k->sql = palloc(sizeof(char *) * n);
+	k->names = palloc(sizeof(char *) * n);
+	k->types = palloc(sizeof(Oid) * n);
+	initStringInfo(&arr);
+	initStringInfo(&nulls);
+	e->nullable = outer;
+	for (i = 0; i < n; i++)
+	{
+		k->sql[i] = psprintf("%s.%s", alias, quote_identifier(cols[i]->name));
+		k->names[i] = names[i];
+		k->types[i] = cols[i]->basetypid;
+		appendStringInfo(&arr, "%s%s", i > 0 ? ", " : "", k->sql[i]);
+		if (outer || !cols[i]->notnull)
+		{
+			appendStringInfo(&nulls, "%s%s IS NULL", nulls.len > 0 ? " OR " : "", k->sql[i]);
+			e->nullable = true;
+		}
+	}
+	e->sql = psprintf("pg_catalog.jsonb_build_array(%s)", arr.data);
+	if (nulls.len > 0)
+		e->sql = psprintf("(CASE WHEN %s THEN NULL ELSE %s END)", nulls.data, e->sql);
+	e->type = JSONBOID;
+	e->typmod = -1;
+	e->key = k;
+	return e;
+}
+
+/* The composite primary key of a model as one expression. */
+static QsExpr *
+PkKeyExpr(QsModel *model, const char *alias, bool outer)
+{
+	QsColumn  **cols = palloc(sizeof(QsColumn *) * model->npk);
+	char	  **names = palloc(sizeof(char *) * model->npk);
+	int			i;
+
+	for (i = 0; i < model->npk; i++)
+	{
+		cols[i] = &model->columns[model->pk[i]];
+		names[i] = cols[i]->name;
+	}
+	return KeyExpr(cols, names, model->npk, alias, outer);
+}
+
+/*
+ * A forward relation through a composite foreign key as one expression:
+ * its columns in this model, named as the referenced columns (so
+ * {"board": {"tenant_id": 1, "id": 7}} reads like the related row's key).
+ */
+static QsExpr *
+ForeignKeyExpr(QsModel *model, const char *alias, bool outer, QsRelation *rel)
+{
+	QsColumn  **cols = palloc(sizeof(QsColumn *) * rel->nkeys);
+	char	  **names = palloc(sizeof(char *) * rel->nkeys);
+	int			i;
+
+	for (i = 0; i < rel->nkeys; i++)
+	{
+		cols[i] = QsModelColumn(model, get_attname(model->relid, rel->keys[i], false));
+		names[i] = get_attname(rel->target, rel->tkeys[i], false);
+	}
+	return KeyExpr(cols, names, rel->nkeys, alias, outer);
+}
+
 /* The relation of a model with this name, or NULL; ambiguous names are errors. */
 QsRelation *
 QsFindRelation(QsCompile *ctx, QsModel *model, const char *name)
@@ -440,7 +521,7 @@ QsResolvePath(QsCompile *ctx, const char *path, bool allow_lookup, char **lookup
 		size_t		plen = strlen(scope->prefix);
 
 		if (strcmp(path, scope->prefix) == 0)
-			path = PkColumn(ctx, model)->name;
+			path = model->npk > 1 ? "pk" : PkColumn(ctx, model)->name;
 		else if (strncmp(path, scope->prefix, plen) == 0 && strncmp(path + plen, "__", 2) == 0)
 			path += plen + 2;
 		else if (scope->parent != NULL)
@@ -483,6 +564,11 @@ QsResolvePath(QsCompile *ctx, const char *path, bool allow_lookup, char **lookup
 		col = QsModelColumn(model, part);
 		if (col != NULL)
 			break;
+		if (model->npk > 1 && strcmp(part, "pk") == 0)
+		{
+			e = PkKeyExpr(model, alias, outer);
+			break;
+		}
 		rel = QsFindRelation(ctx, model, part);
 		if (rel == NULL)
 			UnknownField(ctx, model, part);
@@ -509,7 +595,10 @@ QsResolvePath(QsCompile *ctx, const char *path, bool allow_lookup, char **lookup
 			outer = true;
 			if (last)
 			{
-				col = PkColumn(ctx, model);
+				if (model->npk > 1)
+					e = PkKeyExpr(model, alias, outer);
+				else
+					col = PkColumn(ctx, model);
 				break;
 			}
 			i++;
@@ -517,14 +606,11 @@ QsResolvePath(QsCompile *ctx, const char *path, bool allow_lookup, char **lookup
 		}
 		if (last)
 		{
-			/* the relation itself: compare its FK column */
-			if (rel->nkeys != 1)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("relation '%s' has a composite key and cannot be compared directly", part),
-						 errdetail("At %s.", QsPathString(ctx)),
-						 errhint("Compare its columns, e.g. \"%s__<column>\".", part)));
-			col = QsModelColumn(model, get_attname(model->relid, rel->keys[0], false));
+			/* the relation itself: compare its FK column(s) */
+			if (rel->nkeys > 1)
+				e = ForeignKeyExpr(model, alias, outer, rel);
+			else
+				col = QsModelColumn(model, get_attname(model->relid, rel->keys[0], false));
 			break;
 		}
 		appendStringInfo(&key, "%s%s", key.len > 0 ? "__" : "", part);
@@ -550,6 +636,15 @@ QsResolvePath(QsCompile *ctx, const char *path, bool allow_lookup, char **lookup
 			*lookup_out = part;
 			break;
 		}
+		if (e->key != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unsupported %s '%s' for the composite key \"%s\"",
+							allow_lookup && i == n - 1 ? "lookup" : "transform", part,
+							(char *) list_nth(parts, i - 1)),
+					 errdetail("At %s.", QsPathString(ctx)),
+					 errhint("A composite key takes exact, in, gt, gte, lt, lte and isnull; "
+							 "name one of its columns for anything else.")));
 		if (QsApplyTransform(ctx, e, part))
 			continue;
 		if (allow_lookup && i == n - 1)
@@ -1220,6 +1315,16 @@ BuildSelection(QsCompile *ctx)
 			e = QsResolvePath(ctx, s->key, false, NULL);
 			s->sql = e->sql;
 			s->is_agg = e->is_agg || e->is_window;
+			if (e->key != NULL)
+			{
+				int			k;
+				StringInfoData g;
+
+				initStringInfo(&g);
+				for (k = 0; k < e->key->n; k++)
+					appendStringInfo(&g, "%s%s", k > 0 ? ", " : "", e->key->sql[k]);
+				s->group = g.data;
+			}
 			QsPathPop(ctx, save);
 			items = lappend(items, s);
 		}
@@ -1239,7 +1344,7 @@ BuildSelection(QsCompile *ctx)
 	for (i = 0; i < ctx->model->ncolumns; i++)
 	{
 		QsColumn   *col = &ctx->model->columns[i];
-		bool		is_pk = (ctx->model->npk == 1 && ctx->model->pk[0] == i);
+		bool		is_pk = QsModelIsPk(ctx->model, i);
 		SelItem    *s;
 
 		if (!spec->has_values && !is_pk)
@@ -1590,7 +1695,7 @@ EmbedSql(QsCompile *ctx, QsEmbed *e, const char *from_alias, bool json, const ch
 	for (i = 0; i < t->ncolumns; i++)
 	{
 		SelItem    *s;
-		bool		is_pk = (t->npk == 1 && t->pk[0] == i);
+		bool		is_pk = QsModelIsPk(t, i);
 		const char *cname = t->columns[i].name;
 
 		if (!is_pk && qonly && !JsonListHas(qonly, cname))
@@ -1753,15 +1858,8 @@ PrefetchSql(QsCompile *ctx, QsEmbed *e, const char *from_alias, bool json,
 		int			n = 0;
 
 		appendStringInfoString(&sub, " ORDER BY ");
-		foreach(lc, inner->order_by)
-		{
-			QsOrderItem *o = (QsOrderItem *) lfirst(lc);
-
-			appendStringInfoString(&sub, n++ > 0 ? ", " : "");
-			appendStringInfoString(&sub, o->path == NULL ? "pg_catalog.random()" :
-								   OrderClause(o->expr ? QsCompileExpr(ctx, o->expr, InvalidOid)->sql :
-											   QsResolvePath(ctx, o->path, false, NULL)->sql, o));
-		}
+		QsOrderSql(ctx, &sub, inner->order_by);
+		n = list_length(inner->order_by);
 		for (i = 0; i < t->npk; i++)
 			appendStringInfo(&sub, "%s%s.%s", n++ > 0 ? ", " : "", alias,
 							 quote_identifier(t->columns[t->pk[i]].name));
@@ -1794,19 +1892,39 @@ OrderExprs(QsCompile *ctx)
 	int			i = 0;
 	int			save = ctx->path.len;
 
+	List	   *items = NIL;
+
 	foreach(lc, ctx->spec->order_by)
 	{
 		QsOrderItem *o = (QsOrderItem *) lfirst(lc);
+		QsExpr	   *e = NULL;
 
 		QsPathPush(ctx, ".order_by[%d]", i++);
-		if (o->path == NULL)
-			exprs = lappend(exprs, NULL);
-		else if (o->expr != NULL)
-			exprs = lappend(exprs, QsCompileExpr(ctx, o->expr, InvalidOid)->sql);
+		if (o->path != NULL)
+			e = o->expr != NULL ? QsCompileExpr(ctx, o->expr, InvalidOid) :
+				QsResolvePath(ctx, o->path, false, NULL);
+		if (e != NULL && e->key != NULL)
+		{
+			/* a composite key: one item per column, as Django orders it */
+			int			k;
+
+			for (k = 0; k < e->key->n; k++)
+			{
+				QsOrderItem *c = palloc(sizeof(QsOrderItem));
+
+				*c = *o;
+				items = lappend(items, c);
+				exprs = lappend(exprs, e->key->sql[k]);
+			}
+		}
 		else
-			exprs = lappend(exprs, QsResolvePath(ctx, o->path, false, NULL)->sql);
+		{
+			items = lappend(items, o);
+			exprs = lappend(exprs, e != NULL ? e->sql : NULL);
+		}
 		QsPathPop(ctx, save);
 	}
+	ctx->spec->order_by = items;
 	return exprs;
 }
 
@@ -1821,10 +1939,25 @@ QsOrderSql(QsCompile *ctx, StringInfo buf, List *order_by)
 	{
 		QsOrderItem *o = (QsOrderItem *) lfirst(lc);
 
+		QsExpr	   *e = NULL;
+
 		appendStringInfoString(buf, n++ > 0 ? ", " : "");
-		appendStringInfoString(buf, o->path == NULL ? "pg_catalog.random()" :
-							   OrderClause(o->expr ? QsCompileExpr(ctx, o->expr, InvalidOid)->sql :
-										   QsResolvePath(ctx, o->path, false, NULL)->sql, o));
+		if (o->path == NULL)
+		{
+			appendStringInfoString(buf, "pg_catalog.random()");
+			continue;
+		}
+		e = o->expr ? QsCompileExpr(ctx, o->expr, InvalidOid) : QsResolvePath(ctx, o->path, false, NULL);
+		if (e->key != NULL)
+		{
+			/* a composite key orders by its columns, as Django does */
+			int			i;
+
+			for (i = 0; i < e->key->n; i++)
+				appendStringInfo(buf, "%s%s", i > 0 ? ", " : "", OrderClause(e->key->sql[i], o));
+			continue;
+		}
+		appendStringInfoString(buf, OrderClause(e->sql, o));
 	}
 }
 
@@ -1933,7 +2066,9 @@ AppendLock(QsCompile *ctx, StringInfo buf)
 							 errhint("Name \"self\" or forward relation paths.")));
 				m = QsModelGet(rel->target);
 			}
-			e = QsResolvePath(ctx, psprintf("%s__%s", p, PkColumn(ctx, m)->name), false, NULL);
+			/* any key column names the joined table's alias */
+			e = QsResolvePath(ctx, psprintf("%s__%s", p, m->npk > 1 ? m->columns[m->pk[0]].name :
+											PkColumn(ctx, m)->name), false, NULL);
 			alias = pnstrdup(e->sql, strchr(e->sql, '.') - e->sql);
 			QsPathPop(ctx, save);
 		}
@@ -1990,7 +2125,7 @@ AppendGroupHaving(QsCompile *ctx, StringInfo buf, List *sel)
 		if (s->is_agg || s->embed != NULL)
 			continue;
 		appendStringInfoString(buf, n++ == 0 ? " GROUP BY " : ", ");
-		appendStringInfoString(buf, s->sql);
+		appendStringInfoString(buf, s->group != NULL ? s->group : s->sql);
 	}
 	if (ctx->having != NULL && strcmp(ctx->having, "true") != 0)
 		appendStringInfo(buf, " HAVING %s", ctx->having);
@@ -2550,6 +2685,23 @@ QsCompileSpec(QsSpec *spec, QsTarget target, TupleDesc fetch_desc,
 				char	   *colsql;
 				char	   *extra = NULL;
 
+				if (col == NULL && ctx.model->npk > 1 && strcmp(in_bulk_field, "pk") == 0)
+				{
+					/* a composite key: keyed by its JSON array text, "[1, 7]" */
+					QsExpr	   *key = PkKeyExpr(ctx.model, ctx.alias, false);
+
+					if (in_bulk_ids != NULL)
+					{
+						QsPathPush(&ctx, ".id_list");
+						ctx.cur_lookup = -1;
+						extra = QsKeyInList(&ctx, key->key, QS_PROD_IDS_KEY, in_bulk_ids, "pk");
+						QsPathPop(&ctx, 1);
+					}
+					sql = psprintf("SELECT coalesce(pg_catalog.jsonb_object_agg(q.k, q.r), '{}'::pg_catalog.jsonb) FROM (%s) q(k, r)",
+								   BuildSelect(&ctx, sel, where, extra, false, false,
+											   psprintf("(%s)::pg_catalog.text", key->sql)));
+					break;
+				}
 				if (col == NULL)
 				{
 					QsPathPush(&ctx, ".field_name");

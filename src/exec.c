@@ -183,21 +183,25 @@ ReverseOrdering(QsSpec *spec)
 static void
 DefaultOrdering(QsSpec *spec, const char *fn)
 {
-	QsColumn   *pk;
-	QsOrderItem *o;
+	int			i;
 
 	if (spec->has_order && spec->order_by != NIL)
 		return;
-	pk = QsModelPkColumn(spec->model);
-	if (pk == NULL)
+	if (spec->model->npk == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s() on an unordered queryset needs a single-column primary key", fn),
+				 errmsg("%s() on an unordered queryset needs a primary key", fn),
 				 errdetail("Model \"%s\" has none.", spec->model->display),
 				 errhint("Call qs.order_by() first.")));
-	o = palloc0(sizeof(QsOrderItem));
-	o->path = pk->name;
-	spec->order_by = list_make1(o);
+	/* a composite key orders by all its columns, in key order */
+	spec->order_by = NIL;
+	for (i = 0; i < spec->model->npk; i++)
+	{
+		QsOrderItem *o = palloc0(sizeof(QsOrderItem));
+
+		o->path = spec->model->columns[spec->model->pk[i]].name;
+		spec->order_by = lappend(spec->order_by, o);
+	}
 	spec->has_order = true;
 }
 
@@ -304,7 +308,7 @@ AdjustSpec(QsSpec *spec, QsCall *call)
 	AdjustSlice(call, &spec->has_offset, &spec->offset, &spec->has_limit, &spec->limit);
 }
 
-/* The in_bulk() field: "pk" is the single-column primary key. */
+/* The in_bulk() field: "pk" is the primary key (compile.c keys a composite one). */
 static const char *
 InBulkField(QsSpec *spec, const char *field)
 {
@@ -312,13 +316,14 @@ InBulkField(QsSpec *spec, const char *field)
 
 	if (strcmp(field, "pk") != 0)
 		return field;
+	if (spec->model->npk > 1)
+		return field;			/* a composite key: compile.c keys by its columns */
 	pk = QsModelPkColumn(spec->model);
 	if (pk == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("in_bulk() needs a single-column primary key or a field_name"),
-				 errdetail("Model \"%s\" has no single-column primary key.",
-						   spec->model->display)));
+				 errmsg("in_bulk() needs a primary key or a field_name"),
+				 errdetail("Model \"%s\" has no primary key.", spec->model->display)));
 	return pk->name;
 }
 
@@ -483,9 +488,8 @@ RunScalarCompiled(QsCompiled *c, bool *isnull)
 static Jsonb *
 RunRowsCompiled(QsCompiled *c, long tcount, uint64 *nrows)
 {
-	Jsonb	   *res = NULL;
-	bool		isnull;
-	Datum		d;
+	bool		isnull = true;
+	Datum		d = (Datum) 0;
 
 	SPI_connect();
 	RunStatement(c, tcount);
@@ -494,10 +498,16 @@ RunRowsCompiled(QsCompiled *c, long tcount, uint64 *nrows)
 	{
 		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 		if (!isnull)
-			res = DatumGetJsonbP(SPI_datumTransfer(d, false, -1));
+			d = SPI_datumTransfer(d, false, -1);
 	}
 	SPI_finish();
-	return res;
+
+	/*
+	 * Detoast only now, in the caller's context: a short-header datum
+	 * detoasted inside SPI was a copy in SPI's memory, freed by
+	 * SPI_finish(), and the next call in the same target list reused it.
+	 */
+	return isnull ? NULL : DatumGetJsonbP(d);
 }
 
 /* A call with just a target. */

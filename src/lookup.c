@@ -468,6 +468,182 @@ YearPredicate(QsCompile *ctx, QsExpr *e, const char *lookup, JsonbValue *v, cons
 	return psprintf("%s %s pg_catalog.make_date(%s, 1, 1)", src, lt, next);
 }
 
+static Datum Produce(QsCompile *ctx, QsProducer *p, JsonbValue *v, bool *isnull);
+
+/*
+ * Add the parameter for column i of a composite key value (kind
+ * QS_PROD_KEY: one key; QS_PROD_IN_KEY / QS_PROD_IDS_KEY: that column of
+ * every key in a list, as an array) and remember how.
+ */
+static char *
+KeyParam(QsCompile *ctx, QsProdKind kind, QsKey *k, int i, JsonbValue *v,
+		 const char *field, const char *lookup)
+{
+	QsProducer	p;
+	Datum		d;
+	bool		isnull;
+	Oid			type = kind == QS_PROD_KEY ? k->types[i] : get_array_type(k->types[i]);
+
+	memset(&p, 0, sizeof(p));
+	p.kind = kind;
+	p.lookup = kind == QS_PROD_IDS_KEY ? -1 : ctx->cur_lookup;
+	p.type = type;
+	p.field = (char *) field;
+	p.path = QsPathString(ctx);
+	p.lookup_name = (char *) lookup;
+	p.keypart = i;
+	p.nkeys = k->n;
+	p.keyname = k->names[i];
+	d = Produce(ctx, &p, v, &isnull);
+	p.field = pstrdup(field);
+	p.path = pstrdup(p.path);
+	p.lookup_name = lookup ? pstrdup(lookup) : NULL;
+	p.keyname = pstrdup(k->names[i]);
+	return QsAddParam(ctx, type, d, isnull, &p);
+}
+
+/*
+ * "A composite key is in this list": a semi-join over the lists of each
+ * column unnested side by side (one array parameter per column, so the
+ * statement's shape does not depend on the list's length).  kind is
+ * QS_PROD_IN_KEY (a lookup) or QS_PROD_IDS_KEY (in_bulk's id list).
+ */
+char *
+QsKeyInList(QsCompile *ctx, QsKey *k, QsProdKind kind, JsonbValue *v, const char *field)
+{
+	StringInfoData arrays;
+	StringInfoData cols;
+	StringInfoData match;
+	int			i;
+
+	initStringInfo(&arrays);
+	initStringInfo(&cols);
+	initStringInfo(&match);
+	for (i = 0; i < k->n; i++)
+	{
+		appendStringInfo(&arrays, "%spg_catalog.unnest(%s)", i > 0 ? ", " : "",
+						 KeyParam(ctx, kind, k, i, v, field, "in"));
+		appendStringInfo(&cols, "%sk%d", i > 0 ? ", " : "", i + 1);
+		appendStringInfo(&match, "%s%s %s qs_k.k%d", i > 0 ? " AND " : "", k->sql[i],
+						 QsOp("=", k->types[i], InvalidOid), i + 1);
+	}
+	return psprintf("EXISTS (SELECT FROM ROWS FROM (%s) AS qs_k(%s) WHERE %s)",
+					arrays.data, cols.data, match.data);
+}
+
+/*
+ * A lookup on a composite key (QsKey): exact column by column, the
+ * comparisons as the row comparison an expert writes for a keyset, in as
+ * a semi-join (QsKeyInList), isnull as "some column is NULL" (no related
+ * row, as a foreign key MATCH SIMPLE reads it).  Values are literal keys:
+ * {"col": v, ...} or [v, ...] in key order.
+ */
+static char *
+KeyPredicate(QsCompile *ctx, QsKey *k, const char *lookup, JsonbValue *v,
+			 const char *field, bool *null_safe)
+{
+	StringInfoData buf;
+	int			i;
+
+	if (FieldRef(ctx, v) != NULL || QsInQueryset(v) != NULL ||
+		(QsIsExprObject(v) && QsTreeGet(v, "Value") == NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("the composite key \"%s\" can only be compared with literal keys", field),
+				 errdetail("At %s.", QsPathString(ctx)),
+				 errhint("Compare its columns one by one, e.g. \"%s__%s\" with F().",
+						 field, k->names[0])));
+	v = UnwrapValue(v);
+	initStringInfo(&buf);
+	if (strcmp(lookup, "isnull") == 0 || (strcmp(lookup, "exact") == 0 && v->type == jbvNull))
+	{
+		bool		want = true;
+
+		*null_safe = true;
+		if (strcmp(lookup, "isnull") == 0)
+		{
+			if (qs_validating_params && QsIsParam(v))
+				return pstrdup("true");
+			if (v->type != jbvBool)
+				BadValue(ctx, field, psprintf("the lookup 'isnull' expects true or false, got %s",
+											  QsJsonTypeName(v)));
+			want = v->val.boolean;
+		}
+		for (i = 0; i < k->n; i++)
+			appendStringInfo(&buf, "%s%s IS %sNULL", i == 0 ? "" : want ? " OR " : " AND ",
+							 k->sql[i], want ? "" : "NOT ");
+		return psprintf("(%s)", buf.data);
+	}
+	if (strcmp(lookup, "exact") == 0)
+	{
+		for (i = 0; i < k->n; i++)
+			appendStringInfo(&buf, "%s%s %s %s", i > 0 ? " AND " : "", k->sql[i],
+							 QsOp("=", k->types[i], InvalidOid),
+							 KeyParam(ctx, QS_PROD_KEY, k, i, v, field, lookup));
+		return buf.data;
+	}
+	if (strcmp(lookup, "in") == 0)
+	{
+		if (v->type != jbvArray)
+			BadValue(ctx, field, psprintf("the lookup 'in' expects a list of keys, got %s",
+										  QsJsonTypeName(v)));
+		return QsKeyInList(ctx, k, QS_PROD_IN_KEY, v, field);
+	}
+	if (strcmp(lookup, "gt") == 0 || strcmp(lookup, "gte") == 0 ||
+		strcmp(lookup, "lt") == 0 || strcmp(lookup, "lte") == 0)
+	{
+		const char *op = CompareOp(lookup);
+		char	  **params = palloc(sizeof(char *) * k->n);
+		bool		same = true;
+		StringInfoData r;
+
+		if (v->type == jbvNull)
+			BadValue(ctx, field, "None (null) can only be used with exact, iexact and isnull");
+		for (i = 0; i < k->n; i++)
+		{
+			params[i] = KeyParam(ctx, QS_PROD_KEY, k, i, v, field, lookup);
+			same = same && strcmp(QsOp(op, k->types[i], InvalidOid),
+								  QsOp(op, k->types[0], InvalidOid)) == 0;
+		}
+		if (same)
+		{
+			/* ROW(a, b) > ROW($1, $2): one index range scan */
+			initStringInfo(&r);
+			for (i = 0; i < k->n; i++)
+			{
+				appendStringInfo(&buf, "%s%s", i > 0 ? ", " : "", k->sql[i]);
+				appendStringInfo(&r, "%s%s", i > 0 ? ", " : "", params[i]);
+			}
+			return psprintf("ROW(%s) %s ROW(%s)", buf.data, QsOp(op, k->types[0], InvalidOid), r.data);
+		}
+		/* operators of different schemas: a > $1 OR (a = $1 AND b > $2) */
+		for (i = k->n - 1; i >= 0; i--)
+		{
+			const char *cmp = i == k->n - 1 ? op : (op[0] == '>' ? ">" : "<");
+			char	   *last = psprintf("%s %s %s", k->sql[i], QsOp(cmp, k->types[i], InvalidOid), params[i]);
+
+			if (i == k->n - 1)
+				appendStringInfoString(&buf, last);
+			else
+			{
+				char	   *rest = pstrdup(buf.data);
+
+				resetStringInfo(&buf);
+				appendStringInfo(&buf, "(%s OR (%s %s %s AND %s))", last, k->sql[i],
+								 QsOp("=", k->types[i], InvalidOid), params[i], rest);
+			}
+		}
+		return buf.data;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("unsupported lookup '%s' for the composite key \"%s\"", lookup, field),
+			 errdetail("At %s.", QsPathString(ctx)),
+			 errhint("A composite key takes exact, in, gt, gte, lt, lte and isnull; "
+					 "name one of its columns for anything else.")));
+	return NULL;
+}
+
 /* The predicate of one lookup with a JSON value. */
 static char *
 LookupPredicate(QsCompile *ctx, QsExpr *e, const char *lookup, JsonbValue *v,
@@ -481,6 +657,8 @@ LookupPredicate(QsCompile *ctx, QsExpr *e, const char *lookup, JsonbValue *v,
 	JsonbValue *inner;
 
 	*null_safe = false;
+	if (e->key != NULL)
+		return KeyPredicate(ctx, e->key, lookup, v, field, null_safe);
 	/* field__in with a queryset: a semi-join, "<field> = ANY (SELECT value ...)" */
 	if (strcmp(lookup, "in") == 0 && (inner = QsInQueryset(v)) != NULL)
 	{
@@ -686,6 +864,30 @@ LookupPredicate(QsCompile *ctx, QsExpr *e, const char *lookup, JsonbValue *v,
  * ---------------------------------------------------------------------
  */
 
+/*
+ * Column p->keypart of a composite key value: {"col": v, ...} naming
+ * exactly the key's columns, or [v, ...] in key order.
+ */
+static JsonbValue *
+KeyPart(QsCompile *ctx, QsProducer *p, JsonbValue *v)
+{
+	JsonbValue *x = NULL;
+
+	if (v->type == jbvObject && v->val.object.nPairs == p->nkeys)
+		x = QsTreeGet(v, p->keyname);
+	else if (v->type == jbvArray && v->val.array.nElems == p->nkeys)
+		x = &v->val.array.elems[p->keypart];
+	if (x == NULL)
+		BadValue(ctx, p->field,
+				 psprintf("a composite key is an object naming its %d columns or a list of %d values, got %s",
+						  p->nkeys, p->nkeys,
+						  v->type == jbvObject ? "another object" :
+						  v->type == jbvArray ? "a list of another length" : QsJsonTypeName(v)));
+	if (x->type == jbvNull)
+		BadValue(ctx, p->field, psprintf("column \"%s\" of a key cannot be null", p->keyname));
+	return x;
+}
+
 /* Compute one parameter from a lookup's (unwrapped) JSON value. */
 static Datum
 Produce(QsCompile *ctx, QsProducer *p, JsonbValue *v, bool *isnull)
@@ -736,6 +938,31 @@ Produce(QsCompile *ctx, QsProducer *p, JsonbValue *v, bool *isnull)
 												LikeEscape(TextValue(ctx, v, p->field,
 																	 p->lookup_name)),
 												p->post ? "%" : ""));
+		case QS_PROD_KEY:
+			return QsCoerceValue(ctx, KeyPart(ctx, p, v), p->type, p->field, NULL);
+		case QS_PROD_IN_KEY:
+		case QS_PROD_IDS_KEY:
+			{
+				JsonbValue	parts;
+				int			i;
+				int			n = 0;
+
+				if (v->type != jbvArray)
+					BadValue(ctx, p->field, psprintf("the lookup 'in' expects a list of keys, got %s",
+													 QsJsonTypeName(v)));
+				/* Django drops None from the list */
+				parts.type = jbvArray;
+				parts.val.array.rawScalar = false;
+				parts.val.array.elems = palloc(sizeof(JsonbValue) * Max(1, v->val.array.nElems));
+				for (i = 0; i < v->val.array.nElems; i++)
+				{
+					CHECK_FOR_INTERRUPTS();
+					if (v->val.array.elems[i].type != jbvNull)
+						parts.val.array.elems[n++] = *KeyPart(ctx, p, &v->val.array.elems[i]);
+				}
+				parts.val.array.nElems = n;
+				return QsCoerceValue(ctx, &parts, p->type, p->field, NULL);
+			}
 		case QS_PROD_LIMIT:
 			return Int64GetDatum(ctx->limit_value);
 		case QS_PROD_OFFSET:
@@ -758,6 +985,7 @@ QsProduceParam(QsCompile *ctx, QsProdKind kind, Oid type, JsonbValue *v,
 	Datum		d;
 	bool		isnull;
 
+	memset(&p, 0, sizeof(p));
 	p.kind = kind;
 	p.lookup = ctx->cur_lookup;
 	p.type = type;
@@ -797,7 +1025,7 @@ QsProduceAll(QsProducer *prods, int nparams, JsonbValue **lookups,
 
 		resetStringInfo(&ctx.path);
 		appendStringInfoString(&ctx.path, p->path);
-		if (p->kind == QS_PROD_IDS)
+		if (p->kind == QS_PROD_IDS || p->kind == QS_PROD_IDS_KEY)
 			v = ids;
 		else if (p->kind == QS_PROD_VALUE)
 			v = lookups[p->lookup];

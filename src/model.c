@@ -410,6 +410,18 @@ QsModelPkColumn(QsModel *model)
 	return NULL;
 }
 
+/* Is columns[i] part of the model's primary key? (only() always keeps it) */
+bool
+QsModelIsPk(QsModel *model, int i)
+{
+	int			k;
+
+	for (k = 0; k < model->npk; k++)
+		if (model->pk[k] == i)
+			return true;
+	return false;
+}
+
 static int
 cmp_cstring(const ListCell *a, const ListCell *b)
 {
@@ -427,7 +439,7 @@ QsModelChoices(QsModel *model)
 
 	for (i = 0; i < model->ncolumns; i++)
 		names = lappend(names, model->columns[i].name);
-	if (model->npk == 1)
+	if (model->npk >= 1)
 		names = lappend(names, "pk");
 	foreach(lc, QsModelRelations(model))
 	{

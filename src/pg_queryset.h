@@ -120,6 +120,7 @@ extern Oid	QsModelResolve(const char *name);
 extern QsModel *QsModelGet(Oid relid);
 extern QsColumn *QsModelColumn(QsModel *model, const char *name);
 extern QsColumn *QsModelPkColumn(QsModel *model);
+extern bool QsModelIsPk(QsModel *model, int i);
 extern char *QsModelChoices(QsModel *model);
 
 /* ---------- spec.c: JSON trees and the validated spec ---------- */
@@ -244,7 +245,10 @@ typedef enum QsProdKind
 	QS_PROD_LIMIT,				/* the (adjusted) slice limit */
 	QS_PROD_OFFSET,				/* the (adjusted) slice offset */
 	QS_PROD_IDS,				/* in_bulk()'s id list as an array */
-	QS_PROD_VALUE				/* an expression literal (never unwrapped), nulls allowed */
+	QS_PROD_VALUE,				/* an expression literal (never unwrapped), nulls allowed */
+	QS_PROD_KEY,				/* one column of a composite key value ({..} or [..]) */
+	QS_PROD_IN_KEY,				/* that column of each key in a list, as an array */
+	QS_PROD_IDS_KEY				/* ... of in_bulk()'s id list */
 } QsProdKind;
 
 typedef struct QsProducer
@@ -257,6 +261,9 @@ typedef struct QsProducer
 	char	   *field;			/* for messages */
 	char	   *path;			/* JSON path, for messages */
 	char	   *lookup_name;	/* for messages */
+	int			keypart;		/* composite keys: which column (QS_PROD_*KEY) */
+	int			nkeys;			/* ... of how many */
+	char	   *keyname;		/* ... and its name (the key in {"col": v}) */
 } QsProducer;
 
 typedef struct QsCompiled
@@ -332,6 +339,19 @@ typedef struct QsJoin
 	QsModel    *model;
 } QsJoin;
 
+/*
+ * A composite key named as one field: "pk" of a model whose primary key
+ * has several columns, or a forward relation through a composite foreign
+ * key.  Lookups compare it column by column (lookup.c).
+ */
+typedef struct QsKey
+{
+	int			n;
+	char	  **sql;			/* each column's SQL expression */
+	char	  **names;			/* ... its name in a {"col": v} value */
+	Oid		   *types;			/* ... its base type */
+} QsKey;
+
 /* a resolved field path: SQL expression and its type */
 typedef struct QsExpr
 {
@@ -348,6 +368,7 @@ typedef struct QsExpr
 	bool		is_agg;			/* an aggregate at the statement's level */
 	bool		is_window;		/* contains a window function */
 	bool		is_literal;		/* a parameter from a literal value */
+	QsKey	   *key;			/* a composite key (the expression is a jsonb array) */
 } QsExpr;
 
 extern QsCompiled *QsCompileSpec(QsSpec *spec, QsTarget target,
@@ -402,6 +423,8 @@ extern Datum QsCoerceValue(QsCompile *ctx, JsonbValue *v, Oid type,
 						   const char *field, bool *isnull);
 extern char *QsProduceParam(QsCompile *ctx, QsProdKind kind, Oid type, JsonbValue *v,
 							const char *field, const char *lookup, bool pre, bool post);
+extern char *QsKeyInList(QsCompile *ctx, QsKey *k, QsProdKind kind, JsonbValue *v,
+						 const char *field);
 extern void QsProduceAll(QsProducer *prods, int nparams, JsonbValue **lookups,
 						 int64 limit, int64 offset, JsonbValue *ids,
 						 Datum *values, bool *nulls);

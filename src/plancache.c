@@ -437,6 +437,7 @@ CopyProducers(const QsProducer *src, int n)
 		dst[i].field = pstrdup(src[i].field);
 		dst[i].path = pstrdup(src[i].path);
 		dst[i].lookup_name = src[i].lookup_name ? pstrdup(src[i].lookup_name) : NULL;
+		dst[i].keyname = src[i].keyname ? pstrdup(src[i].keyname) : NULL;
 	}
 	return dst;
 }
