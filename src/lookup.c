@@ -547,12 +547,18 @@ KeyPredicate(QsCompile *ctx, QsKey *k, const char *lookup, JsonbValue *v,
 
 	if (FieldRef(ctx, v) != NULL || QsInQueryset(v) != NULL ||
 		(QsIsExprObject(v) && QsTreeGet(v, "Value") == NULL))
+	{
+		StringInfoData names;
+
+		initStringInfo(&names);
+		for (i = 0; i < k->n; i++)
+			appendStringInfo(&names, "%s%s", i > 0 ? ", " : "", k->names[i]);
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("the composite key \"%s\" can only be compared with literal keys", field),
 				 errdetail("At %s.", QsPathString(ctx)),
-				 errhint("Compare its columns one by one, e.g. \"%s__%s\" with F().",
-						 field, k->names[0])));
+				 errhint("Compare its columns (%s) one by one.", names.data)));
+	}
 	v = UnwrapValue(v);
 	initStringInfo(&buf);
 	if (strcmp(lookup, "isnull") == 0 || (strcmp(lookup, "exact") == 0 && v->type == jbvNull))
