@@ -2,7 +2,7 @@
  * builder.c
  *	  The lazy builders: qs.all, qs.filter, qs.exclude, qs.order_by,
  *	  qs.only, qs.defer, qs.values, qs.values_list, qs.distinct, qs.slice,
- *	  qs.annotate, qs.alias.
+ *	  qs.annotate, qs.alias, qs.union, qs.intersection, qs.difference.
  *
  * A builder never reads a table: it edits the spec's JSON tree the way
  * the Django method changes a QuerySet, then validates the result
@@ -15,6 +15,7 @@
 
 #include "catalog/pg_type.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -136,6 +137,12 @@ AddWhere(FunctionCallInfo fcinfo, bool negate)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid lookups: expected a Q object, got %s", QsJsonTypeName(q)),
 				 errhint("Write {\"price__gte\": 10} or {\"$or\": [...]}.")));
+	if (QsTreeGet(tree, "combinator") != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("Calling QuerySet.%s() after %s() is not supported.", negate ? "exclude" : "filter",
+						QsTreeText(QsTreeGet(tree, "combinator"))),
+				 errhint("Filter each queryset before combining.")));
 	if (q->val.object.nPairs == 0)
 		PG_RETURN_JSONB_P(QsValidateTree(tree));	/* filter() with nothing */
 	RefuseSliced(tree, "filter a query");
@@ -452,4 +459,81 @@ Datum
 qs_alias(PG_FUNCTION_ARGS)
 {
 	return AddAnnotations(fcinfo, "alias");
+}
+
+/*
+ * union / intersection / difference: {"model": <q's>, "combinator": op,
+ * "all": all, "combined": [q, others...]}.  A combined queryset may be
+ * an operand again (qs1.union(qs2).difference(qs3)).  With no others the
+ * queryset is returned as it is, as Django does.
+ */
+static Datum
+Combine(FunctionCallInfo fcinfo, const char *op, bool all)
+{
+	JsonbValue *tree = TreeArg(fcinfo, 0);
+	List	   *operands = list_make1(tree);
+	JsonbValue *res;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	int			i;
+
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s() needs querysets, got null", op)));
+	deconstruct_array(PG_GETARG_ARRAYTYPE_P(1), JSONBOID, -1, false, TYPALIGN_INT,
+					  &elems, &nulls, &n);
+	if (n == 0)
+		PG_RETURN_JSONB_P(QsValidateTree(tree));
+	for (i = 0; i < n; i++)
+	{
+		JsonbValue *other;
+
+		CHECK_FOR_INTERRUPTS();
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("queryset %d of %s() is null", i + 2, op)));
+		other = QsJsonbToTree(DatumGetJsonbP(elems[i]));
+		if (other->type != jbvObject)
+			(void) QsSpecFromTree(other);	/* raises the spec error */
+		operands = lappend(operands, QsExpandTree(other));
+	}
+	res = QsTreeObject();
+	QsTreeSet(res, "model", QsTreeGet(tree, "model"));
+	QsTreeSet(res, "combinator", QsTreeString(op));
+	if (all)
+		QsTreeSet(res, "all", QsTreeBool(true));
+	QsTreeSet(res, "combined", QsTreeArray(operands));
+	PG_RETURN_JSONB_P(QsValidateTree(res));
+}
+
+PG_FUNCTION_INFO_V1(qs_union);
+
+/* qs.union(q, VARIADIC others) / qs.union(q, others, all) -> queryset. */
+Datum
+qs_union(PG_FUNCTION_ARGS)
+{
+	bool		all = PG_NARGS() > 2 && !PG_ARGISNULL(2) && PG_GETARG_BOOL(2);
+
+	return Combine(fcinfo, "union", all);
+}
+
+PG_FUNCTION_INFO_V1(qs_intersection);
+
+/* qs.intersection(q, VARIADIC others) -> queryset: rows in every one. */
+Datum
+qs_intersection(PG_FUNCTION_ARGS)
+{
+	return Combine(fcinfo, "intersection", false);
+}
+
+PG_FUNCTION_INFO_V1(qs_difference);
+
+/* qs.difference(q, VARIADIC others) -> queryset: rows of q in none of the others. */
+Datum
+qs_difference(PG_FUNCTION_ARGS)
+{
+	return Combine(fcinfo, "difference", false);
 }

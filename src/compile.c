@@ -32,6 +32,7 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
+#include "parser/parse_coerce.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
@@ -60,6 +61,7 @@ typedef struct SelItem
 	QsEmbed    *embed;
 	bool		is_agg;			/* an aggregate (not a GROUP BY key) */
 	char	   *group;			/* GROUP BY it by these (a composite key's columns), or NULL */
+	Oid			type;			/* its type (set operations compare operands' columns) */
 } SelItem;
 
 /* ---------------------------------------------------------------------
@@ -1284,6 +1286,7 @@ AnnotationItem(QsCompile *ctx, QsAnnotation *a)
 	QsPathPop(ctx, save);
 	s->key = a->name;
 	s->sql = e->sql;
+	s->type = e->type;
 	s->is_agg = e->is_agg || e->is_window;
 	return s;
 }
@@ -1314,6 +1317,7 @@ BuildSelection(QsCompile *ctx)
 			s->key = (char *) lfirst(lc);
 			e = QsResolvePath(ctx, s->key, false, NULL);
 			s->sql = e->sql;
+			s->type = e->type;
 			s->is_agg = e->is_agg || e->is_window;
 			if (e->key != NULL)
 			{
@@ -1357,6 +1361,7 @@ BuildSelection(QsCompile *ctx)
 		s = palloc0(sizeof(SelItem));
 		s->key = col->name;
 		s->sql = psprintf("%s.%s", ctx->alias, quote_identifier(col->name));
+		s->type = col->basetypid;
 		items = lappend(items, s);
 	}
 	foreach(lc, spec->annotations)
@@ -2010,6 +2015,12 @@ QsAppendInnerSlice(QsCompile *ctx, StringInfo buf, JsonbValue *inner)
 static void
 AppendSlice(QsCompile *ctx, StringInfo buf)
 {
+	/* an operand of a set operation: its slice is data of the combined spec */
+	if (ctx->operand)
+	{
+		QsAppendInnerSlice(ctx, buf, ctx->spec->tree);
+		return;
+	}
 	/* presence is part of the shape; the values are parameters */
 	ctx->limit_value = ctx->spec->limit;
 	ctx->offset_value = ctx->spec->offset;
@@ -2594,6 +2605,359 @@ BuildAggregate(QsCompile *ctx, const char *where)
 }
 
 /*
+ * The annotations' names, the grouping and the WHERE clause of the
+ * spec being compiled (ctx->spec); HAVING goes to ctx->having.
+ */
+static char *
+CompileFilter(QsCompile *ctx, QsTarget target)
+{
+	QsSpec	   *spec = ctx->spec;
+	char	   *where = "true";
+	int			save = ctx->path.len;
+
+	CheckAnnotationNames(ctx);
+	if (spec->aggregates != NIL && target != QS_TARGET_AGGREGATE)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid spec at $.aggregate: aggregates are evaluated by qs.aggregate()"),
+				 errhint("Call qs.aggregate(queryset, '{\"name\": {\"Sum\": \"field\"}}'), or use annotate.")));
+	/* values() + an aggregate annotation: one row per group (Django) */
+	if (spec->has_values && target != QS_TARGET_AGGREGATE)
+	{
+		ListCell   *lc;
+
+		foreach(lc, spec->annotations)
+			if (QsAnnotationIsAggregate(ctx, (QsAnnotation *) lfirst(lc)))
+				ctx->grouped = true;
+	}
+	if (spec->where)
+	{
+		QsPathPush(ctx, ".where");
+		if (ctx->grouped)
+		{
+			where = CompileQObject(ctx, spec->where, 1);
+			ctx->having = CompileQObject(ctx, spec->where, 2);
+		}
+		else
+			where = QsCompileQ(ctx, spec->where);
+		QsPathPop(ctx, save);
+	}
+	return where;
+}
+
+/* ---------------------------------------------------------------------
+ * Set operations: union(), intersection(), difference()
+ * ---------------------------------------------------------------------
+ *
+ * Each operand is a whole queryset compiled as a plain column list into
+ * the combined statement's parameter list; the combined rows are built
+ * into JSON once, outside:
+ *
+ *	 SELECT <row over q.c1 ...> FROM ((SELECT ...) UNION (SELECT ...)) q(c1, ...)
+ *	 ORDER BY q.cN LIMIT $n
+ *
+ * As in Django: the columns are the first operand's (names and order),
+ * every operand selects as many columns of matching types, order_by()
+ * names selected columns, and values() / values_list() of the combined
+ * queryset apply to operands that select no values of their own.
+ */
+
+static void CombinedOrder(QsCompile *ctx, QsSpec *spec, List *sel, StringInfo buf);
+static char *CombinedSql(QsCompile *ctx, QsSpec *spec, List **sel_out);
+
+/* Move the parameter list (and everything else shared) from one compile to another. */
+static void
+ShareStatement(QsCompile *to, QsCompile *from)
+{
+	to->nparams = from->nparams;
+	to->maxparams = from->maxparams;
+	to->ptypes = from->ptypes;
+	to->pvalues = from->pvalues;
+	to->pnulls = from->pnulls;
+	to->prods = from->prods;
+	to->nlookups = from->nlookups;
+	to->relids = from->relids;
+	to->vindex = from->vindex;
+	to->next_alias = Max(to->next_alias, from->next_alias);
+}
+
+/*
+ * One operand: "SELECT a, b FROM ... [ORDER BY ... LIMIT ...]" in the
+ * combined statement's parameters.  *sel_out: its selection.
+ */
+static char *
+CompileOperand(QsCompile *ctx, QsSpec *spec, QsSpec *outer, List **sel_out)
+{
+	QsCompile	sub;
+	char	   *sql;
+
+	check_stack_depth();
+	QsInitCompile(&sub, spec->model);
+	sub.spec = spec;
+	ShareStatement(&sub, ctx);
+	resetStringInfo(&sub.path);
+	appendStringInfoString(&sub.path, ctx->path.data);
+	sub.operand = true;
+	if (spec->select_related != NIL || spec->prefetch_related != NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("a queryset combined with %s() cannot use %s", outer->combinator,
+						spec->select_related != NIL ? "select_related" : "prefetch_related"),
+				 errdetail("At %s.", QsPathString(ctx)),
+				 errhint("Combine the rows' own columns or values(); fetch related rows afterwards.")));
+	/* Django: values() of the combined queryset applies to operands without their own */
+	if (!spec->has_values && outer->has_values)
+	{
+		spec->has_values = true;
+		spec->values = outer->values;
+		spec->values_key = outer->values_key;
+		spec->shape = outer->shape;
+	}
+	/* an operand's ordering matters only when it picks rows */
+	if (!spec->has_limit && !spec->has_offset && spec->distinct_on == NIL)
+	{
+		spec->order_by = NIL;
+		spec->has_order = false;
+	}
+	if (spec->combinator != NULL)
+		sql = CombinedSql(&sub, spec, sel_out);
+	else
+	{
+		char	   *where = CompileFilter(&sub, QS_TARGET_ROWS);
+
+		*sel_out = BuildSelection(&sub);
+		sql = BuildSelect(&sub, *sel_out, where, NULL, false, true, NULL);
+	}
+	ShareStatement(ctx, &sub);
+	return sql;
+}
+
+/* The SQL operator of a combinator. */
+static const char *
+SetOperator(QsSpec *spec)
+{
+	const char *op = strcmp(spec->combinator, "union") == 0 ? "UNION" :
+		strcmp(spec->combinator, "intersection") == 0 ? "INTERSECT" : "EXCEPT";
+
+	return spec->combine_all ? psprintf("%s ALL", op) : op;
+}
+
+/*
+ * The combined rows as columns: "SELECT q.c1, ... FROM ((...) OP (...)) q(c1, ...)
+ * [ORDER BY] [LIMIT/OFFSET]".  *sel_out: the first operand's selection,
+ * over q.cN.
+ */
+static char *
+CombinedSql(QsCompile *ctx, QsSpec *spec, List **sel_out)
+{
+	StringInfoData body;
+	StringInfoData cols;
+	StringInfoData buf;
+	List	   *first = NIL;
+	List	   *sel = NIL;
+	ListCell   *lc;
+	int			i = 0;
+	int			save = ctx->path.len;
+
+	check_stack_depth();
+	initStringInfo(&body);
+	foreach(lc, spec->combined)
+	{
+		List	   *osel;
+		char	   *osql;
+
+		CHECK_FOR_INTERRUPTS();
+		QsPathPush(ctx, ".combined[%d]", i);
+		osql = CompileOperand(ctx, (QsSpec *) lfirst(lc), spec, &osel);
+		if (i == 0)
+			first = osel;
+		else
+		{
+			ListCell   *a;
+			ListCell   *b;
+			int			k = 0;
+
+			if (list_length(osel) != list_length(first))
+				ereport(ERROR,
+						(errcode(ERRCODE_SYNTAX_ERROR),
+						 errmsg("each queryset of %s() must select the same number of columns", spec->combinator),
+						 errdetail("At %s: %d columns, the first queryset selects %d.", QsPathString(ctx),
+								   list_length(osel), list_length(first)),
+						 errhint("Select matching fields with values() or values_list() on each queryset.")));
+			forboth(a, first, b, osel)
+			{
+				Oid			ta = ((SelItem *) lfirst(a))->type;
+				Oid			tb = ((SelItem *) lfirst(b))->type;
+
+				k++;
+				if (ta != tb && OidIsValid(ta) && OidIsValid(tb) &&
+					!can_coerce_type(1, &ta, &tb, COERCION_IMPLICIT) &&
+					!can_coerce_type(1, &tb, &ta, COERCION_IMPLICIT))
+					ereport(ERROR,
+							(errcode(ERRCODE_DATATYPE_MISMATCH),
+							 errmsg("%s() cannot match column %d: \"%s\" is %s, \"%s\" is %s",
+									spec->combinator, k, ((SelItem *) lfirst(a))->key, format_type_be(ta),
+									((SelItem *) lfirst(b))->key, format_type_be(tb)),
+							 errdetail("At %s.", QsPathString(ctx)),
+							 errhint("Select columns of matching types in the same order, or Cast one.")));
+			}
+		}
+		appendStringInfo(&body, "%s(%s)", i > 0 ? psprintf(" %s ", SetOperator(spec)) : "", osql);
+		QsPathPop(ctx, save);
+		i++;
+	}
+
+	/* the combined columns, named as the first operand's */
+	initStringInfo(&cols);
+	i = 0;
+	foreach(lc, first)
+	{
+		SelItem    *s = palloc(sizeof(SelItem));
+
+		*s = *(SelItem *) lfirst(lc);
+		s->sql = psprintf("q.c%d", ++i);
+		s->group = NULL;
+		s->is_agg = false;
+		appendStringInfo(&cols, "%sc%d", i > 1 ? ", " : "", i);
+		sel = lappend(sel, s);
+	}
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "SELECT ");
+	i = 0;
+	foreach(lc, sel)
+		appendStringInfo(&buf, "%s%s", i++ > 0 ? ", " : "", ((SelItem *) lfirst(lc))->sql);
+	appendStringInfo(&buf, " FROM (%s) q(%s)", body.data, cols.data);
+	CombinedOrder(ctx, spec, sel, &buf);
+	AppendSlice(ctx, &buf);
+	*sel_out = sel;
+	return buf.data;
+}
+
+/*
+ * ORDER BY of a combined queryset: by the combined columns' names (the
+ * first operand's), "pk" meaning the model's key column if selected, or
+ * "?" (random).  Anything else is Django's "ORDER BY term does not match
+ * any column in the result set".
+ */
+static void
+CombinedOrder(QsCompile *ctx, QsSpec *spec, List *sel, StringInfo buf)
+{
+	ListCell   *lc;
+	int			n = 0;
+	int			save = ctx->path.len;
+
+	foreach(lc, spec->order_by)
+	{
+		QsOrderItem *o = (QsOrderItem *) lfirst(lc);
+		const char *name = o->path;
+		char	   *col = NULL;
+		ListCell   *ls;
+
+		QsPathPush(ctx, ".order_by[%d]", n);
+		appendStringInfoString(buf, n++ == 0 ? " ORDER BY " : ", ");
+		if (o->path == NULL)
+		{
+			appendStringInfoString(buf, "pg_catalog.random()");
+			QsPathPop(ctx, save);
+			continue;
+		}
+		if (name != NULL && strcmp(name, "pk") == 0 && QsModelPkColumn(spec->model) != NULL)
+			name = QsModelPkColumn(spec->model)->name;
+		foreach(ls, sel)
+			if (o->expr == NULL && strcmp(((SelItem *) lfirst(ls))->key, name) == 0)
+				col = ((SelItem *) lfirst(ls))->sql;
+		if (col == NULL)
+		{
+			StringInfoData names;
+
+			initStringInfo(&names);
+			foreach(ls, sel)
+				appendStringInfo(&names, "%s%s", names.len > 0 ? ", " : "", ((SelItem *) lfirst(ls))->key);
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_COLUMN_REFERENCE),
+					 errmsg("ORDER BY term \"%s\" does not match any column in the result set of %s()",
+							o->expr ? "<expression>" : o->path, spec->combinator),
+					 errdetail("At %s.", QsPathString(ctx)),
+					 errhint("Order a combined queryset by its columns: %s.", names.data)));
+		}
+		appendStringInfoString(buf, OrderClause(col, o));
+		QsPathPop(ctx, save);
+	}
+}
+
+/*
+ * A combined queryset for a terminal: rows, json, count, exists.  The
+ * others (fetch, in_bulk, aggregate, update, delete) are Django's
+ * NotSupportedError.
+ */
+static char *
+BuildCombined(QsCompile *ctx, QsTarget target)
+{
+	QsSpec	   *spec = ctx->spec;
+	List	   *sel;
+	char	   *cols;
+	QsRowShape	shape;
+	List	   *srcs = NIL;
+	const char *method = NULL;
+	int			i;
+
+	switch (target)
+	{
+		case QS_TARGET_ROWS:
+		case QS_TARGET_JSON:
+		case QS_TARGET_COUNT:
+		case QS_TARGET_EXISTS:
+			break;
+		case QS_TARGET_FETCH:
+			method = "fetch";
+			break;
+		case QS_TARGET_IN_BULK:
+			method = "in_bulk";
+			break;
+		case QS_TARGET_AGGREGATE:
+			method = "aggregate";
+			break;
+		case QS_TARGET_UPDATE:
+			method = "update";
+			break;
+		case QS_TARGET_DELETE:
+			method = "delete";
+			break;
+	}
+	if (method != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("Calling QuerySet.%s() after %s() is not supported.", method, spec->combinator),
+				 errhint("Evaluate it with qs.json(), qs.rows(), qs.cursor(), qs.count() or qs.exists().")));
+	if (target == QS_TARGET_COUNT || target == QS_TARGET_EXISTS)
+	{
+		/* the order does not change the count; the slice does */
+		spec->order_by = spec->has_limit || spec->has_offset ? spec->order_by : NIL;
+		cols = CombinedSql(ctx, spec, &sel);
+		if (target == QS_TARGET_COUNT)
+			return psprintf("SELECT pg_catalog.count(*) FROM (%s) c", cols);
+		return psprintf("SELECT EXISTS (%s)", cols);
+	}
+	cols = CombinedSql(ctx, spec, &sel);
+	shape = spec->has_values ? spec->shape :
+		((QsSpec *) linitial(spec->combined))->shape;
+	for (i = 1; i <= list_length(sel); i++)
+		srcs = lappend(srcs, psprintf("r.c%d", i));
+	{
+		StringInfoData names;
+
+		initStringInfo(&names);
+		for (i = 1; i <= list_length(sel); i++)
+			appendStringInfo(&names, "%sc%d", i > 1 ? ", " : "", i);
+		if (target == QS_TARGET_JSON)
+			return psprintf("SELECT coalesce(pg_catalog.json_agg(%s), '[]'::pg_catalog.json) FROM (%s) r(%s)",
+							RowTarget(sel, srcs, shape, true, false), cols, names.data);
+		return psprintf("SELECT %s AS \"row\" FROM (%s) r(%s)",
+						RowTarget(sel, srcs, shape, false, false), cols, names.data);
+	}
+}
+
+/*
  * Compile a validated spec for one kind of evaluation.
  * fetch_desc: the row type of qs.fetch(); in_bulk_field / in_bulk_ids:
  * the key field and the ids of qs.in_bulk() (ids NULL: every row).
@@ -2611,34 +2975,12 @@ QsCompileSpec(QsSpec *spec, QsTarget target, TupleDesc fetch_desc,
 	QsInitCompile(&ctx, spec->model);
 	ctx.spec = spec;
 	BuildValueIndex(&ctx);
-	CheckAnnotationNames(&ctx);
-	if (spec->aggregates != NIL && target != QS_TARGET_AGGREGATE)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid spec at $.aggregate: aggregates are evaluated by qs.aggregate()"),
-				 errhint("Call qs.aggregate(queryset, '{\"name\": {\"Sum\": \"field\"}}'), or use annotate.")));
-	/* values() + an aggregate annotation: one row per group (Django) */
-	if (spec->has_values && target != QS_TARGET_AGGREGATE)
+	if (spec->combinator != NULL)
 	{
-		ListCell   *lc;
-
-		foreach(lc, spec->annotations)
-			if (QsAnnotationIsAggregate(&ctx, (QsAnnotation *) lfirst(lc)))
-				ctx.grouped = true;
+		sql = BuildCombined(&ctx, target);
+		goto done;
 	}
-
-	if (spec->where)
-	{
-		QsPathPush(&ctx, ".where");
-		if (ctx.grouped)
-		{
-			where = CompileQObject(&ctx, spec->where, 1);
-			ctx.having = CompileQObject(&ctx, spec->where, 2);
-		}
-		else
-			where = QsCompileQ(&ctx, spec->where);
-		QsPathPop(&ctx, 1);
-	}
+	where = CompileFilter(&ctx, target);
 	if (target == QS_TARGET_AGGREGATE)
 	{
 		sql = BuildAggregate(&ctx, where);

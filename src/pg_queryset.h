@@ -170,6 +170,9 @@ typedef struct QsSpec
 	bool		no_tenant_predicate;	/* "tenant_predicate": false (qs.for_tenant) */
 	bool		has_allowed;	/* "$fields": qs.update()'s allow-list */
 	List	   *allowed;
+	const char *combinator;		/* "union", "intersection", "difference", or NULL */
+	bool		combine_all;	/* "all": true (UNION ALL) */
+	List	   *combined;		/* QsSpec *: the operands, in order */
 } QsSpec;
 
 /* one annotate / alias / aggregate entry */
@@ -311,6 +314,7 @@ typedef struct QsCompile
 	bool		agg_outer;		/* aggregates compile at the statement's level */
 	char	   *having;			/* grouped: the HAVING predicate, or NULL */
 	List	   *outer_stack;	/* QsScope * enclosing each subquery (OuterRef) */
+	bool		operand;		/* an operand of a set operation: its slice is data */
 	bool		literal_columns;	/* bulk_update: literals are columns v.lN */
 	Oid		   *literal_types;	/* ... their types, by value index */
 } QsCompile;

@@ -581,6 +581,9 @@ SpecOrderItem(JsonbValue *e, int i)
 	return NULL;				/* keep compiler quiet */
 }
 
+static List *SpecCombined(JsonbValue *v);
+static void SpecCheckCombined(QsSpec *spec, JsonbValue *tree);
+
 /* Parse a spec tree's top level into a QsSpec, checking every key. */
 QsSpec *
 QsSpecFromTree(JsonbValue *tree)
@@ -702,6 +705,24 @@ QsSpecFromTree(JsonbValue *tree)
 			spec->has_allowed = true;
 			spec->allowed = SpecStringList(v, key, true);
 		}
+		else if (strcmp(key, "combinator") == 0)
+		{
+			char	   *op = v->type == jbvString ? QsTreeKey(v) : "";
+
+			if (strcmp(op, "union") != 0 && strcmp(op, "intersection") != 0 &&
+				strcmp(op, "difference") != 0)
+				SpecError("$.combinator", "expected \"union\", \"intersection\" or \"difference\"",
+						  "Combine querysets with qs.union(), qs.intersection() or qs.difference().");
+			spec->combinator = op;
+		}
+		else if (strcmp(key, "all") == 0)
+		{
+			if (v->type != jbvBool)
+				SpecError("$.all", "expected a boolean", NULL);
+			spec->combine_all = v->val.boolean;
+		}
+		else if (strcmp(key, "combined") == 0)
+			spec->combined = SpecCombined(v);
 		else if (strcmp(key, "manager") == 0 || strcmp(key, "use") == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -712,12 +733,14 @@ QsSpecFromTree(JsonbValue *tree)
 			SpecError(psprintf("$.%s", key), psprintf("unknown key \"%s\"", key),
 					  "Known keys: model, where, annotate, alias, order_by, only, defer, values, "
 					  "values_list, flat, named, distinct, offset, limit, select_related, "
-					  "prefetch_related.");
+					  "prefetch_related, combinator, all, combined.");
 	}
 
 	if (spec->model == NULL)
 		SpecError("$", "the key \"model\" is required",
 				  "Write {\"model\": \"catalog_product\"} or start from qs.all('catalog_product').");
+	if (spec->combinator != NULL || spec->combined != NIL || QsTreeGet(tree, "all") != NULL)
+		SpecCheckCombined(spec, tree);
 
 	if (values_list != NULL)
 	{
@@ -742,6 +765,81 @@ QsSpecFromTree(JsonbValue *tree)
 		SpecError(flat ? "$.flat" : "$.named", "only valid together with \"values_list\"", NULL);
 
 	return spec;
+}
+
+/*
+ * "combined": the operands of a set operation, each a whole queryset
+ * (itself possibly combined), validated as one.
+ */
+static List *
+SpecCombined(JsonbValue *v)
+{
+	List	   *res = NIL;
+	int			i;
+
+	check_stack_depth();
+	if (v->type != jbvArray || v->val.array.nElems < 2)
+		SpecError("$.combined", "expected an array of at least two querysets",
+				  "Combine querysets with qs.union(q, other, ...).");
+	for (i = 0; i < v->val.array.nElems; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (v->val.array.elems[i].type != jbvObject)
+			SpecError(psprintf("$.combined[%d]", i),
+					  psprintf("expected a queryset object, got %s",
+							   QsJsonTypeName(&v->val.array.elems[i])), NULL);
+		res = lappend(res, QsSpecFromTree(&v->val.array.elems[i]));
+	}
+	return res;
+}
+
+/* Django's name of the method that sets a spec key, for messages. */
+static const char *
+MethodOfKey(const char *key)
+{
+	if (strcmp(key, "where") == 0)
+		return "filter";
+	if (strcmp(key, "tenant_predicate") == 0)
+		return "for_tenant";
+	if (strcmp(key, "$update") == 0 || strcmp(key, "$fields") == 0)
+		return "update";
+	return key;
+}
+
+/*
+ * A combined queryset (union, intersection, difference): after combining
+ * Django allows only slicing, order_by(), values()/values_list(), count(),
+ * exists() and fetching (NotSupportedError otherwise: 0A000 here).
+ */
+static void
+SpecCheckCombined(QsSpec *spec, JsonbValue *tree)
+{
+	int			i;
+
+	if (spec->combinator == NULL || spec->combined == NIL)
+		SpecError("$", "\"combinator\" and \"combined\" go together",
+				  "Combine querysets with qs.union(), qs.intersection() or qs.difference().");
+	for (i = 0; i < tree->val.object.nPairs; i++)
+	{
+		char	   *key = QsTreeKey(&tree->val.object.pairs[i].key);
+
+		if (strcmp(key, "model") != 0 && strcmp(key, "combinator") != 0 &&
+			strcmp(key, "all") != 0 && strcmp(key, "combined") != 0 &&
+			strcmp(key, "order_by") != 0 && strcmp(key, "limit") != 0 &&
+			strcmp(key, "offset") != 0 && strcmp(key, "values") != 0 &&
+			strcmp(key, "values_list") != 0 && strcmp(key, "flat") != 0 &&
+			strcmp(key, "named") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("Calling QuerySet.%s() after %s() is not supported.",
+							MethodOfKey(key), spec->combinator),
+					 errdetail("The spec has \"%s\" next to \"combinator\".", key),
+					 errhint("After union(), intersection() or difference() only slicing, order_by(), "
+							 "values() and values_list() apply; filter each queryset before combining.")));
+	}
+	if (((QsSpec *) linitial(spec->combined))->model->relid != spec->model->relid)
+		SpecError("$.model", psprintf("a combined queryset has the model of its first queryset, \"%s\"",
+									  ((QsSpec *) linitial(spec->combined))->model->display), NULL);
 }
 
 /* Parse a jsonb spec. */
@@ -1256,15 +1354,14 @@ ShapePrefetch(StringInfo s, JsonbValue *arr, List **lookups)
 }
 
 /*
- * Write the shape of a spec tree into s and collect its lookup values
- * (in the order compile.c numbers them) into *lookups.
+ * The shape of a spec (a whole one, or an operand of a set operation,
+ * whose limit and offset are data values of the combined spec).
  */
-void
-QsShapeOf(JsonbValue *tree, StringInfo s, List **lookups)
+static void
+ShapeSpec(JsonbValue *tree, StringInfo s, List **lookups, bool operand)
 {
 	int			i;
 
-	*lookups = NIL;
 	if (tree->type != jbvObject)
 	{
 		ShapeExact(s, tree);
@@ -1299,11 +1396,40 @@ QsShapeOf(JsonbValue *tree, StringInfo s, List **lookups)
 			}
 		}
 		else if (strcmp(key, "limit") == 0 || strcmp(key, "offset") == 0)
+		{
+			if (operand && v->type != jbvNull)
+				*lookups = lappend(*lookups, v);	/* an operand's slice is data */
 			ShapeData(s, v);	/* presence and type; the value is a parameter */
+		}
+		else if (strcmp(key, "combined") == 0 && v->type == jbvArray)
+		{
+			int			k;
+
+			check_stack_depth();
+			appendStringInfoChar(s, '[');
+			for (k = 0; k < v->val.array.nElems; k++)
+			{
+				appendStringInfoChar(s, '{');
+				ShapeSpec(&v->val.array.elems[k], s, lookups, true);
+				appendStringInfoString(s, "},");
+			}
+			appendStringInfoChar(s, ']');
+		}
 		else
 			ShapeExact(s, v);
 		appendStringInfoChar(s, ';');
 	}
+}
+
+/*
+ * Write the shape of a spec tree into s and collect its lookup values
+ * (in the order compile.c numbers them) into *lookups.
+ */
+void
+QsShapeOf(JsonbValue *tree, StringInfo s, List **lookups)
+{
+	*lookups = NIL;
+	ShapeSpec(tree, s, lookups, false);
 }
 
 /* The slice of a spec tree, validated exactly as QsSpecFromTree does. */

@@ -391,6 +391,27 @@ AS $$
   ORDER BY 1, 2, 3
 $$;
 
+-- set operations (union, intersection, difference): new builders
+CREATE FUNCTION @extschema@.union(q jsonb, VARIADIC others jsonb[] DEFAULT '{}')
+RETURNS @extschema@.queryset
+AS 'MODULE_PATHNAME', 'qs_union'
+LANGUAGE C STABLE PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.union(q jsonb, others jsonb[], "all" boolean)
+RETURNS @extschema@.queryset
+AS 'MODULE_PATHNAME', 'qs_union'
+LANGUAGE C STABLE PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.intersection(q jsonb, VARIADIC others jsonb[] DEFAULT '{}')
+RETURNS @extschema@.queryset
+AS 'MODULE_PATHNAME', 'qs_intersection'
+LANGUAGE C STABLE PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.difference(q jsonb, VARIADIC others jsonb[] DEFAULT '{}')
+RETURNS @extschema@.queryset
+AS 'MODULE_PATHNAME', 'qs_difference'
+LANGUAGE C STABLE PARALLEL SAFE;
+
 -- tables scoped under 0.1.0: their policies and tenant defaults resolved
 -- = and the type through search_path when they were created; recreate
 -- them as 0.2.0 writes them

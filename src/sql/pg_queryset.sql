@@ -99,6 +99,28 @@ RETURNS @extschema@.queryset
 AS 'MODULE_PATHNAME', 'qs_slice'
 LANGUAGE C STABLE PARALLEL SAFE;
 
+-- Set operations (Django's union(), intersection(), difference()): the
+-- combined queryset takes slicing, order_by, values and values_list.
+CREATE FUNCTION @extschema@.union(q jsonb, VARIADIC others jsonb[] DEFAULT '{}')
+RETURNS @extschema@.queryset
+AS 'MODULE_PATHNAME', 'qs_union'
+LANGUAGE C STABLE PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.union(q jsonb, others jsonb[], "all" boolean)
+RETURNS @extschema@.queryset
+AS 'MODULE_PATHNAME', 'qs_union'
+LANGUAGE C STABLE PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.intersection(q jsonb, VARIADIC others jsonb[] DEFAULT '{}')
+RETURNS @extschema@.queryset
+AS 'MODULE_PATHNAME', 'qs_intersection'
+LANGUAGE C STABLE PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.difference(q jsonb, VARIADIC others jsonb[] DEFAULT '{}')
+RETURNS @extschema@.queryset
+AS 'MODULE_PATHNAME', 'qs_difference'
+LANGUAGE C STABLE PARALLEL SAFE;
+
 ------------------------------------------------------------------------
 -- Terminals (each accepts a queryset or a raw jsonb spec)
 -- They run SQL through SPI and keep a backend-local plan cache, so they

@@ -23,7 +23,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT="$(pwd)"
 PORT="${QS_VALGRIND_PORT:-$(( ${QS_PGPORT:-54329} + 11 ))}"
-TESTS="${QS_VALGRIND_TESTS:-setup extension queryset lookups terminals errors plancache cursor relations nested expressions aggregates writes bulkload reentrancy querystats managers tenant tenant_hardening django_semantics composite_keys}"
+TESTS="${QS_VALGRIND_TESTS:-setup extension queryset lookups terminals errors plancache cursor relations nested expressions aggregates writes bulkload reentrancy querystats managers tenant tenant_hardening django_semantics composite_keys set_operations}"
 BASE="/tmp/pg_queryset-valgrind-$PORT"
 VALGRIND="${QS_VALGRIND:-valgrind}"
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
