@@ -49,7 +49,9 @@ SELECT qs.count('{"model": "ck_task", "where": {"pk__gt": [2, 17]}}') AS gt,
        (SELECT count(*) FROM ck_task WHERE (tenant_id, id) <= (1, 2)) AS hand_lte,
        qs.count('{"model": "ck_task", "where": {"pk__gte": [2, 1], "pk__lt": [3, 1]}}') AS tenant_2;
 SET enable_seqscan = off;
-SELECT qs.explain('{"model": "ck_task", "where": {"pk__gt": [2, 17]}, "order_by": ["pk"], "limit": 5}');
+SELECT p->>'Node Type' AS node, p->>'Index Name' AS index, p->>'Index Cond' AS cond
+  FROM jsonb_path_query(qs.explain('{"model": "ck_task", "where": {"pk__gt": [2, 17]}, "order_by": ["pk"], "limit": 5}')::jsonb,
+                        'strict $.**.Plans[*] ? (@."Node Type" == "Index Scan")') p;
 RESET enable_seqscan;
 SELECT qs.sql('{"model": "ck_task", "where": {"pk__gt": [2, 17], "pk__in": [[1, 3]]}, "values": ["title"]}');
 -- exclude() and $or with keys; isnull on a key of NOT NULL columns matches nothing

@@ -13,16 +13,22 @@
  */
 #include "postgres.h"
 
-#include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+
+#include "catalog/pg_type.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
 
-#include "pg_queryset.h"
+#include "builder.h"
+#include "compile.h"
+#include "manager.h"
+#include "model.h"
+#include "spec.h"
+#include "state.h"
 
 /* Validate a spec tree completely (compiling it) and return it as jsonb. */
 Jsonb *

@@ -35,8 +35,10 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "pg_queryset.h"
 
+#include "postgres.h"
+
+#include "miscadmin.h"
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/dependency.h"
@@ -44,7 +46,6 @@
 #include "commands/copy.h"
 #include "commands/sequence.h"
 #include "mb/pg_wchar.h"
-#include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "nodes/primnodes.h"
 #include "parser/parse_node.h"
@@ -59,6 +60,13 @@
 #include "utils/rls.h"
 
 #include "commands/copyfrom_internal.h"
+
+#include "bulkload.h"
+#include "model.h"
+#include "pg_queryset.h"
+#include "spec.h"
+#include "state.h"
+#include "write.h"
 
 /*
  * The data source of one COPY.  BeginCopyFrom's callback takes no
@@ -535,7 +543,6 @@ typedef struct CopyGroup
 	List	   *cols;			/* QsColumn * by key */
 	List	   *keys;			/* char * */
 } CopyGroup;
-
 
 /*
  * Insert the rows through COPY when the path applies to every group of

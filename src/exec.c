@@ -14,14 +14,15 @@
  */
 #include "postgres.h"
 
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+
 #include "access/htup_details.h"
 #include "access/tupconvert.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "executor/tstoreReceiver.h"
-#include "fmgr.h"
-#include "funcapi.h"
-#include "miscadmin.h"
 #include "nodes/params.h"
 #include "catalog/namespace.h"
 #include "utils/builtins.h"
@@ -33,7 +34,15 @@
 #include "utils/rls.h"
 #include "utils/tuplestore.h"
 
+#include "compile.h"
+#include "exec.h"
+#include "manager.h"
+#include "model.h"
+#include "param.h"
 #include "pg_queryset.h"
+#include "plancache.h"
+#include "spec.h"
+#include "state.h"
 
 /* ---------------------------------------------------------------------
  * Helpers

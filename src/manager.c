@@ -11,52 +11,19 @@
  */
 #include "postgres.h"
 
-#include "catalog/pg_type.h"
-#include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 
-#include "pg_queryset.h"
-
-/* compiling a method's definition: placeholders are typed NULLs */
-bool		qs_validating_params = false;
-
-/* Is v a {"$param": "name"} placeholder? */
-bool
-QsIsParam(JsonbValue *v)
-{
-	return v != NULL && v->type == jbvObject && v->val.object.nPairs == 1 &&
-		QsTreeGet(v, "$param") != NULL;
-}
-
-/* Does v hold a placeholder anywhere? */
-bool
-QsContainsParam(JsonbValue *v)
-{
-	int			i;
-
-	check_stack_depth();
-	if (v == NULL)
-		return false;
-	if (QsIsParam(v))
-		return true;
-	if (v->type == jbvArray)
-	{
-		for (i = 0; i < v->val.array.nElems; i++)
-			if (QsContainsParam(&v->val.array.elems[i]))
-				return true;
-	}
-	else if (v->type == jbvObject)
-	{
-		for (i = 0; i < v->val.object.nPairs; i++)
-			if (QsContainsParam(&v->val.object.pairs[i].value))
-				return true;
-	}
-	return false;
-}
+#include "compile.h"
+#include "manager.h"
+#include "spec.h"
+#include "state.h"
 
 PG_FUNCTION_INFO_V1(qs_validate);
 

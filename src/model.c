@@ -16,6 +16,8 @@
  */
 #include "postgres.h"
 
+#include "miscadmin.h"
+
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/relation.h"
@@ -27,7 +29,6 @@
 #include "catalog/pg_constraint.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
-#include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -40,7 +41,8 @@
 #include "utils/syscache.h"
 #include "utils/varlena.h"
 
-#include "pg_queryset.h"
+#include "model.h"
+#include "tenant.h"
 
 typedef struct QsModelEntry
 {
@@ -420,41 +422,4 @@ QsModelIsPk(QsModel *model, int i)
 		if (model->pk[k] == i)
 			return true;
 	return false;
-}
-
-static int
-cmp_cstring(const ListCell *a, const ListCell *b)
-{
-	return strcmp((const char *) lfirst(a), (const char *) lfirst(b));
-}
-
-/* "a, b, c": the field names a path may start with, sorted (Django's list). */
-char *
-QsModelChoices(QsModel *model)
-{
-	List	   *names = NIL;
-	ListCell   *lc;
-	StringInfoData buf;
-	int			i;
-
-	for (i = 0; i < model->ncolumns; i++)
-		names = lappend(names, model->columns[i].name);
-	if (model->npk >= 1)
-		names = lappend(names, "pk");
-	foreach(lc, QsModelRelations(model))
-	{
-		QsRelation *r = (QsRelation *) lfirst(lc);
-
-		if (!r->ambiguous)
-			names = list_append_unique_ptr(names, r->name);
-	}
-	list_sort(names, cmp_cstring);
-	initStringInfo(&buf);
-	foreach(lc, names)
-	{
-		if (buf.len > 0)
-			appendStringInfoString(&buf, ", ");
-		appendStringInfoString(&buf, (char *) lfirst(lc));
-	}
-	return buf.data;
 }

@@ -10,9 +10,14 @@
 
 #include "fmgr.h"
 #include "miscadmin.h"
+
 #include "utils/guc.h"
 
+#include "model.h"
 #include "pg_queryset.h"
+#include "plancache.h"
+#include "querystats.h"
+#include "tenant.h"
 
 PG_MODULE_MAGIC;
 

@@ -20,19 +20,23 @@
  */
 #include "postgres.h"
 
-#include "access/xact.h"
-#include "common/hashfn.h"
 #include "fmgr.h"
 #include "funcapi.h"
-#include "lib/ilist.h"
 #include "miscadmin.h"
+
+#include "access/xact.h"
+#include "common/hashfn.h"
+#include "lib/ilist.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
 #include "utils/syscache.h"
 
+#include "compile.h"
+#include "param.h"
 #include "pg_queryset.h"
+#include "plancache.h"
 
 typedef struct PlanEntry
 {

@@ -20,13 +20,14 @@
  */
 #include "postgres.h"
 
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+
 #include <ctype.h>
 
 #include "access/xact.h"
 #include "executor/executor.h"
-#include "fmgr.h"
-#include "funcapi.h"
-#include "miscadmin.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -34,6 +35,9 @@
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "pg_queryset.h"		/* compat.h brings the query jumbling header */
+
+#include "querystats.h"
+#include "spec.h"
 
 #define QS_STATS_MAX_SHAPES 2000	/* distinct shapes remembered per session */
 #define QS_STATS_SAMPLE_LEN 300		/* bytes of sample text kept per shape */

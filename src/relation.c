@@ -14,6 +14,10 @@
  */
 #include "postgres.h"
 
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/relation.h"
@@ -22,9 +26,6 @@
 #include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
-#include "fmgr.h"
-#include "funcapi.h"
-#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
@@ -33,7 +34,8 @@
 #include "utils/rel.h"
 #include "utils/tuplestore.h"
 
-#include "pg_queryset.h"
+#include "model.h"
+#include "relation.h"
 
 /* one foreign key constraint, as read from pg_constraint */
 typedef struct FkInfo
@@ -490,4 +492,41 @@ qs_invalidate_model(PG_FUNCTION_ARGS)
 {
 	CacheInvalidateRelcacheByRelid(PG_GETARG_OID(0));
 	PG_RETURN_VOID();
+}
+
+static int
+cmp_cstring(const ListCell *a, const ListCell *b)
+{
+	return strcmp((const char *) lfirst(a), (const char *) lfirst(b));
+}
+
+/* "a, b, c": the field names a path may start with, sorted (Django's list). */
+char *
+QsModelChoices(QsModel *model)
+{
+	List	   *names = NIL;
+	ListCell   *lc;
+	StringInfoData buf;
+	int			i;
+
+	for (i = 0; i < model->ncolumns; i++)
+		names = lappend(names, model->columns[i].name);
+	if (model->npk >= 1)
+		names = lappend(names, "pk");
+	foreach(lc, QsModelRelations(model))
+	{
+		QsRelation *r = (QsRelation *) lfirst(lc);
+
+		if (!r->ambiguous)
+			names = list_append_unique_ptr(names, r->name);
+	}
+	list_sort(names, cmp_cstring);
+	initStringInfo(&buf);
+	foreach(lc, names)
+	{
+		if (buf.len > 0)
+			appendStringInfoString(&buf, ", ");
+		appendStringInfoString(&buf, (char *) lfirst(lc));
+	}
+	return buf.data;
 }

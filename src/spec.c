@@ -12,11 +12,14 @@
 #include "postgres.h"
 
 #include "miscadmin.h"
+
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 
-#include "pg_queryset.h"
+#include "exprfn.h"
+#include "model.h"
+#include "spec.h"
 
 /* ---------------------------------------------------------------------
  * JSON trees
@@ -585,6 +588,169 @@ static List *SpecCombined(JsonbValue *v);
 static void SpecCheckCombined(QsSpec *spec, JsonbValue *tree);
 
 /* Parse a spec tree's top level into a QsSpec, checking every key. */
+/*
+ * One top-level key of a spec into *spec; values_list, flat and named
+ * are read after the loop (they depend on each other).
+ */
+static void
+SpecKey(QsSpec *spec, const char *key, JsonbValue *v, JsonbValue **values_list,
+		bool *flat, bool *named)
+{
+	if (strcmp(key, "model") == 0)
+	{
+		if (v->type != jbvString)
+			SpecError("$.model", psprintf("expected a table or view name, got %s",
+										  QsJsonTypeName(v)), NULL);
+		spec->model = QsModelGet(QsModelResolve(QsTreeKey(v)));
+	}
+	else if (strcmp(key, "where") == 0)
+	{
+		if (v->type != jbvObject)
+			SpecError("$.where", psprintf("expected a Q object, got %s", QsJsonTypeName(v)),
+					  "A Q object looks like {\"price__gte\": 10, \"$or\": [...]}.");
+		spec->where = v;
+	}
+	else if (strcmp(key, "order_by") == 0)
+	{
+		int			k;
+
+		if (v->type != jbvArray)
+			SpecError("$.order_by", psprintf("expected an array, got %s", QsJsonTypeName(v)), NULL);
+		spec->has_order = true;
+		for (k = 0; k < v->val.array.nElems; k++)
+			spec->order_by = lappend(spec->order_by,
+									 SpecOrderItem(&v->val.array.elems[k], k));
+	}
+	else if (strcmp(key, "only") == 0)
+		spec->only = SpecStringList(v, key, false);
+	else if (strcmp(key, "defer") == 0)
+		spec->defer = SpecStringList(v, key, true);
+	else if (strcmp(key, "values") == 0)
+	{
+		spec->has_values = true;
+		spec->values = SpecStringList(v, key, true);
+	}
+	else if (strcmp(key, "values_list") == 0)
+		*values_list = v;
+	else if (strcmp(key, "flat") == 0 || strcmp(key, "named") == 0)
+	{
+		if (v->type != jbvBool)
+			SpecError(psprintf("$.%s", key), "expected a boolean", NULL);
+		if (key[0] == 'f')
+			*flat = v->val.boolean;
+		else
+			*named = v->val.boolean;
+	}
+	else if (strcmp(key, "distinct") == 0)
+	{
+		if (v->type == jbvBool)
+			spec->distinct = v->val.boolean;
+		else if (v->type == jbvArray)
+		{
+			spec->distinct_on = SpecStringList(v, key, true);
+			spec->distinct = true;
+		}
+		else
+			SpecError("$.distinct", "expected true, false or an array of fields", NULL);
+	}
+	else if (strcmp(key, "offset") == 0)
+	{
+		spec->has_offset = true;
+		spec->offset = SpecInt(v, key);
+	}
+	else if (strcmp(key, "limit") == 0)
+	{
+		if (v->type == jbvNull)
+			return;
+		spec->has_limit = true;
+		spec->limit = SpecInt(v, key);
+	}
+	else if (strcmp(key, "select_related") == 0)
+		spec->select_related = SpecStringList(v, key, true);
+	else if (strcmp(key, "prefetch_related") == 0)
+		spec->prefetch_related = SpecPrefetchList(v);
+	else if (strcmp(key, "annotate") == 0 || strcmp(key, "alias") == 0 ||
+			 strcmp(key, "aggregate") == 0)
+		SpecAnnotations(spec, v, key);
+	else if (strcmp(key, "select_for_update") == 0)
+		SpecLocking(spec, v);
+	else if (strcmp(key, "$update") == 0)
+	{
+		if (v->type != jbvObject)
+			SpecError("$.$update", psprintf("expected an object of field values, got %s", QsJsonTypeName(v)),
+					  "Write qs.update(q, '{\"stock\": 0}').");
+		spec->update_values = v;
+	}
+	else if (strcmp(key, "tenant_predicate") == 0)
+	{
+		if (v->type != jbvBool)
+			SpecError("$.tenant_predicate", "expected a boolean",
+					  "qs.for_tenant() sets it to false, having filtered on the tenant column itself.");
+		spec->no_tenant_predicate = !v->val.boolean;
+	}
+	else if (strcmp(key, "$fields") == 0)
+	{
+		spec->has_allowed = true;
+		spec->allowed = SpecStringList(v, key, true);
+	}
+	else if (strcmp(key, "combinator") == 0)
+	{
+		char	   *op = v->type == jbvString ? QsTreeKey(v) : "";
+
+		if (strcmp(op, "union") != 0 && strcmp(op, "intersection") != 0 &&
+			strcmp(op, "difference") != 0)
+			SpecError("$.combinator", "expected \"union\", \"intersection\" or \"difference\"",
+					  "Combine querysets with qs.union(), qs.intersection() or qs.difference().");
+		spec->combinator = op;
+	}
+	else if (strcmp(key, "all") == 0)
+	{
+		if (v->type != jbvBool)
+			SpecError("$.all", "expected a boolean", NULL);
+		spec->combine_all = v->val.boolean;
+	}
+	else if (strcmp(key, "combined") == 0)
+		spec->combined = SpecCombined(v);
+	else if (strcmp(key, "manager") == 0 || strcmp(key, "use") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid spec at $.%s: \"%s\" is not supported by pg_queryset %s",
+						key, key, "0.1.0"),
+				 errhint("This key is part of the design and arrives in a later release.")));
+	else
+		SpecError(psprintf("$.%s", key), psprintf("unknown key \"%s\"", key),
+				  "Known keys: model, where, annotate, alias, order_by, only, defer, values, "
+				  "values_list, flat, named, distinct, offset, limit, select_related, "
+				  "prefetch_related, combinator, all, combined.");
+}
+
+/* values_list with flat / named: the row shape. */
+static void
+SpecValuesList(QsSpec *spec, JsonbValue *values_list, bool flat, bool named)
+{
+	if (values_list != NULL)
+	{
+		if (spec->has_values)
+			SpecError("$", "\"values\" and \"values_list\" cannot be combined", NULL);
+		spec->has_values = true;
+		spec->values = SpecStringList(values_list, "values_list", true);
+		spec->shape = QS_ROW_ARRAY;
+		if (flat && named)
+			SpecError("$", "\"flat\" and \"named\" cannot both be true", NULL);
+		spec->values_key = "values_list";
+		if (flat)
+		{
+			if (list_length(spec->values) != 1)
+				SpecError("$.flat", "\"flat\" needs exactly one field in values_list", NULL);
+			spec->shape = QS_ROW_FLAT;
+		}
+		if (named)
+			spec->shape = QS_ROW_OBJECT;
+	}
+	else if (flat || named)
+		SpecError(flat ? "$.flat" : "$.named", "only valid together with \"values_list\"", NULL);
+}
+
 QsSpec *
 QsSpecFromTree(JsonbValue *tree)
 {
@@ -608,132 +774,7 @@ QsSpecFromTree(JsonbValue *tree)
 		JsonbValue *v = &tree->val.object.pairs[i].value;
 
 		CHECK_FOR_INTERRUPTS();
-		if (strcmp(key, "model") == 0)
-		{
-			if (v->type != jbvString)
-				SpecError("$.model", psprintf("expected a table or view name, got %s",
-											  QsJsonTypeName(v)), NULL);
-			spec->model = QsModelGet(QsModelResolve(QsTreeKey(v)));
-		}
-		else if (strcmp(key, "where") == 0)
-		{
-			if (v->type != jbvObject)
-				SpecError("$.where", psprintf("expected a Q object, got %s", QsJsonTypeName(v)),
-						  "A Q object looks like {\"price__gte\": 10, \"$or\": [...]}.");
-			spec->where = v;
-		}
-		else if (strcmp(key, "order_by") == 0)
-		{
-			int			k;
-
-			if (v->type != jbvArray)
-				SpecError("$.order_by", psprintf("expected an array, got %s", QsJsonTypeName(v)), NULL);
-			spec->has_order = true;
-			for (k = 0; k < v->val.array.nElems; k++)
-				spec->order_by = lappend(spec->order_by,
-										 SpecOrderItem(&v->val.array.elems[k], k));
-		}
-		else if (strcmp(key, "only") == 0)
-			spec->only = SpecStringList(v, key, false);
-		else if (strcmp(key, "defer") == 0)
-			spec->defer = SpecStringList(v, key, true);
-		else if (strcmp(key, "values") == 0)
-		{
-			spec->has_values = true;
-			spec->values = SpecStringList(v, key, true);
-		}
-		else if (strcmp(key, "values_list") == 0)
-			values_list = v;
-		else if (strcmp(key, "flat") == 0 || strcmp(key, "named") == 0)
-		{
-			if (v->type != jbvBool)
-				SpecError(psprintf("$.%s", key), "expected a boolean", NULL);
-			if (key[0] == 'f')
-				flat = v->val.boolean;
-			else
-				named = v->val.boolean;
-		}
-		else if (strcmp(key, "distinct") == 0)
-		{
-			if (v->type == jbvBool)
-				spec->distinct = v->val.boolean;
-			else if (v->type == jbvArray)
-			{
-				spec->distinct_on = SpecStringList(v, key, true);
-				spec->distinct = true;
-			}
-			else
-				SpecError("$.distinct", "expected true, false or an array of fields", NULL);
-		}
-		else if (strcmp(key, "offset") == 0)
-		{
-			spec->has_offset = true;
-			spec->offset = SpecInt(v, key);
-		}
-		else if (strcmp(key, "limit") == 0)
-		{
-			if (v->type == jbvNull)
-				continue;
-			spec->has_limit = true;
-			spec->limit = SpecInt(v, key);
-		}
-		else if (strcmp(key, "select_related") == 0)
-			spec->select_related = SpecStringList(v, key, true);
-		else if (strcmp(key, "prefetch_related") == 0)
-			spec->prefetch_related = SpecPrefetchList(v);
-		else if (strcmp(key, "annotate") == 0 || strcmp(key, "alias") == 0 ||
-				 strcmp(key, "aggregate") == 0)
-			SpecAnnotations(spec, v, key);
-		else if (strcmp(key, "select_for_update") == 0)
-			SpecLocking(spec, v);
-		else if (strcmp(key, "$update") == 0)
-		{
-			if (v->type != jbvObject)
-				SpecError("$.$update", psprintf("expected an object of field values, got %s", QsJsonTypeName(v)),
-						  "Write qs.update(q, '{\"stock\": 0}').");
-			spec->update_values = v;
-		}
-		else if (strcmp(key, "tenant_predicate") == 0)
-		{
-			if (v->type != jbvBool)
-				SpecError("$.tenant_predicate", "expected a boolean",
-						  "qs.for_tenant() sets it to false, having filtered on the tenant column itself.");
-			spec->no_tenant_predicate = !v->val.boolean;
-		}
-		else if (strcmp(key, "$fields") == 0)
-		{
-			spec->has_allowed = true;
-			spec->allowed = SpecStringList(v, key, true);
-		}
-		else if (strcmp(key, "combinator") == 0)
-		{
-			char	   *op = v->type == jbvString ? QsTreeKey(v) : "";
-
-			if (strcmp(op, "union") != 0 && strcmp(op, "intersection") != 0 &&
-				strcmp(op, "difference") != 0)
-				SpecError("$.combinator", "expected \"union\", \"intersection\" or \"difference\"",
-						  "Combine querysets with qs.union(), qs.intersection() or qs.difference().");
-			spec->combinator = op;
-		}
-		else if (strcmp(key, "all") == 0)
-		{
-			if (v->type != jbvBool)
-				SpecError("$.all", "expected a boolean", NULL);
-			spec->combine_all = v->val.boolean;
-		}
-		else if (strcmp(key, "combined") == 0)
-			spec->combined = SpecCombined(v);
-		else if (strcmp(key, "manager") == 0 || strcmp(key, "use") == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid spec at $.%s: \"%s\" is not supported by pg_queryset %s",
-							key, key, "0.1.0"),
-					 errhint("This key is part of the design and arrives in a later release.")));
-		else
-			SpecError(psprintf("$.%s", key), psprintf("unknown key \"%s\"", key),
-					  "Known keys: model, where, annotate, alias, order_by, only, defer, values, "
-					  "values_list, flat, named, distinct, offset, limit, select_related, "
-					  "prefetch_related, combinator, all, combined.");
+		SpecKey(spec, key, v, &values_list, &flat, &named);
 	}
 
 	if (spec->model == NULL)
@@ -742,28 +783,7 @@ QsSpecFromTree(JsonbValue *tree)
 	if (spec->combinator != NULL || spec->combined != NIL || QsTreeGet(tree, "all") != NULL)
 		SpecCheckCombined(spec, tree);
 
-	if (values_list != NULL)
-	{
-		if (spec->has_values)
-			SpecError("$", "\"values\" and \"values_list\" cannot be combined", NULL);
-		spec->has_values = true;
-		spec->values = SpecStringList(values_list, "values_list", true);
-		spec->shape = QS_ROW_ARRAY;
-		if (flat && named)
-			SpecError("$", "\"flat\" and \"named\" cannot both be true", NULL);
-		spec->values_key = "values_list";
-		if (flat)
-		{
-			if (list_length(spec->values) != 1)
-				SpecError("$.flat", "\"flat\" needs exactly one field in values_list", NULL);
-			spec->shape = QS_ROW_FLAT;
-		}
-		if (named)
-			spec->shape = QS_ROW_OBJECT;
-	}
-	else if (flat || named)
-		SpecError(flat ? "$.flat" : "$.named", "only valid together with \"values_list\"", NULL);
-
+	SpecValuesList(spec, values_list, flat, named);
 	return spec;
 }
 
@@ -1450,4 +1470,46 @@ QsSpecSlice(JsonbValue *tree, bool *has_offset, int64 *offset, bool *has_limit, 
 		*has_limit = true;
 		*limit = SpecInt(v, "limit");
 	}
+}
+
+/* ---------------------------------------------------------------------
+ * Method placeholders ({"$param": "name"}, see manager.c)
+ * ---------------------------------------------------------------------
+ */
+
+/* compiling a method's definition: placeholders are typed NULLs */
+bool		qs_validating_params = false;
+
+/* Is v a {"$param": "name"} placeholder? */
+bool
+QsIsParam(JsonbValue *v)
+{
+	return v != NULL && v->type == jbvObject && v->val.object.nPairs == 1 &&
+		QsTreeGet(v, "$param") != NULL;
+}
+
+/* Does v hold a placeholder anywhere? */
+bool
+QsContainsParam(JsonbValue *v)
+{
+	int			i;
+
+	check_stack_depth();
+	if (v == NULL)
+		return false;
+	if (QsIsParam(v))
+		return true;
+	if (v->type == jbvArray)
+	{
+		for (i = 0; i < v->val.array.nElems; i++)
+			if (QsContainsParam(&v->val.array.elems[i]))
+				return true;
+	}
+	else if (v->type == jbvObject)
+	{
+		for (i = 0; i < v->val.object.nPairs; i++)
+			if (QsContainsParam(&v->val.object.pairs[i].value))
+				return true;
+	}
+	return false;
 }

@@ -27,8 +27,11 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "pg_queryset.h"
 
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "pgstat.h"
 #include <time.h>
 
 #include "access/parallel.h"
@@ -39,9 +42,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "common/base64.h"
-#include "miscadmin.h"
 #include "nodes/primnodes.h"
-#include "pgstat.h"
 #include "rewrite/rowsecurity.h"
 #include "tcop/tcopprot.h"
 #include "utils/acl.h"
@@ -59,6 +60,9 @@
 
 #include "common/hmac.h"
 #include "common/sha2.h"
+
+#include "model.h"
+#include "tenant.h"
 
 static bool tenant_ready = false;	/* settings defined (preloaded) */
 static char *tenant_value = NULL;	/* pg_queryset.tenant */

@@ -15,13 +15,14 @@
  */
 #include "postgres.h"
 
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
-#include "fmgr.h"
-#include "funcapi.h"
-#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
@@ -29,7 +30,20 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
+#include "builder.h"
+#include "bulkload.h"
+#include "compile.h"
+#include "exec.h"
+#include "expr.h"
+#include "exprfn.h"
+#include "model.h"
+#include "param.h"
+#include "path.h"
 #include "pg_queryset.h"
+#include "relation.h"
+#include "spec.h"
+#include "state.h"
+#include "write.h"
 
 /* ---------------------------------------------------------------------
  * Helpers

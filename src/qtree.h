@@ -1,0 +1,14 @@
+/*
+ * qtree.h
+ *	  qtree.c: Q trees ($and, $or, $not, lookups) as WHERE / HAVING
+ *	  predicates, one EXISTS per to-many relation a filter() call crosses.
+ */
+#ifndef QS_QTREE_H
+#define QS_QTREE_H
+
+#include "state.h"
+
+extern char *QsCompileQ(QsCompile *ctx, JsonbValue *q);
+extern char *QsCompileQObject(QsCompile *ctx, JsonbValue *q, int split);
+
+#endif							/* QS_QTREE_H */
