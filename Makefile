@@ -24,12 +24,17 @@ ifneq ($(filter 1 true yes,$(WERROR)),)
 PG_CFLAGS  += -Werror
 endif
 
+# real header dependencies: the compiler writes src/<file>.d next to each
+# object (-MMD; -MP keeps a removed header from breaking the build), so an
+# edit to one module's header rebuilds only the files that include it
+override PG_CFLAGS += -MMD -MP
+EXTRA_CLEAN += src/*.d
+
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-# every object depends on the shared header (PGXS tracks no header dependencies)
-$(OBJS): src/pg_queryset.h src/compat.h
+-include $(wildcard src/*.d)
 
 $(EXTENSION)--$(EXTVERSION).sql: src/sql/$(EXTENSION).sql $(EXTENSION).control
 	cp $< $@

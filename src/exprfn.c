@@ -14,7 +14,6 @@
 #include "miscadmin.h"
 
 #include "exprfn.h"
-#include "spec.h"
 
 static const QsFn qs_fns[] = {
 	{"+", FN_ARITH, "+", ""},
@@ -163,7 +162,8 @@ QsIsExprObject(JsonbValue *v)
 		return false;
 	for (i = 0; i < v->val.object.nPairs; i++)
 	{
-		char	   *k = QsTreeKey(&v->val.object.pairs[i].key);
+		JsonbValue *kv = &v->val.object.pairs[i].key;
+		char	   *k = pnstrdup(kv->val.string.val, kv->val.string.len);
 
 		if (strcmp(k, fn->name) != 0 && !QsOptionAllowed(fn, k))
 			return false;
