@@ -322,6 +322,7 @@ ApplyDefault(QsCompile *ctx, const QsFn *fn, QsExpr *res, JsonbValue *dflt, Oid 
 		res->nullable = false;
 }
 
+/* An aggregate: at the statement's level, per row over a to-many path, or per row alone. */
 QsExpr *
 QsCompileAggregate(QsCompile *ctx, const QsFn *fn, JsonbValue *obj, JsonbValue *arg, bool in_window)
 {
@@ -479,6 +480,7 @@ WindowList(QsCompile *ctx, JsonbValue *list, const char *key, bool ordering)
 	return ExprList(ctx, list, key, ordering);
 }
 
+/* A window expression: {"Window": <function or aggregate>, "partition_by", "order_by"}. */
 QsExpr *
 QsCompileWindow(QsCompile *ctx, JsonbValue *obj, JsonbValue *arg)
 {

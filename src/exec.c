@@ -214,6 +214,7 @@ DefaultOrdering(QsSpec *spec, const char *fn)
 	spec->has_order = true;
 }
 
+/* Django refuses to change a sliced queryset (22023). */
 static void
 RefuseSliced(QsSpec *spec, const char *what)
 {

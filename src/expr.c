@@ -53,6 +53,7 @@
  * ---------------------------------------------------------------------
  */
 
+/* Raise "invalid expression at <path>" (22023) with an optional hint. */
 void
 QsExprError(QsCompile *ctx, const char *msg, const char *hint)
 {
@@ -62,6 +63,7 @@ QsExprError(QsCompile *ctx, const char *msg, const char *hint)
 			 hint ? errhint("%s", hint) : 0));
 }
 
+/* A new expression of this SQL text and type, nullable by default. */
 QsExpr *
 QsMakeExpr(char *sql, Oid type)
 {
@@ -89,12 +91,14 @@ QsCopyExpr(QsExpr *src)
 	return e;
 }
 
+/* smallint, integer or bigint? */
 bool
 QsIsIntType(Oid t)
 {
 	return t == INT2OID || t == INT4OID || t == INT8OID;
 }
 
+/* An integer, numeric or floating-point type? */
 static bool
 IsNumberType(Oid t)
 {
@@ -178,6 +182,7 @@ QsLiteralValue(QsCompile *ctx, JsonbValue *v, Oid hint, Oid type, int32 typmod)
 	return e;
 }
 
+/* A literal value as a parameter of the given (or hinted) type. */
 QsExpr *
 QsLiteral(QsCompile *ctx, JsonbValue *v, Oid hint, Oid type, int32 typmod)
 {
@@ -228,6 +233,7 @@ ParseType(QsCompile *ctx, JsonbValue *v, Oid *type, int32 *typmod)
 	QsParseTypeString(QsTreeKey(v), type, typmod);
 }
 
+/* A type's name for SQL text, schema-qualified. */
 char *
 QsTypeSql(Oid type, int32 typmod)
 {
@@ -285,6 +291,7 @@ QsArgList(QsCompile *ctx, const QsFn *fn, JsonbValue *arg, int min, int max)
 	return args;
 }
 
+/* Carry what e is made of (aggregate, window) into the expression built over it. */
 void
 QsAbsorb(QsExpr *into, QsExpr *e)
 {
@@ -347,6 +354,7 @@ CompileArgs(QsCompile *ctx, List *args, Oid hint, const char *context, Oid *comm
  * ---------------------------------------------------------------------
  */
 
+/* The annotation or alias of this name in the spec being compiled, or NULL. */
 QsAnnotation *
 QsFindAnnotation(QsCompile *ctx, const char *name)
 {
@@ -573,6 +581,7 @@ ScanAggregate(QsCompile *ctx, JsonbValue *v)
  * ---------------------------------------------------------------------
  */
 
+/* OuterRef("path"): a field of the queryset enclosing the current subquery. */
 QsExpr *
 QsOuterRef(QsCompile *ctx, const char *path)
 {
@@ -750,6 +759,7 @@ static const char *trunc_kinds[] = {
 	"year", "quarter", "month", "week", "day", "hour", "minute", "second", "date", "time", NULL
 };
 
+/* Trunc* and TruncDate/TruncTime: date_trunc (in tzinfo) or a cast. */
 static QsExpr *
 CompileTrunc(QsCompile *ctx, const QsFn *fn, JsonbValue *obj, JsonbValue *arg)
 {
@@ -806,6 +816,7 @@ CompileTrunc(QsCompile *ctx, const QsFn *fn, JsonbValue *obj, JsonbValue *arg)
 	return res;
 }
 
+/* Case/When: CASE WHEN <Q> THEN <expr> ... ELSE <default> END over a common type. */
 static QsExpr *
 CompileCase(QsCompile *ctx, JsonbValue *obj, JsonbValue *arg, Oid hint)
 {

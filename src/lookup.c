@@ -151,6 +151,7 @@ LikeEscapeSql(const char *expr)
 					expr);
 }
 
+/* Raise "unsupported lookup" for a field of this type (22023). */
 static void
 UnsupportedLookup(QsCompile *ctx, const char *field, const char *lookup, Oid type)
 {

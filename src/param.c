@@ -78,6 +78,7 @@ typedef struct QsValueEnt
 	int			index;
 } QsValueEnt;
 
+/* Index the data values of the spec being compiled (QsShapeOf's walk). */
 void
 QsBuildValueIndex(QsCompile *ctx)
 {

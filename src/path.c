@@ -242,6 +242,7 @@ JoinForward(QsCompile *ctx, const char *key, QsModel *from, const char *from_ali
 	return j;
 }
 
+/* "l.a = r.x AND l.b = r.y": the join condition of a (composite) foreign key. */
 char *
 QsKeyEquality(Oid lrel, const char *lalias, AttrNumber *lkeys, Oid rrel,
 			  const char *ralias, AttrNumber *rkeys, int n)

@@ -358,6 +358,7 @@ QsCompileQObject(QsCompile *ctx, JsonbValue *q, int split)
 	return JoinPredicates(preds, "AND", "true");
 }
 
+/* A Q tree as one predicate (WHERE), in the current scope. */
 char *
 QsCompileQ(QsCompile *ctx, JsonbValue *q)
 {

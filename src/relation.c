@@ -408,6 +408,7 @@ KeyNames(Oid relid, int n, AttrNumber *keys)
 	return buf.data;
 }
 
+/* The name of a relation kind, as qs.relations() shows it. */
 static const char *
 KindName(QsRelation *r)
 {
@@ -494,6 +495,7 @@ qs_invalidate_model(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+/* list_sort comparator for C strings. */
 static int
 cmp_cstring(const ListCell *a, const ListCell *b)
 {

@@ -278,6 +278,7 @@ QsJsonTypeName(JsonbValue *v)
  * ---------------------------------------------------------------------
  */
 
+/* Raise "invalid spec at <path>" (22023) with an optional hint. */
 static void
 SpecError(const char *path, const char *msg, const char *hint)
 {
@@ -751,6 +752,7 @@ SpecValuesList(QsSpec *spec, JsonbValue *values_list, bool flat, bool named)
 		SpecError(flat ? "$.flat" : "$.named", "only valid together with \"values_list\"", NULL);
 }
 
+/* Validate a spec tree into a QsSpec (unknown keys and bad values are 22023). */
 QsSpec *
 QsSpecFromTree(JsonbValue *tree)
 {

@@ -84,6 +84,7 @@ QsInitCompile(QsCompile *ctx, QsModel *model)
 	appendStringInfoChar(&ctx->path, '$');
 }
 
+/* Is name one of the strings in names? */
 bool
 QsNameInList(List *names, const char *name)
 {

@@ -26,18 +26,21 @@
 #include "state.h"
 #include "transform.h"
 
+/* date, timestamp or timestamptz? */
 static bool
 IsDateTimeType(Oid t)
 {
 	return t == DATEOID || t == TIMESTAMPOID || t == TIMESTAMPTZOID;
 }
 
+/* timestamp or timestamptz? */
 static bool
 IsTimestampType(Oid t)
 {
 	return t == TIMESTAMPOID || t == TIMESTAMPTZOID;
 }
 
+/* time or timetz? */
 static bool
 IsTimeType(Oid t)
 {
