@@ -64,10 +64,13 @@ typedef enum LookupKind
 	LK_LIKE						/* [I]LIKE with the value's wildcards escaped */
 } LookupKind;
 
+struct LookupCall;
+
 typedef struct LookupDef
 {
 	const char *name;
 	LookupKind	kind;
+	char	   *(*compile) (struct LookupCall *c);	/* writes its predicate */
 	const char *op;				/* the operator (pg_catalog's), NULL where the kind knows */
 	int			fields;			/* LF_*: the fields it applies to */
 	bool		ci;				/* case-insensitive (iexact, icontains, ...) */
@@ -75,32 +78,44 @@ typedef struct LookupDef
 	bool		post;			/* LIKE: a % after the value */
 } LookupDef;
 
+static char *LkCompare(struct LookupCall *c);
+static char *LkContainer(struct LookupCall *c);
+static char *LkExact(struct LookupCall *c);
+static char *LkHasKeys(struct LookupCall *c);
+static char *LkIExact(struct LookupCall *c);
+static char *LkIn(struct LookupCall *c);
+static char *LkIsNull(struct LookupCall *c);
+static char *LkLike(struct LookupCall *c);
+static char *LkRange(struct LookupCall *c);
+static char *LkRegex(struct LookupCall *c);
+static char *LkSearch(struct LookupCall *c);
+
 static const LookupDef Lookups[] = {
-	/* name            kind          op      fields      ci     pre    post */
-	{"exact", LK_EXACT, "=", LF_ANY, false, false, false},
-	{"iexact", LK_IEXACT, "=", LF_TEXT, true, false, false},
-	{"gt", LK_COMPARE, ">", LF_ANY, false, false, false},
-	{"gte", LK_COMPARE, ">=", LF_ANY, false, false, false},
-	{"lt", LK_COMPARE, "<", LF_ANY, false, false, false},
-	{"lte", LK_COMPARE, "<=", LF_ANY, false, false, false},
-	{"isnull", LK_ISNULL, NULL, LF_ANY, false, false, false},
-	{"in", LK_IN, "=", LF_ANY, false, false, false},
-	{"range", LK_RANGE, NULL, LF_ANY, false, false, false},
-	{"contains", LK_CONTAINER, "@>", LF_JSONB | LF_JSONKEY | LF_ARRAY, false, false, false},
-	{"contains", LK_LIKE, NULL, LF_TEXT, false, true, true},
-	{"icontains", LK_LIKE, NULL, LF_TEXT, true, true, true},
-	{"startswith", LK_LIKE, NULL, LF_TEXT, false, false, true},
-	{"istartswith", LK_LIKE, NULL, LF_TEXT, true, false, true},
-	{"endswith", LK_LIKE, NULL, LF_TEXT, false, true, false},
-	{"iendswith", LK_LIKE, NULL, LF_TEXT, true, true, false},
-	{"regex", LK_REGEX, "~", LF_TEXT, false, false, false},
-	{"iregex", LK_REGEX, "~*", LF_TEXT, true, false, false},
-	{"contained_by", LK_CONTAINER, "<@", LF_JSONB | LF_JSONKEY | LF_ARRAY, false, false, false},
-	{"overlap", LK_CONTAINER, "&&", LF_ARRAY, false, false, false},
-	{"has_key", LK_HAS_KEY, "?", LF_JSONB | LF_JSONKEY, false, false, false},
-	{"has_keys", LK_HAS_KEYS, "?&", LF_JSONB | LF_JSONKEY, false, false, false},
-	{"has_any_keys", LK_HAS_KEYS, "?|", LF_JSONB | LF_JSONKEY, false, false, false},
-	{"search", LK_SEARCH, "@@", LF_ANY, false, false, false},
+	/* name, kind, its function, operator, fields, ci, pre, post */
+	{"exact", LK_EXACT, LkExact, "=", LF_ANY, false, false, false},
+	{"iexact", LK_IEXACT, LkIExact, "=", LF_TEXT, true, false, false},
+	{"gt", LK_COMPARE, LkCompare, ">", LF_ANY, false, false, false},
+	{"gte", LK_COMPARE, LkCompare, ">=", LF_ANY, false, false, false},
+	{"lt", LK_COMPARE, LkCompare, "<", LF_ANY, false, false, false},
+	{"lte", LK_COMPARE, LkCompare, "<=", LF_ANY, false, false, false},
+	{"isnull", LK_ISNULL, LkIsNull, NULL, LF_ANY, false, false, false},
+	{"in", LK_IN, LkIn, "=", LF_ANY, false, false, false},
+	{"range", LK_RANGE, LkRange, NULL, LF_ANY, false, false, false},
+	{"contains", LK_CONTAINER, LkContainer, "@>", LF_JSONB | LF_JSONKEY | LF_ARRAY, false, false, false},
+	{"contains", LK_LIKE, LkLike, NULL, LF_TEXT, false, true, true},
+	{"icontains", LK_LIKE, LkLike, NULL, LF_TEXT, true, true, true},
+	{"startswith", LK_LIKE, LkLike, NULL, LF_TEXT, false, false, true},
+	{"istartswith", LK_LIKE, LkLike, NULL, LF_TEXT, true, false, true},
+	{"endswith", LK_LIKE, LkLike, NULL, LF_TEXT, false, true, false},
+	{"iendswith", LK_LIKE, LkLike, NULL, LF_TEXT, true, true, false},
+	{"regex", LK_REGEX, LkRegex, "~", LF_TEXT, false, false, false},
+	{"iregex", LK_REGEX, LkRegex, "~*", LF_TEXT, true, false, false},
+	{"contained_by", LK_CONTAINER, LkContainer, "<@", LF_JSONB | LF_JSONKEY | LF_ARRAY, false, false, false},
+	{"overlap", LK_CONTAINER, LkContainer, "&&", LF_ARRAY, false, false, false},
+	{"has_key", LK_HAS_KEY, LkHasKeys, "?", LF_JSONB | LF_JSONKEY, false, false, false},
+	{"has_keys", LK_HAS_KEYS, LkHasKeys, "?&", LF_JSONB | LF_JSONKEY, false, false, false},
+	{"has_any_keys", LK_HAS_KEYS, LkHasKeys, "?|", LF_JSONB | LF_JSONKEY, false, false, false},
+	{"search", LK_SEARCH, LkSearch, "@@", LF_ANY, false, false, false},
 	{NULL}
 };
 
@@ -496,6 +511,13 @@ LkRange(LookupCall *c)
 					c->e->sql, QsOp("<=", c->type, InvalidOid), hi);
 }
 
+/* contains / contained_by / overlap on jsonb and arrays: @> <@ &&. */
+static char *
+LkContainer(LookupCall *c)
+{
+	return Compare(c, c->def->op);
+}
+
 /* has_key / has_keys / has_any_keys on jsonb. */
 static char *
 LkHasKeys(LookupCall *c)
@@ -627,34 +649,7 @@ LookupPredicate(QsCompile *ctx, QsExpr *e, const char *lookup, JsonbValue *v,
 		UnsupportedLookup(ctx, field, lookup, c.type);
 		return NULL;
 	}
-	switch (c.def->kind)
-	{
-		case LK_EXACT:
-			return LkExact(&c);
-		case LK_COMPARE:
-			return LkCompare(&c);
-		case LK_ISNULL:
-			return LkIsNull(&c);
-		case LK_IN:
-			return LkIn(&c);
-		case LK_RANGE:
-			return LkRange(&c);
-		case LK_CONTAINER:
-			return Compare(&c, c.def->op);
-		case LK_HAS_KEY:
-		case LK_HAS_KEYS:
-			return LkHasKeys(&c);
-		case LK_SEARCH:
-			return LkSearch(&c);
-		case LK_IEXACT:
-			return LkIExact(&c);
-		case LK_REGEX:
-			return LkRegex(&c);
-		case LK_LIKE:
-			return LkLike(&c);
-	}
-	elog(ERROR, "pg_queryset: unknown lookup kind %d", (int) c.def->kind);
-	return NULL;
+	return c.def->compile(&c);
 }
 
 /* ---------------------------------------------------------------------

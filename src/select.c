@@ -456,6 +456,22 @@ AppendGroupHaving(QsCompile *ctx, StringInfo buf, List *sel)
 		appendStringInfo(buf, " HAVING %s", ctx->having);
 }
 
+/* "DISTINCT ON (a, b)" over the resolved DISTINCT ON expressions. */
+static void
+AppendDistinctOn(StringInfo buf, List *dexprs)
+{
+	ListCell   *lc;
+
+	appendStringInfoString(buf, "DISTINCT ON (");
+	foreach(lc, dexprs)
+	{
+		if (lc != list_head(dexprs))
+			appendStringInfoString(buf, ", ");
+		appendStringInfoString(buf, (char *) lfirst(lc));
+	}
+	appendStringInfoChar(buf, ')');
+}
+
 /* " ORDER BY ..." over given expressions (NULL entries are random()). */
 void
 QsAppendOrder(QsCompile *ctx, StringInfo buf, List *order_exprs)
@@ -559,16 +575,9 @@ QsBuildSelect(QsCompile *ctx, List *sel, const char *where, const char *extra,
 	if (spec->distinct_on != NIL)
 	{
 		List	   *dexprs = DistinctExprs(ctx);
-		int			n = 0;
 
-		appendStringInfoString(&buf, "DISTINCT ON (");
-		foreach(lc, dexprs)
-		{
-			if (n++ > 0)
-				appendStringInfoString(&buf, ", ");
-			appendStringInfoString(&buf, (char *) lfirst(lc));
-		}
-		appendStringInfoString(&buf, ") ");
+		AppendDistinctOn(&buf, dexprs);
+		appendStringInfoChar(&buf, ' ');
 		if (order_exprs == NIL)
 		{
 			/* PostgreSQL needs ORDER BY to start with the DISTINCT ON keys */
@@ -643,14 +652,8 @@ QsBuildCountOrExists(QsCompile *ctx, List *sel, const char *where, bool exists)
 	}
 	else if (spec->distinct_on != NIL)
 	{
-		appendStringInfoString(&inner, "DISTINCT ON (");
-		foreach(lc, dexprs)
-		{
-			if (n++ > 0)
-				appendStringInfoString(&inner, ", ");
-			appendStringInfoString(&inner, (char *) lfirst(lc));
-		}
-		appendStringInfoString(&inner, ") 1");
+		AppendDistinctOn(&inner, dexprs);
+		appendStringInfoString(&inner, " 1");
 	}
 	else
 		appendStringInfoString(&inner, "1");
