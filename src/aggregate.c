@@ -35,7 +35,7 @@
 
 /* The result type of an aggregate over argtype (PostgreSQL's rules). */
 static Oid
-AggType(QsCompile *ctx, const QsFn *fn, Oid argtype)
+AggType(QsCompileState *ctx, const QsFn *fn, Oid argtype)
 {
 	const char *f = fn->sql;
 
@@ -137,7 +137,7 @@ CollectPaths(JsonbValue *v, List **paths)
  * Sum("items__quantity")), or NULL.  One aggregate follows one path.
  */
 static char *
-AggPrefix(QsCompile *ctx, JsonbValue *arg, QsRelation **rel_out)
+AggPrefix(QsCompileState *ctx, JsonbValue *arg, QsRelation **rel_out)
 {
 	List	   *paths = NIL;
 	ListCell   *lc;
@@ -207,7 +207,7 @@ AggCall(const QsFn *fn, bool sample, bool star, bool distinct, const char *arg,
  * expressions: aggregate ordering, window partition_by / order_by.
  */
 static char *
-ExprList(QsCompile *ctx, JsonbValue *list, const char *key, bool ordering)
+ExprList(QsCompileState *ctx, JsonbValue *list, const char *key, bool ordering)
 {
 	StringInfoData buf;
 	int			i;
@@ -236,7 +236,7 @@ ExprList(QsCompile *ctx, JsonbValue *list, const char *key, bool ordering)
 
 /* ordering of ArrayAgg / StringAgg / JSONBAgg: ["-field", ...] */
 static char *
-AggOrdering(QsCompile *ctx, JsonbValue *ordering)
+AggOrdering(QsCompileState *ctx, JsonbValue *ordering)
 {
 	if (ordering == NULL)
 		return pstrdup("");
@@ -255,7 +255,7 @@ AggOrdering(QsCompile *ctx, JsonbValue *ordering)
  * counts, ...).
  */
 static QsExpr *
-CombinePerGroup(QsCompile *ctx, const QsFn *fn, const char *call, QsExpr *a, const char *filter_sql,
+CombinePerGroup(QsCompileState *ctx, const QsFn *fn, const char *call, QsExpr *a, const char *filter_sql,
 				const char *from_sql, const char *joins, const char *corr, Oid rtype,
 				bool distinct, const char *prefix)
 {
@@ -302,7 +302,7 @@ CombinePerGroup(QsCompile *ctx, const QsFn *fn, const char *call, QsExpr *a, con
 
 /* default: the aggregate's value when it has no rows (Count is never NULL). */
 static void
-ApplyDefault(QsCompile *ctx, const QsFn *fn, QsExpr *res, JsonbValue *dflt, Oid rtype)
+ApplyDefault(QsCompileState *ctx, const QsFn *fn, QsExpr *res, JsonbValue *dflt, Oid rtype)
 {
 	int			save = ctx->path.len;
 
@@ -324,7 +324,7 @@ ApplyDefault(QsCompile *ctx, const QsFn *fn, QsExpr *res, JsonbValue *dflt, Oid 
 
 /* An aggregate: at the statement's level, per row over a to-many path, or per row alone. */
 QsExpr *
-QsCompileAggregate(QsCompile *ctx, const QsFn *fn, JsonbValue *obj, JsonbValue *arg, bool in_window)
+QsCompileAggregate(QsCompileState *ctx, const QsFn *fn, JsonbValue *obj, JsonbValue *arg, bool in_window)
 {
 	JsonbValue *dv = QsTreeGet(obj, "distinct");
 	JsonbValue *sv = QsTreeGet(obj, "sample");
@@ -469,7 +469,7 @@ QsCompileAggregate(QsCompile *ctx, const QsFn *fn, JsonbValue *obj, JsonbValue *
 
 /* partition_by / order_by of a Window: fields ("-field" descending) or expressions */
 static char *
-WindowList(QsCompile *ctx, JsonbValue *list, const char *key, bool ordering)
+WindowList(QsCompileState *ctx, JsonbValue *list, const char *key, bool ordering)
 {
 	if (list == NULL)
 		return pstrdup("");
@@ -482,7 +482,7 @@ WindowList(QsCompile *ctx, JsonbValue *list, const char *key, bool ordering)
 
 /* A window expression: {"Window": <function or aggregate>, "partition_by", "order_by"}. */
 QsExpr *
-QsCompileWindow(QsCompile *ctx, JsonbValue *obj, JsonbValue *arg)
+QsCompileWindow(QsCompileState *ctx, JsonbValue *obj, JsonbValue *arg)
 {
 	JsonbValue *farg = NULL;
 	const QsFn *fn = QsObjectFn(arg, &farg);

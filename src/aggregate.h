@@ -9,8 +9,8 @@
 #include "exprfn.h"
 #include "state.h"
 
-extern QsExpr *QsCompileAggregate(QsCompile *ctx, const QsFn *fn, JsonbValue *arg, JsonbValue *obj,
+extern QsExpr *QsCompileAggregate(QsCompileState *ctx, const QsFn *fn, JsonbValue *arg, JsonbValue *obj,
 								  bool in_window);
-extern QsExpr *QsCompileWindow(QsCompile *ctx, JsonbValue *arg, JsonbValue *obj);
+extern QsExpr *QsCompileWindow(QsCompileState *ctx, JsonbValue *arg, JsonbValue *obj);
 
 #endif							/* QS_AGGREGATE_H */

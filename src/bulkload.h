@@ -7,7 +7,7 @@
 
 #include "state.h"
 
-extern Jsonb *QsBulkCopy(QsModel *m, QsCompile *ctx, Jsonb *rows, List *allowed, bool has_allowed,
+extern Jsonb *QsBulkCopy(QsModel *m, QsCompileState *ctx, Jsonb *rows, List *allowed, bool has_allowed,
 						int batch, List *ret_cols);
 
 #endif							/* QS_BULKLOAD_H */

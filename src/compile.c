@@ -50,7 +50,7 @@
  * tables (Django: "Joined field references are not permitted").
  */
 static char *
-BuildWrite(QsCompile *ctx, const char *where, bool is_delete)
+BuildWrite(QsCompileState *ctx, const char *where, bool is_delete)
 {
 	QsSpec	   *spec = ctx->spec;
 	QsModel    *m = ctx->model;
@@ -190,7 +190,7 @@ BuildWrite(QsCompile *ctx, const char *where, bool is_delete)
  * Annotations stay per row, so an aggregate may aggregate them.
  */
 static char *
-BuildAggregate(QsCompile *ctx, const char *where)
+BuildAggregate(QsCompileState *ctx, const char *where)
 {
 	QsSpec	   *spec = ctx->spec;
 	List	   *items = NIL;
@@ -236,34 +236,18 @@ BuildAggregate(QsCompile *ctx, const char *where)
 	return buf.data;
 }
 
-/* ---------------------------------------------------------------------
- * Set operations: union(), intersection(), difference()
- * ---------------------------------------------------------------------
- *
- * Each operand is a whole queryset compiled as a plain column list into
- * the combined statement's parameter list; the combined rows are built
- * into JSON once, outside:
- *
- *	 SELECT <row over q.c1 ...> FROM ((SELECT ...) UNION (SELECT ...)) q(c1, ...)
- *	 ORDER BY q.cN LIMIT $n
- *
- * As in Django: the columns are the first operand's (names and order),
- * every operand selects as many columns of matching types, order_by()
- * names selected columns, and values() / values_list() of the combined
- * queryset apply to operands that select no values of their own.
- */
 
 /*
  * Compile a validated spec for one kind of evaluation.
  * fetch_desc: the row type of qs.fetch(); in_bulk_field / in_bulk_ids:
  * the key field and the ids of qs.in_bulk() (ids NULL: every row).
  */
-QsCompiled *
+QsCompiledQuery *
 QsCompileSpec(QsSpec *spec, QsTarget target, TupleDesc fetch_desc,
 			  const char *in_bulk_field, JsonbValue *in_bulk_ids)
 {
-	QsCompile	ctx;
-	QsCompiled *res = palloc0(sizeof(QsCompiled));
+	QsCompileState	ctx;
+	QsCompiledQuery *res = palloc0(sizeof(QsCompiledQuery));
 	char	   *where = "true";
 	List	   *sel;
 	char	   *sql = NULL;
@@ -333,7 +317,7 @@ QsCompileSpec(QsSpec *spec, QsTarget target, TupleDesc fetch_desc,
 					{
 						QsPathPush(&ctx, ".id_list");
 						ctx.cur_lookup = -1;
-						extra = QsKeyInList(&ctx, key->key, QS_PROD_IDS_KEY, in_bulk_ids, "pk");
+						extra = QsKeyInList(&ctx, key->key, QS_PARAM_IDS_KEY, in_bulk_ids, "pk");
 						QsPathPop(&ctx, 1);
 					}
 					sql = psprintf("SELECT coalesce(pg_catalog.jsonb_object_agg(q.k, q.r), '{}'::pg_catalog.jsonb) FROM (%s) q(k, r)",
@@ -358,7 +342,7 @@ QsCompileSpec(QsSpec *spec, QsTarget target, TupleDesc fetch_desc,
 					QsPathPush(&ctx, ".id_list");
 					ctx.cur_lookup = -1;
 					extra = psprintf("%s %s ANY(%s)", colsql, QsOp("=", col->basetypid, InvalidOid),
-									 QsProduceParam(&ctx, QS_PROD_IDS, get_array_type(col->basetypid),
+									 QsRecipeParam(&ctx, QS_PARAM_IDS, get_array_type(col->basetypid),
 													in_bulk_ids, col->name, NULL, false, false));
 					QsPathPop(&ctx, 1);
 				}
@@ -378,7 +362,7 @@ done:
 	res->pnulls = ctx.pnulls;
 	res->relids = ctx.relids;
 	res->model = ctx.model;
-	res->prods = ctx.prods;
+	res->recipes = ctx.recipes;
 	res->nlookups = ctx.nlookups;
 	res->model_display = ctx.model->display;
 	return res;

@@ -9,7 +9,7 @@
 
 #include "state.h"
 
-typedef struct QsCompiled
+typedef struct QsCompiledQuery
 {
 	char	   *sql;
 	int			nparams;
@@ -18,13 +18,13 @@ typedef struct QsCompiled
 	bool	   *pnulls;
 	List	   *relids;			/* Oids of every relation the SQL reads */
 	QsModel    *model;
-	QsProducer *prods;			/* one per parameter */
+	QsParamRecipe *recipes;			/* one per parameter */
 	int			nlookups;		/* lookups in the spec's Q tree */
 	char	   *model_display;	/* for messages */
 	bool		writes;			/* locks or modifies rows: SPI read_only off */
-} QsCompiled;
+} QsCompiledQuery;
 
-extern QsCompiled *QsCompileSpec(QsSpec *spec, QsTarget target,
+extern QsCompiledQuery *QsCompileSpec(QsSpec *spec, QsTarget target,
 								 TupleDesc fetch_desc, const char *in_bulk_field,
 								 JsonbValue *in_bulk_ids);
 

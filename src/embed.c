@@ -28,12 +28,12 @@
 #include "spec.h"
 #include "state.h"
 
-static char *PrefetchSql(QsCompile *ctx, QsEmbed *e, const char *from_alias, bool json,
+static char *PrefetchSql(QsCompileState *ctx, QsEmbed *e, const char *from_alias, bool json,
 						 const char *alias, const char *obj, const char *embed_joins);
 
 /* Find or add the child embed of a relation name (under an output key). */
 static QsEmbed *
-EmbedChild(QsCompile *ctx, List **children, QsModel *from, const char *name, bool forward_only,
+EmbedChild(QsCompileState *ctx, List **children, QsModel *from, const char *name, bool forward_only,
 		   const char *key, const char *out)
 {
 	ListCell   *lc;
@@ -72,7 +72,7 @@ EmbedChild(QsCompile *ctx, List **children, QsModel *from, const char *name, boo
  * compile.
  */
 List *
-QsBuildEmbeds(QsCompile *ctx)
+QsBuildEmbeds(QsCompileState *ctx)
 {
 	List	   *roots = NIL;
 	int			which;
@@ -183,7 +183,7 @@ QsNestedListed(List *names, const char *prefix, const char *column, bool *deeper
  * embeds are correlated subqueries with their own FROM.
  */
 char *
-QsEmbedSql(QsCompile *ctx, QsEmbed *e, const char *from_alias, bool json, const char *prefix,
+QsEmbedSql(QsCompileState *ctx, QsEmbed *e, const char *from_alias, bool json, const char *prefix,
 		 StringInfo joins)
 {
 	QsRelation *rel = e->rel;
@@ -289,7 +289,7 @@ QsEmbedSql(QsCompile *ctx, QsEmbed *e, const char *from_alias, bool json, const 
  * limited per parent by the inner spec, in a correlated subquery.
  */
 static char *
-PrefetchSql(QsCompile *ctx, QsEmbed *e, const char *from_alias, bool json,
+PrefetchSql(QsCompileState *ctx, QsEmbed *e, const char *from_alias, bool json,
 			const char *alias, const char *obj, const char *embed_joins)
 {
 	QsRelation *rel = e->rel;

@@ -7,8 +7,8 @@
 
 #include "row.h"
 
-extern List *QsBuildEmbeds(QsCompile *ctx);
-extern char *QsEmbedSql(QsCompile *ctx, QsEmbed *e, const char *from_alias, bool json,
+extern List *QsBuildEmbeds(QsCompileState *ctx);
+extern char *QsEmbedSql(QsCompileState *ctx, QsEmbed *e, const char *from_alias, bool json,
 						const char *prefix, StringInfo joins);
 extern bool QsNestedListed(List *names, const char *prefix, const char *field, bool *restricted);
 

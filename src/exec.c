@@ -62,7 +62,7 @@ SpecArg(FunctionCallInfo fcinfo, int argno)
 
 /* SPI's ' '/'n' null flags. */
 static char *
-SpiNulls(QsCompiled *c)
+SpiNulls(QsCompiledQuery *c)
 {
 	char	   *n = palloc(c->nparams + 1);
 	int			i;
@@ -75,7 +75,7 @@ SpiNulls(QsCompiled *c)
 
 /* Run a compiled statement to completion inside SPI (at most tcount rows). */
 static void
-RunStatement(QsCompiled *c, long tcount)
+RunStatement(QsCompiledQuery *c, long tcount)
 {
 	SPIPlanPtr	plan = QsPlanCacheGet(c, CURSOR_OPT_PARALLEL_OK);
 	int			rc;
@@ -134,7 +134,7 @@ MaterializeInit(FunctionCallInfo fcinfo, TupleDesc desc)
  * skipped).  The executor writes straight into the tuplestore.
  */
 static void
-RunIntoTuplestore(FunctionCallInfo fcinfo, QsCompiled *c, Tuplestorestate *ts, TupleDesc desc)
+RunIntoTuplestore(FunctionCallInfo fcinfo, QsCompiledQuery *c, Tuplestorestate *ts, TupleDesc desc)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	SPIPlanPtr	plan;
@@ -338,7 +338,7 @@ InBulkField(QsSpec *spec, const char *field)
 }
 
 /* Parse, adjust and compile (the slow path). */
-static QsCompiled *
+static QsCompiledQuery *
 CompileCall(JsonbValue *tree, QsCall *call)
 {
 	QsSpec	   *spec = QsSpecFromTree(tree);
@@ -352,7 +352,7 @@ CompileCall(JsonbValue *tree, QsCall *call)
 
 /* Raise an internal error if a cached shape and a fresh compile differ. */
 static void
-CheckShape(QsCompiled *cached, QsCompiled *fresh)
+CheckShape(QsCompiledQuery *cached, QsCompiledQuery *fresh)
 {
 	int			i;
 
@@ -376,15 +376,15 @@ CheckShape(QsCompiled *cached, QsCompiled *fresh)
 /*
  * The statement and parameters of a terminal call.  A spec whose shape
  * was seen before skips parsing and SQL generation: the cached statement
- * is reused and the parameters recomputed by the recorded producers.
+ * is reused and the parameters recomputed by the recorded parameter recipes.
  */
-static QsCompiled *
+static QsCompiledQuery *
 Prepare(FunctionCallInfo fcinfo, int argno, JsonbValue *tree, QsCall *call)
 {
 	StringInfoData key;
 	List	   *lookups;
 	QsShape    *sh;
-	QsCompiled *c;
+	QsCompiledQuery *c;
 
 	if (tree == NULL)
 	{
@@ -431,7 +431,7 @@ Prepare(FunctionCallInfo fcinfo, int argno, JsonbValue *tree, QsCall *call)
 		AdjustSlice(call, &has_offset, &offset, &has_limit, &limit);
 
 		/* sh is the caller's own copy (QsShapeCacheGet): its parts are used as they are */
-		c = palloc0(sizeof(QsCompiled));
+		c = palloc0(sizeof(QsCompiledQuery));
 		c->sql = sh->sql;
 		c->nparams = sh->nparams;
 		c->ptypes = sh->ptypes;
@@ -442,7 +442,7 @@ Prepare(FunctionCallInfo fcinfo, int argno, JsonbValue *tree, QsCall *call)
 		c->relids = relids;
 		c->model_display = sh->model_display;
 		c->writes = sh->writes;
-		QsProduceAll(sh->prods, sh->nparams, lv, limit, offset, call->in_bulk_ids,
+		QsReplayRecipes(sh->recipes, sh->nparams, lv, limit, offset, call->in_bulk_ids,
 					 c->pvalues, c->pnulls);
 	}
 	call->model_display = c->model_display;
@@ -452,7 +452,7 @@ Prepare(FunctionCallInfo fcinfo, int argno, JsonbValue *tree, QsCall *call)
 }
 
 /* The statement of a write call (write.c), through the shape cache. */
-QsCompiled *
+QsCompiledQuery *
 QsPrepareSpec(JsonbValue *tree, QsTarget target, const char *variant)
 {
 	return Prepare(NULL, 0, tree, SimpleCall(target, variant));
@@ -464,7 +464,7 @@ QsPrepareSpec(JsonbValue *tree, QsTarget target, const char *variant)
  * want_rows the returned rows stay in SPI_tuptable.
  */
 uint64
-QsRunWrite(QsCompiled *c, bool want_rows)
+QsRunWrite(QsCompiledQuery *c, bool want_rows)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	SPIPlanPtr	plan = QsPlanCacheGet(c, 0);	/* may run SPI: see below */
@@ -483,7 +483,7 @@ QsRunWrite(QsCompiled *c, bool want_rows)
 
 /* Run a prepared statement and return its single value. */
 static Datum
-RunScalarCompiled(QsCompiled *c, bool *isnull)
+RunScalarCompiled(QsCompiledQuery *c, bool *isnull)
 {
 	Datum		d;
 
@@ -496,7 +496,7 @@ RunScalarCompiled(QsCompiled *c, bool *isnull)
 
 /* Run a prepared ROWS statement for at most tcount rows; returns the first row. */
 static Jsonb *
-RunRowsCompiled(QsCompiled *c, long tcount, uint64 *nrows)
+RunRowsCompiled(QsCompiledQuery *c, long tcount, uint64 *nrows)
 {
 	bool		isnull = true;
 	Datum		d = (Datum) 0;
@@ -542,7 +542,7 @@ PG_FUNCTION_INFO_V1(qs_rows);
 Datum
 qs_rows(PG_FUNCTION_ARGS)
 {
-	QsCompiled *c = Prepare(fcinfo, 0, NULL, SimpleCall(QS_TARGET_ROWS, "rows"));
+	QsCompiledQuery *c = Prepare(fcinfo, 0, NULL, SimpleCall(QS_TARGET_ROWS, "rows"));
 	TupleDesc	desc = CreateTemplateTupleDesc(1);
 	Tuplestorestate *ts;
 
@@ -560,7 +560,7 @@ qs_fetch(PG_FUNCTION_ARGS)
 {
 	TupleDesc	desc;
 	QsCall	   *call = SimpleCall(QS_TARGET_FETCH, "fetch");
-	QsCompiled *c;
+	QsCompiledQuery *c;
 	Tuplestorestate *ts;
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
@@ -581,7 +581,7 @@ PG_FUNCTION_INFO_V1(qs_json);
 Datum
 qs_json(PG_FUNCTION_ARGS)
 {
-	QsCompiled *c = Prepare(fcinfo, 0, NULL, SimpleCall(QS_TARGET_JSON, "json"));
+	QsCompiledQuery *c = Prepare(fcinfo, 0, NULL, SimpleCall(QS_TARGET_JSON, "json"));
 	bool		isnull;
 	Datum		d = RunScalarCompiled(c, &isnull);
 
@@ -596,7 +596,7 @@ PG_FUNCTION_INFO_V1(qs_count);
 Datum
 qs_count(PG_FUNCTION_ARGS)
 {
-	QsCompiled *c = Prepare(fcinfo, 0, NULL, SimpleCall(QS_TARGET_COUNT, "count"));
+	QsCompiledQuery *c = Prepare(fcinfo, 0, NULL, SimpleCall(QS_TARGET_COUNT, "count"));
 	bool		isnull;
 
 	PG_RETURN_DATUM(RunScalarCompiled(c, &isnull));
@@ -608,7 +608,7 @@ PG_FUNCTION_INFO_V1(qs_exists);
 Datum
 qs_exists(PG_FUNCTION_ARGS)
 {
-	QsCompiled *c = Prepare(fcinfo, 0, NULL, SimpleCall(QS_TARGET_EXISTS, "exists"));
+	QsCompiledQuery *c = Prepare(fcinfo, 0, NULL, SimpleCall(QS_TARGET_EXISTS, "exists"));
 	bool		isnull;
 
 	PG_RETURN_DATUM(RunScalarCompiled(c, &isnull));
@@ -616,7 +616,7 @@ qs_exists(PG_FUNCTION_ARGS)
 
 /* Shared by get/earliest/latest: exactly one row or P0002/P0003. */
 static Jsonb *
-GetOne(QsCompiled *c, const char *model)
+GetOne(QsCompiledQuery *c, const char *model)
 {
 	uint64		n;
 	Jsonb	   *row;
@@ -646,7 +646,7 @@ qs_get(PG_FUNCTION_ARGS)
 {
 	JsonbValue *tree = NULL;
 	QsCall	   *call = SimpleCall(QS_TARGET_ROWS, "get");
-	QsCompiled *c;
+	QsCompiledQuery *c;
 
 	call->default_limit = QS_MAX_GET_RESULTS;
 	if (PG_NARGS() > 1 && !PG_ARGISNULL(1))
@@ -688,7 +688,7 @@ static Datum
 FirstOrLast(FunctionCallInfo fcinfo, bool last)
 {
 	QsCall	   *call = SimpleCall(QS_TARGET_ROWS, last ? "last" : "first");
-	QsCompiled *c;
+	QsCompiledQuery *c;
 	uint64		n;
 	Jsonb	   *row;
 
@@ -731,7 +731,7 @@ EarliestLatest(FunctionCallInfo fcinfo, bool latest)
 	int			n = 0;
 	int			i;
 	List	   *items = NIL;
-	QsCompiled *c;
+	QsCompiledQuery *c;
 
 	initStringInfo(&variant);
 	appendStringInfoString(&variant, call->variant);
@@ -799,7 +799,7 @@ qs_in_bulk(PG_FUNCTION_ARGS)
 	QsCall	   *call = SimpleCall(QS_TARGET_IN_BULK, NULL);
 	char	   *field = "pk";
 	JsonbValue *ids = NULL;
-	QsCompiled *c;
+	QsCompiledQuery *c;
 	bool		isnull;
 
 	if (PG_NARGS() > 2 && !PG_ARGISNULL(2))
@@ -836,7 +836,7 @@ Datum
 qs_sql(PG_FUNCTION_ARGS)
 {
 	QsSpec	   *spec = SpecArg(fcinfo, 0);
-	QsCompiled *c = QsCompileSpec(spec, QS_TARGET_ROWS, NULL, NULL, NULL);
+	QsCompiledQuery *c = QsCompileSpec(spec, QS_TARGET_ROWS, NULL, NULL, NULL);
 
 	PG_RETURN_TEXT_P(cstring_to_text(c->sql));
 }
@@ -848,7 +848,7 @@ Datum
 qs_params(PG_FUNCTION_ARGS)
 {
 	QsSpec	   *spec = SpecArg(fcinfo, 0);
-	QsCompiled *c = QsCompileSpec(spec, QS_TARGET_ROWS, NULL, NULL, NULL);
+	QsCompiledQuery *c = QsCompileSpec(spec, QS_TARGET_ROWS, NULL, NULL, NULL);
 	StringInfoData sql;
 	int			i;
 	bool		isnull;
@@ -888,7 +888,7 @@ PG_FUNCTION_INFO_V1(qs_explain);
  * Inside SPI (the statement is prepared, not run).
  */
 static void
-RefuseAnalyzeUnderRls(QsCompiled *c)
+RefuseAnalyzeUnderRls(QsCompiledQuery *c)
 {
 	SPIPlanPtr	plan = SPI_prepare(c->sql, c->nparams, c->ptypes);
 	ListCell   *lc;
@@ -924,7 +924,7 @@ qs_explain(PG_FUNCTION_ARGS)
 {
 	QsSpec	   *spec = SpecArg(fcinfo, 0);
 	bool		analyze = PG_NARGS() > 1 && !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
-	QsCompiled *c = QsCompileSpec(spec, QS_TARGET_ROWS, NULL, NULL, NULL);
+	QsCompiledQuery *c = QsCompileSpec(spec, QS_TARGET_ROWS, NULL, NULL, NULL);
 	char	   *sql;
 	bool		isnull;
 	Datum		d;
@@ -958,7 +958,7 @@ PG_FUNCTION_INFO_V1(qs_cursor);
 Datum
 qs_cursor(PG_FUNCTION_ARGS)
 {
-	QsCompiled *c = Prepare(fcinfo, 0, NULL, SimpleCall(QS_TARGET_ROWS, "rows"));
+	QsCompiledQuery *c = Prepare(fcinfo, 0, NULL, SimpleCall(QS_TARGET_ROWS, "rows"));
 	char	   *name = NULL;
 	SPIPlanPtr	plan;
 	Portal		portal;
@@ -989,7 +989,7 @@ qs_aggregate(PG_FUNCTION_ARGS)
 {
 	JsonbValue *tree;
 	JsonbValue *aggs;
-	QsCompiled *c;
+	QsCompiledQuery *c;
 	bool		isnull;
 	Datum		d;
 

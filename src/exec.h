@@ -8,7 +8,7 @@
 
 #include "compile.h"
 
-extern QsCompiled *QsPrepareSpec(JsonbValue *tree, QsTarget target, const char *variant);
-extern uint64 QsRunWrite(QsCompiled *c, bool want_rows);
+extern QsCompiledQuery *QsPrepareSpec(JsonbValue *tree, QsTarget target, const char *variant);
+extern uint64 QsRunWrite(QsCompiledQuery *c, bool want_rows);
 
 #endif							/* QS_EXEC_H */

@@ -55,7 +55,7 @@
 
 /* Raise "invalid expression at <path>" (22023) with an optional hint. */
 void
-QsExprError(QsCompile *ctx, const char *msg, const char *hint)
+QsExprError(QsCompileState *ctx, const char *msg, const char *hint)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -150,7 +150,7 @@ QsIsLiteralNode(JsonbValue *v)
 
 /* A literal as a parameter of the given type (or its inferred type). */
 QsExpr *
-QsLiteralValue(QsCompile *ctx, JsonbValue *v, Oid hint, Oid type, int32 typmod)
+QsLiteralValue(QsCompileState *ctx, JsonbValue *v, Oid hint, Oid type, int32 typmod)
 {
 	QsExpr	   *e;
 	char	   *sql;
@@ -169,7 +169,7 @@ QsLiteralValue(QsCompile *ctx, JsonbValue *v, Oid hint, Oid type, int32 typmod)
 		return e;
 	}
 	ctx->cur_lookup = QsValueIndex(ctx, v);
-	sql = QsProduceParam(ctx, QS_PROD_VALUE, type, v, "Value", NULL, false, false);
+	sql = QsRecipeParam(ctx, QS_PARAM_VALUE, type, v, "Value", NULL, false, false);
 	ctx->cur_lookup = save;
 	if (typmod >= 0)
 		sql = psprintf("%s::%s", sql,
@@ -184,7 +184,7 @@ QsLiteralValue(QsCompile *ctx, JsonbValue *v, Oid hint, Oid type, int32 typmod)
 
 /* A literal value as a parameter of the given (or hinted) type. */
 QsExpr *
-QsLiteral(QsCompile *ctx, JsonbValue *v, Oid hint, Oid type, int32 typmod)
+QsLiteral(QsCompileState *ctx, JsonbValue *v, Oid hint, Oid type, int32 typmod)
 {
 	return QsLiteralValue(ctx, v, hint, type, typmod);
 }
@@ -207,7 +207,7 @@ QsIsAssignedExpression(QsColumn *col, JsonbValue *v)
 
 /* The SQL of a value assigned to a column: the expression, or a literal of its type. */
 char *
-QsAssignValue(QsCompile *ctx, QsColumn *col, JsonbValue *v)
+QsAssignValue(QsCompileState *ctx, QsColumn *col, JsonbValue *v)
 {
 	if (QsIsAssignedExpression(col, v))
 		return QsCompileExpr(ctx, v, col->basetypid)->sql;
@@ -217,7 +217,7 @@ QsAssignValue(QsCompile *ctx, QsColumn *col, JsonbValue *v)
 		char	   *p;
 
 		ctx->cur_lookup = QsValueIndex(ctx, v);
-		p = QsProduceParam(ctx, QS_PROD_VALUE, col->basetypid == JSONOID ? JSONBOID : col->typid, v,
+		p = QsRecipeParam(ctx, QS_PARAM_VALUE, col->basetypid == JSONOID ? JSONBOID : col->typid, v,
 						   col->name, NULL, false, false);
 		ctx->cur_lookup = save;
 		return col->basetypid == JSONOID ? psprintf("(%s)::pg_catalog.json", p) : p;
@@ -226,7 +226,7 @@ QsAssignValue(QsCompile *ctx, QsColumn *col, JsonbValue *v)
 
 /* output_field: a type name, resolved by PostgreSQL's type parser. */
 static void
-ParseType(QsCompile *ctx, JsonbValue *v, Oid *type, int32 *typmod)
+ParseType(QsCompileState *ctx, JsonbValue *v, Oid *type, int32 *typmod)
 {
 	if (v == NULL || v->type != jbvString || v->val.string.len == 0)
 		QsExprError(ctx, "output_field must be a type name such as \"numeric(10,2)\"", NULL);
@@ -272,7 +272,7 @@ CommonType(List *exprs, const char *context)
 
 /* The arguments of a function: an array, or one expression. */
 List *
-QsArgList(QsCompile *ctx, const QsFn *fn, JsonbValue *arg, int min, int max)
+QsArgList(QsCompileState *ctx, const QsFn *fn, JsonbValue *arg, int min, int max)
 {
 	List	   *args = NIL;
 	int			i;
@@ -305,7 +305,7 @@ QsAbsorb(QsExpr *into, QsExpr *e)
  * order and the common type in *common (InvalidOid unless asked).
  */
 static List *
-CompileArgs(QsCompile *ctx, List *args, Oid hint, const char *context, Oid *common)
+CompileArgs(QsCompileState *ctx, List *args, Oid hint, const char *context, Oid *common)
 {
 	QsExpr	  **out = palloc0(sizeof(QsExpr *) * Max(1, list_length(args)));
 	List	   *typed = NIL;
@@ -356,7 +356,7 @@ CompileArgs(QsCompile *ctx, List *args, Oid hint, const char *context, Oid *comm
 
 /* The annotation or alias of this name in the spec being compiled, or NULL. */
 QsAnnotation *
-QsFindAnnotation(QsCompile *ctx, const char *name)
+QsFindAnnotation(QsCompileState *ctx, const char *name)
 {
 	ListCell   *lc;
 
@@ -370,7 +370,7 @@ QsFindAnnotation(QsCompile *ctx, const char *name)
 
 /* The annotation hook of path resolution: a copy of the named annotation's expression. */
 static QsExpr *
-ResolveAnnotation(QsCompile *ctx, const char *name)
+ResolveAnnotation(QsCompileState *ctx, const char *name)
 {
 	QsAnnotation *a = QsFindAnnotation(ctx, name);
 	QsExpr	   *e;
@@ -387,14 +387,14 @@ ResolveAnnotation(QsCompile *ctx, const char *name)
 
 /* Let path resolution find the statement's annotations by name. */
 void
-QsUseAnnotations(QsCompile *ctx)
+QsUseAnnotations(QsCompileState *ctx)
 {
 	ctx->annotation_hook = ResolveAnnotation;
 }
 
 /* An annotation's expression, compiled once per compile at the statement's level. */
 QsExpr *
-QsAnnotationExpr(QsCompile *ctx, QsAnnotation *a)
+QsAnnotationExpr(QsCompileState *ctx, QsAnnotation *a)
 {
 	QsScope    *save_scope = ctx->scope;
 	bool		save_outer = ctx->agg_outer;
@@ -428,11 +428,11 @@ QsAnnotationExpr(QsCompile *ctx, QsAnnotation *a)
 	return e;
 }
 
-static bool ScanAggregate(QsCompile *ctx, JsonbValue *v);
+static bool ScanAggregate(QsCompileState *ctx, JsonbValue *v);
 
 /* The annotation named by the first part of a path, if any. */
 QsAnnotation *
-QsPathAnnotation(QsCompile *ctx, const char *path)
+QsPathAnnotation(QsCompileState *ctx, const char *path)
 {
 	const char *sep = strstr(path, "__");
 	char	   *first = sep ? pnstrdup(path, sep - path) : (char *) path;
@@ -442,7 +442,7 @@ QsPathAnnotation(QsCompile *ctx, const char *path)
 
 /* Does the annotation contain an aggregate (directly or through another)? */
 bool
-QsAnnotationIsAggregate(QsCompile *ctx, QsAnnotation *a)
+QsAnnotationIsAggregate(QsCompileState *ctx, QsAnnotation *a)
 {
 	bool		r;
 
@@ -458,7 +458,7 @@ QsAnnotationIsAggregate(QsCompile *ctx, QsAnnotation *a)
 
 /* Does a Q entry reference an aggregate annotation? */
 bool
-QsQRefsAggregate(QsCompile *ctx, const char *key, JsonbValue *value)
+QsQRefsAggregate(QsCompileState *ctx, const char *key, JsonbValue *value)
 {
 	int			i;
 	int			k;
@@ -506,7 +506,7 @@ QsQRefsAggregate(QsCompile *ctx, const char *key, JsonbValue *value)
 
 /* Pre-scan an expression for aggregates at its own level. */
 static bool
-ScanAggregate(QsCompile *ctx, JsonbValue *v)
+ScanAggregate(QsCompileState *ctx, JsonbValue *v)
 {
 	const QsFn *fn;
 	JsonbValue *arg;
@@ -583,7 +583,7 @@ ScanAggregate(QsCompile *ctx, JsonbValue *v)
 
 /* OuterRef("path"): a field of the queryset enclosing the current subquery. */
 QsExpr *
-QsOuterRef(QsCompile *ctx, const char *path)
+QsOuterRef(QsCompileState *ctx, const char *path)
 {
 	QsScope    *save_scope = ctx->scope;
 	List	   *save_stack = ctx->outer_stack;
@@ -607,7 +607,7 @@ typedef enum SubqueryKind
 	SUB_IN						/* (SELECT value ...) for "in": the pk by default */
 } SubqueryKind;
 
-static char *CompileSubquery(QsCompile *ctx, JsonbValue *specv, SubqueryKind kind, QsExpr **value);
+static char *CompileSubquery(QsCompileState *ctx, JsonbValue *specv, SubqueryKind kind, QsExpr **value);
 
 /*
  * An inner queryset correlated with the current row through OuterRef:
@@ -615,7 +615,7 @@ static char *CompileSubquery(QsCompile *ctx, JsonbValue *specv, SubqueryKind kin
  * order_by, values / values_list (one field, for Subquery), limit, offset.
  */
 char *
-QsCompileSubquery(QsCompile *ctx, JsonbValue *specv, bool exists, QsExpr **value)
+QsCompileSubquery(QsCompileState *ctx, JsonbValue *specv, bool exists, QsExpr **value)
 {
 	return CompileSubquery(ctx, specv, exists ? SUB_EXISTS : SUB_SCALAR, value);
 }
@@ -626,14 +626,14 @@ QsCompileSubquery(QsCompile *ctx, JsonbValue *specv, bool exists, QsExpr **value
  * it names none (Django's id__in=Model.objects.filter(...)).
  */
 char *
-QsCompileInSubquery(QsCompile *ctx, JsonbValue *specv, QsExpr **value)
+QsCompileInSubquery(QsCompileState *ctx, JsonbValue *specv, QsExpr **value)
 {
 	return CompileSubquery(ctx, specv, SUB_IN, value);
 }
 
 /* The body of the three kinds of inner queryset. */
 static char *
-CompileSubquery(QsCompile *ctx, JsonbValue *specv, SubqueryKind kind, QsExpr **value)
+CompileSubquery(QsCompileState *ctx, JsonbValue *specv, SubqueryKind kind, QsExpr **value)
 {
 	bool		exists = (kind == SUB_EXISTS);
 	const char *value_path = NULL;
@@ -741,16 +741,6 @@ CompileSubquery(QsCompile *ctx, JsonbValue *specv, SubqueryKind kind, QsExpr **v
 }
 
 /* ---------------------------------------------------------------------
- * Aggregates
- * ---------------------------------------------------------------------
- */
-
-/* ---------------------------------------------------------------------
- * Windows
- * ---------------------------------------------------------------------
- */
-
-/* ---------------------------------------------------------------------
  * Expressions
  * ---------------------------------------------------------------------
  */
@@ -761,7 +751,7 @@ static const char *trunc_kinds[] = {
 
 /* Trunc* and TruncDate/TruncTime: date_trunc (in tzinfo) or a cast. */
 static QsExpr *
-CompileTrunc(QsCompile *ctx, const QsFn *fn, JsonbValue *obj, JsonbValue *arg)
+CompileTrunc(QsCompileState *ctx, const QsFn *fn, JsonbValue *obj, JsonbValue *arg)
 {
 	const char *kind = fn->sql;
 	JsonbValue *tz = QsTreeGet(obj, "tzinfo");
@@ -818,7 +808,7 @@ CompileTrunc(QsCompile *ctx, const QsFn *fn, JsonbValue *obj, JsonbValue *arg)
 
 /* Case/When: CASE WHEN <Q> THEN <expr> ... ELSE <default> END over a common type. */
 static QsExpr *
-CompileCase(QsCompile *ctx, JsonbValue *obj, JsonbValue *arg, Oid hint)
+CompileCase(QsCompileState *ctx, JsonbValue *obj, JsonbValue *arg, Oid hint)
 {
 	JsonbValue *dflt = QsTreeGet(obj, "default");
 	List	   *thens = NIL;
@@ -879,7 +869,7 @@ CompileCase(QsCompile *ctx, JsonbValue *obj, JsonbValue *arg, Oid hint)
 
 /* +, -, *, /: left to right, each operator chosen for its operands' types. */
 static QsExpr *
-CompileArith(QsCompile *ctx, const QsFn *fn, JsonbValue *arg, Oid hint)
+CompileArith(QsCompileState *ctx, const QsFn *fn, JsonbValue *arg, Oid hint)
 {
 	QsExpr	   *res = NULL;
 	List	   *exprs;
@@ -906,7 +896,7 @@ CompileArith(QsCompile *ctx, const QsFn *fn, JsonbValue *arg, Oid hint)
 
 /* Coalesce, Greatest, Least: over the arguments' common type. */
 static QsExpr *
-CompileVariadic(QsCompile *ctx, const QsFn *fn, JsonbValue *arg, Oid hint)
+CompileVariadic(QsCompileState *ctx, const QsFn *fn, JsonbValue *arg, Oid hint)
 {
 	QsExpr	   *res;
 	List	   *args;
@@ -937,7 +927,7 @@ CompileVariadic(QsCompile *ctx, const QsFn *fn, JsonbValue *arg, Oid hint)
 
 /* Concat: the arguments' text, NULLs skipped as Django's Concat does. */
 static QsExpr *
-CompileConcat(QsCompile *ctx, const QsFn *fn, JsonbValue *arg)
+CompileConcat(QsCompileState *ctx, const QsFn *fn, JsonbValue *arg)
 {
 	QsExpr	   *res;
 	List	   *args;
@@ -964,7 +954,7 @@ CompileConcat(QsCompile *ctx, const QsFn *fn, JsonbValue *arg)
 
 /* Cast (to output_field) and ExpressionWrapper (names the type only). */
 static QsExpr *
-CompileCast(QsCompile *ctx, const QsFn *fn, JsonbValue *v, JsonbValue *arg, Oid hint)
+CompileCast(QsCompileState *ctx, const QsFn *fn, JsonbValue *v, JsonbValue *arg, Oid hint)
 {
 	QsExpr	   *res;
 	List	   *args;
@@ -991,7 +981,7 @@ CompileCast(QsCompile *ctx, const QsFn *fn, JsonbValue *v, JsonbValue *arg, Oid 
 
 /* The one-argument functions: Lower, Upper, Length, Abs, Round, Extract... */
 static QsExpr *
-CompileUnary(QsCompile *ctx, const QsFn *fn, JsonbValue *v, JsonbValue *arg, Oid hint)
+CompileUnary(QsCompileState *ctx, const QsFn *fn, JsonbValue *v, JsonbValue *arg, Oid hint)
 {
 	QsExpr	   *res = NULL;
 	List	   *args;
@@ -1069,7 +1059,7 @@ CompileUnary(QsCompile *ctx, const QsFn *fn, JsonbValue *v, JsonbValue *arg, Oid
 
 /* Check an expression object's keys: its function, and options it takes. */
 static const QsFn *
-CheckFnObject(QsCompile *ctx, JsonbValue *v, JsonbValue **arg)
+CheckFnObject(QsCompileState *ctx, JsonbValue *v, JsonbValue **arg)
 {
 	const QsFn *fn = QsObjectFn(v, arg);
 	int			i;
@@ -1094,7 +1084,7 @@ CheckFnObject(QsCompile *ctx, JsonbValue *v, JsonbValue **arg)
 
 /* Compile one expression node: a field, a literal, or a function object. */
 static QsExpr *
-CompileNode(QsCompile *ctx, JsonbValue *v, Oid hint)
+CompileNode(QsCompileState *ctx, JsonbValue *v, Oid hint)
 {
 	const QsFn *fn;
 	JsonbValue *arg = NULL;
@@ -1188,7 +1178,7 @@ CompileNode(QsCompile *ctx, JsonbValue *v, Oid hint)
  * expression is one (InvalidOid: inferred).
  */
 QsExpr *
-QsCompileExpr(QsCompile *ctx, JsonbValue *v, Oid hint)
+QsCompileExpr(QsCompileState *ctx, JsonbValue *v, Oid hint)
 {
 	QsExpr	   *e;
 
@@ -1214,7 +1204,7 @@ QsOrderClause(const char *expr, QsOrderItem *o)
 
 /* "a DESC, b" over a list of QsOrderItem (windows, subqueries). */
 void
-QsOrderSql(QsCompile *ctx, StringInfo buf, List *order_by)
+QsOrderSql(QsCompileState *ctx, StringInfo buf, List *order_by)
 {
 	ListCell   *lc;
 	int			n = 0;

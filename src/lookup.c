@@ -1,15 +1,13 @@
 /*
  * lookup.c
- *	  Django lookups and transforms, and coercion of JSON values to
- *	  column types.
+ *	  Django lookups: the table of lookups (one row each: its kind of SQL,
+ *	  operator and the fields it applies to) and their predicates.
  *
- * Owns: the table of lookup names, which transforms apply to which types
- * (date parts, jsonb keys, array index and len), the SQL predicate of each
- * lookup, and turning a JSON value into a typed parameter Datum.  Every
- * value becomes a parameter; the only literals written into SQL text are
- * jsonb key names, quoted with quote_literal_cstr(), so that expression
- * indexes on (metadata -> 'color') (comparisons) or (metadata ->> 'color')
- * (text lookups) can match.  It must not execute SQL.
+ * A key "field__lookup" is split here; the field is resolved by path.c,
+ * the value becomes a parameter with its recipe (param.c) or, for F() and
+ * expressions, an expression (expr.c).  Composite keys compare column by
+ * column.  NULL-safe negation (exclude() keeps rows whose field is NULL)
+ * is decided in QsCompileLookup.  It must not execute SQL.
  */
 #include "postgres.h"
 
@@ -132,11 +130,6 @@ QsIsLookupName(const char *name)
 }
 
 /* ---------------------------------------------------------------------
- * Values
- * ---------------------------------------------------------------------
- */
-
-/* ---------------------------------------------------------------------
  * Lookups
  * ---------------------------------------------------------------------
  */
@@ -168,7 +161,7 @@ LikeEscapeSql(const char *expr)
 
 /* Raise "unsupported lookup" for a field of this type (22023). */
 static void
-UnsupportedLookup(QsCompile *ctx, const char *field, const char *lookup, Oid type)
+UnsupportedLookup(QsCompileState *ctx, const char *field, const char *lookup, Oid type)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -180,7 +173,7 @@ UnsupportedLookup(QsCompile *ctx, const char *field, const char *lookup, Oid typ
 
 /* Is v {"F": "path"}?  Returns the path or NULL. */
 static char *
-FieldRef(QsCompile *ctx, JsonbValue *v)
+FieldRef(QsCompileState *ctx, JsonbValue *v)
 {
 	JsonbValue *f;
 
@@ -225,9 +218,9 @@ CompareOp(const char *lookup)
  * at midnight in the session time zone, like Django's current time zone.
  */
 static char *
-YearPredicate(QsCompile *ctx, QsExpr *e, const char *lookup, JsonbValue *v, const char *field)
+YearPredicate(QsCompileState *ctx, QsExpr *e, const char *lookup, JsonbValue *v, const char *field)
 {
-	char	   *p = QsProduceParam(ctx, QS_PROD_COERCE, INT4OID, v, field, lookup, false, false);
+	char	   *p = QsRecipeParam(ctx, QS_PARAM_COERCE, INT4OID, v, field, lookup, false, false);
 	const char *src = e->year_source;
 
 	const char *ge = QsOp(">=", e->column ? e->column->basetypid : DATEOID, InvalidOid);
@@ -251,10 +244,10 @@ YearPredicate(QsCompile *ctx, QsExpr *e, const char *lookup, JsonbValue *v, cons
  * "A composite key is in this list": a semi-join over the lists of each
  * column unnested side by side (one array parameter per column, so the
  * statement's shape does not depend on the list's length).  kind is
- * QS_PROD_IN_KEY (a lookup) or QS_PROD_IDS_KEY (in_bulk's id list).
+ * QS_PARAM_IN_KEY (a lookup) or QS_PARAM_IDS_KEY (in_bulk's id list).
  */
 char *
-QsKeyInList(QsCompile *ctx, QsKey *k, QsProdKind kind, JsonbValue *v, const char *field)
+QsKeyInList(QsCompileState *ctx, QsKey *k, QsParamKind kind, JsonbValue *v, const char *field)
 {
 	StringInfoData arrays;
 	StringInfoData cols;
@@ -284,7 +277,7 @@ QsKeyInList(QsCompile *ctx, QsKey *k, QsProdKind kind, JsonbValue *v, const char
  * {"col": v, ...} or [v, ...] in key order.
  */
 static char *
-KeyPredicate(QsCompile *ctx, QsKey *k, const char *lookup, JsonbValue *v,
+KeyPredicate(QsCompileState *ctx, QsKey *k, const char *lookup, JsonbValue *v,
 			 const char *field, bool *null_safe)
 {
 	StringInfoData buf;
@@ -330,7 +323,7 @@ KeyPredicate(QsCompile *ctx, QsKey *k, const char *lookup, JsonbValue *v,
 		for (i = 0; i < k->n; i++)
 			appendStringInfo(&buf, "%s%s %s %s", i > 0 ? " AND " : "", k->sql[i],
 							 QsOp("=", k->types[i], InvalidOid),
-							 QsKeyParam(ctx, QS_PROD_KEY, k, i, v, field, lookup));
+							 QsKeyParam(ctx, QS_PARAM_KEY, k, i, v, field, lookup));
 		return buf.data;
 	}
 	if (strcmp(lookup, "in") == 0)
@@ -338,7 +331,7 @@ KeyPredicate(QsCompile *ctx, QsKey *k, const char *lookup, JsonbValue *v,
 		if (v->type != jbvArray)
 			QsBadValue(ctx, field, psprintf("the lookup 'in' expects a list of keys, got %s",
 										  QsJsonTypeName(v)));
-		return QsKeyInList(ctx, k, QS_PROD_IN_KEY, v, field);
+		return QsKeyInList(ctx, k, QS_PARAM_IN_KEY, v, field);
 	}
 	if (strcmp(lookup, "gt") == 0 || strcmp(lookup, "gte") == 0 ||
 		strcmp(lookup, "lt") == 0 || strcmp(lookup, "lte") == 0)
@@ -352,7 +345,7 @@ KeyPredicate(QsCompile *ctx, QsKey *k, const char *lookup, JsonbValue *v,
 			QsBadValue(ctx, field, "None (null) can only be used with exact, iexact and isnull");
 		for (i = 0; i < k->n; i++)
 		{
-			params[i] = QsKeyParam(ctx, QS_PROD_KEY, k, i, v, field, lookup);
+			params[i] = QsKeyParam(ctx, QS_PARAM_KEY, k, i, v, field, lookup);
 			same = same && strcmp(QsOp(op, k->types[i], InvalidOid),
 								  QsOp(op, k->types[0], InvalidOid)) == 0;
 		}
@@ -398,7 +391,7 @@ KeyPredicate(QsCompile *ctx, QsKey *k, const char *lookup, JsonbValue *v,
 /* A lookup being compiled: the field, the value, and the row of the table. */
 typedef struct LookupCall
 {
-	QsCompile  *ctx;
+	QsCompileState  *ctx;
 	QsExpr	   *e;				/* the field */
 	const LookupDef *def;
 	const char *lookup;			/* its name as written */
@@ -413,9 +406,9 @@ typedef struct LookupCall
 
 /* The value of a lookup as a parameter of the field's type (or of type). */
 static char *
-LookupParam(LookupCall *c, QsProdKind kind, Oid type)
+LookupParam(LookupCall *c, QsParamKind kind, Oid type)
 {
-	return QsProduceParam(c->ctx, kind, type, c->v, c->field, c->lookup, false, false);
+	return QsRecipeParam(c->ctx, kind, type, c->v, c->field, c->lookup, false, false);
 }
 
 /* "field <op> value" with the operator qualified for the types. */
@@ -425,7 +418,7 @@ Compare(LookupCall *c, const char *op)
 	if (c->rhs)
 		return psprintf("%s %s %s", c->e->sql, QsOp(op, c->type, c->rhs->type), c->rhs->sql);
 	return psprintf("%s %s %s", c->e->sql, QsOp(op, c->type, InvalidOid),
-					LookupParam(c, QS_PROD_COERCE, c->type));
+					LookupParam(c, QS_PARAM_COERCE, c->type));
 }
 
 /* exact: "=", None as IS NULL (on jsonb: JSON null). */
@@ -493,7 +486,7 @@ LkIn(LookupCall *c)
 	if (!OidIsValid(arrtype) || c->is_array)
 		UnsupportedLookup(c->ctx, c->field, c->lookup, c->type);
 	return psprintf("%s %s ANY(%s)", c->e->sql, QsOp("=", c->type, InvalidOid),
-					LookupParam(c, QS_PROD_IN, arrtype));
+					LookupParam(c, QS_PARAM_IN, arrtype));
 }
 
 /* range: inclusive, parameters numbered low, then high. */
@@ -505,8 +498,8 @@ LkRange(LookupCall *c)
 
 	if (c->rhs)
 		QsBadValue(c->ctx, c->field, "the lookup 'range' expects a list of two values [low, high]");
-	lo = LookupParam(c, QS_PROD_RANGE_LO, c->type);
-	hi = LookupParam(c, QS_PROD_RANGE_HI, c->type);
+	lo = LookupParam(c, QS_PARAM_RANGE_LO, c->type);
+	hi = LookupParam(c, QS_PARAM_RANGE_HI, c->type);
 	return psprintf("(%s %s %s AND %s %s %s)", c->e->sql, QsOp(">=", c->type, InvalidOid), lo,
 					c->e->sql, QsOp("<=", c->type, InvalidOid), hi);
 }
@@ -525,9 +518,9 @@ LkHasKeys(LookupCall *c)
 	if (c->rhs)
 		QsBadValue(c->ctx, c->field, psprintf("the lookup '%s' expects key names, not a field", c->lookup));
 	if (c->def->kind == LK_HAS_KEY)
-		return psprintf("%s OPERATOR(pg_catalog.?) %s", c->e->sql, LookupParam(c, QS_PROD_TEXT, TEXTOID));
+		return psprintf("%s OPERATOR(pg_catalog.?) %s", c->e->sql, LookupParam(c, QS_PARAM_TEXT, TEXTOID));
 	return psprintf("%s OPERATOR(pg_catalog.%s) %s", c->e->sql, c->def->op,
-					LookupParam(c, QS_PROD_COERCE, TEXTARRAYOID));
+					LookupParam(c, QS_PARAM_COERCE, TEXTARRAYOID));
 }
 
 /* search: full-text match of the field's text (or of a tsvector). */
@@ -538,7 +531,7 @@ LkSearch(LookupCall *c)
 
 	if (c->rhs)
 		QsBadValue(c->ctx, c->field, "the lookup 'search' expects a search string, not a field");
-	p = LookupParam(c, QS_PROD_TEXT, TEXTOID);
+	p = LookupParam(c, QS_PARAM_TEXT, TEXTOID);
 	if (c->type == TSVECTOROID)
 		return psprintf("%s OPERATOR(pg_catalog.@@) pg_catalog.plainto_tsquery(%s)", c->e->sql, p);
 	if (c->is_array)
@@ -560,7 +553,7 @@ LkIExact(LookupCall *c)
 	}
 	return psprintf("pg_catalog.upper(%s) OPERATOR(pg_catalog.=) pg_catalog.upper(%s)", TextExpr(c->e),
 					c->rhs ? psprintf("(%s)::pg_catalog.text", c->rhs->sql) :
-					LookupParam(c, QS_PROD_TEXT, TEXTOID));
+					LookupParam(c, QS_PARAM_TEXT, TEXTOID));
 }
 
 /* regex / iregex on the field's text. */
@@ -569,7 +562,7 @@ LkRegex(LookupCall *c)
 {
 	return psprintf("%s OPERATOR(pg_catalog.%s) %s", TextExpr(c->e), c->def->op,
 					c->rhs ? psprintf("(%s)::pg_catalog.text", c->rhs->sql) :
-					LookupParam(c, QS_PROD_TEXT, TEXTOID));
+					LookupParam(c, QS_PARAM_TEXT, TEXTOID));
 }
 
 /* [i]contains, [i]startswith, [i]endswith: LIKE with the value's wildcards escaped. */
@@ -583,7 +576,7 @@ LkLike(LookupCall *c)
 						c->def->pre ? "'%' OPERATOR(pg_catalog.||) " : "", LikeEscapeSql(c->rhs->sql),
 						c->def->post ? " OPERATOR(pg_catalog.||) '%'" : "");
 	return psprintf("%s %s %s", TextExpr(c->e), op,
-					QsProduceParam(c->ctx, QS_PROD_LIKE, TEXTOID, c->v, c->field, c->lookup,
+					QsRecipeParam(c->ctx, QS_PARAM_LIKE, TEXTOID, c->v, c->field, c->lookup,
 								   c->def->pre, c->def->post));
 }
 
@@ -593,7 +586,7 @@ LkLike(LookupCall *c)
  * "in" with a queryset have their own forms.
  */
 static char *
-LookupPredicate(QsCompile *ctx, QsExpr *e, const char *lookup, JsonbValue *v,
+LookupPredicate(QsCompileState *ctx, QsExpr *e, const char *lookup, JsonbValue *v,
 				const char *field, bool *null_safe)
 {
 	LookupCall	c;
@@ -652,18 +645,13 @@ LookupPredicate(QsCompile *ctx, QsExpr *e, const char *lookup, JsonbValue *v,
 	return c.def->compile(&c);
 }
 
-/* ---------------------------------------------------------------------
- * Parameter producers
- * ---------------------------------------------------------------------
- */
-
 /*
  * Compile "field__transform__lookup": value into a predicate.  Inside
  * $not, a lookup on a nullable expression is made two-valued (IS TRUE),
  * so exclude() keeps rows where the field is NULL, as Django does.
  */
 char *
-QsCompileLookup(QsCompile *ctx, const char *key, JsonbValue *value, int index)
+QsCompileLookup(QsCompileState *ctx, const char *key, JsonbValue *value, int index)
 {
 	List	   *parts = QsSplitPath(ctx, key);
 	const char *lookup = NULL;

@@ -9,8 +9,8 @@
 #include "state.h"
 
 extern bool QsIsLookupName(const char *name);
-extern char *QsCompileLookup(QsCompile *ctx, const char *key, JsonbValue *value, int index);
-extern char *QsKeyInList(QsCompile *ctx, QsKey *k, QsProdKind kind, JsonbValue *v,
+extern char *QsCompileLookup(QsCompileState *ctx, const char *key, JsonbValue *value, int index);
+extern char *QsKeyInList(QsCompileState *ctx, QsKey *k, QsParamKind kind, JsonbValue *v,
 						 const char *field);
 
 #endif							/* QS_LOOKUP_H */

@@ -4,9 +4,9 @@
  *
  * Owns adding a parameter to the statement, coercing a JSON value to a
  * column's type, the index of each data value of a spec (its place in the
- * walk QsShapeOf makes), and the recipe of each parameter (QsProducer):
+ * walk QsShapeOf makes), and the recipe of each parameter (QsParamRecipe):
  * recorded when a shape is first compiled, replayed over another spec of
- * the same shape on a shape-cache hit (QsProduceAll), so a repeated shape
+ * the same shape on a shape-cache hit (QsReplayRecipes), so a repeated shape
  * skips SQL generation.  Also the slice (LIMIT/OFFSET) parameters.
  */
 #include "postgres.h"
@@ -28,14 +28,14 @@
 #include "spec.h"
 #include "state.h"
 
-static Datum Produce(QsCompile *ctx, QsProducer *p, JsonbValue *v, bool *isnull);
+static Datum RunRecipe(QsCompileState *ctx, QsParamRecipe *p, JsonbValue *v, bool *isnull);
 
 /* parameters one statement may carry (the wire protocol allows 65535) */
 #define QS_MAX_PARAMS 60000
 
 /* Add a typed parameter and how it was computed; returns "$3". */
 char *
-QsAddParam(QsCompile *ctx, Oid type, Datum value, bool isnull, QsProducer *prod)
+QsAddParam(QsCompileState *ctx, Oid type, Datum value, bool isnull, QsParamRecipe *prod)
 {
 	if (ctx->nparams >= QS_MAX_PARAMS)
 		ereport(ERROR,
@@ -50,10 +50,10 @@ QsAddParam(QsCompile *ctx, Oid type, Datum value, bool isnull, QsProducer *prod)
 		ctx->ptypes = repalloc(ctx->ptypes, sizeof(Oid) * newmax);
 		ctx->pvalues = repalloc(ctx->pvalues, sizeof(Datum) * newmax);
 		ctx->pnulls = repalloc(ctx->pnulls, sizeof(bool) * newmax);
-		ctx->prods = repalloc(ctx->prods, sizeof(QsProducer) * newmax);
+		ctx->recipes = repalloc(ctx->recipes, sizeof(QsParamRecipe) * newmax);
 		ctx->maxparams = newmax;
 	}
-	ctx->prods[ctx->nparams] = *prod;
+	ctx->recipes[ctx->nparams] = *prod;
 	ctx->ptypes[ctx->nparams] = type;
 	ctx->pvalues[ctx->nparams] = value;
 	ctx->pnulls[ctx->nparams] = isnull;
@@ -67,7 +67,7 @@ QsAddParam(QsCompile *ctx, Oid type, Datum value, bool isnull, QsProducer *prod)
  *
  * Every data value of a spec (lookup values, Values inside expressions,
  * Prefetch and subquery limits) has an index: its position in the list
- * QsShapeOf collects.  Parameter producers record that index, so a
+ * QsShapeOf collects.  Parameter recipes record that index, so a
  * cached shape replays them over another spec of the same shape.  The
  * compiler finds a value's index by its address in the spec tree, so the
  * order in which it compiles things never has to match the walk.
@@ -80,7 +80,7 @@ typedef struct QsValueEnt
 
 /* Index the data values of the spec being compiled (QsShapeOf's walk). */
 void
-QsBuildValueIndex(QsCompile *ctx)
+QsBuildValueIndex(QsCompileState *ctx)
 {
 	StringInfoData scratch;
 	List	   *values;
@@ -92,7 +92,7 @@ QsBuildValueIndex(QsCompile *ctx)
 
 /* Index the data values of a shape walk (position in the list). */
 void
-QsIndexValues(QsCompile *ctx, List *values)
+QsIndexValues(QsCompileState *ctx, List *values)
 {
 	HASHCTL		hc;
 	ListCell   *lc;
@@ -119,7 +119,7 @@ QsIndexValues(QsCompile *ctx, List *values)
 
 /* The index of a data value of the spec (see above). */
 int
-QsValueIndex(QsCompile *ctx, JsonbValue *v)
+QsValueIndex(QsCompileState *ctx, JsonbValue *v)
 {
 	QsValueEnt *ent = ctx->vindex ? hash_search(ctx->vindex, &v, HASH_FIND, NULL) : NULL;
 
@@ -137,7 +137,7 @@ QsValueIndex(QsCompile *ctx, JsonbValue *v)
  * cached shape replays them.
  */
 void
-QsAppendInnerSlice(QsCompile *ctx, StringInfo buf, JsonbValue *inner)
+QsAppendInnerSlice(QsCompileState *ctx, StringInfo buf, JsonbValue *inner)
 {
 	JsonbValue *lim = QsTreeGet(inner, "limit");
 	JsonbValue *off = QsTreeGet(inner, "offset");
@@ -147,20 +147,20 @@ QsAppendInnerSlice(QsCompile *ctx, StringInfo buf, JsonbValue *inner)
 	{
 		ctx->cur_lookup = QsValueIndex(ctx, lim);
 		appendStringInfo(buf, " LIMIT %s",
-						 QsProduceParam(ctx, QS_PROD_COERCE, INT8OID, lim, "limit", NULL, false, false));
+						 QsRecipeParam(ctx, QS_PARAM_COERCE, INT8OID, lim, "limit", NULL, false, false));
 	}
 	if (off && off->type != jbvNull)
 	{
 		ctx->cur_lookup = QsValueIndex(ctx, off);
 		appendStringInfo(buf, " OFFSET %s",
-						 QsProduceParam(ctx, QS_PROD_COERCE, INT8OID, off, "offset", NULL, false, false));
+						 QsRecipeParam(ctx, QS_PARAM_COERCE, INT8OID, off, "offset", NULL, false, false));
 	}
 	ctx->cur_lookup = save;
 }
 
 /* " LIMIT $n OFFSET $m" with the slice as parameters. */
 void
-QsAppendSlice(QsCompile *ctx, StringInfo buf)
+QsAppendSlice(QsCompileState *ctx, StringInfo buf)
 {
 	/* an operand of a set operation: its slice is data of the combined spec */
 	if (ctx->operand)
@@ -173,17 +173,17 @@ QsAppendSlice(QsCompile *ctx, StringInfo buf)
 	ctx->offset_value = ctx->spec->offset;
 	if (ctx->spec->has_limit)
 		appendStringInfo(buf, " LIMIT %s",
-						 QsProduceParam(ctx, QS_PROD_LIMIT, INT8OID, NULL, "limit", NULL,
+						 QsRecipeParam(ctx, QS_PARAM_LIMIT, INT8OID, NULL, "limit", NULL,
 										false, false));
 	if (ctx->spec->has_offset)
 		appendStringInfo(buf, " OFFSET %s",
-						 QsProduceParam(ctx, QS_PROD_OFFSET, INT8OID, NULL, "offset", NULL,
+						 QsRecipeParam(ctx, QS_PARAM_OFFSET, INT8OID, NULL, "offset", NULL,
 										false, false));
 }
 
 /* Raise 22P02 naming the field. */
 void
-QsBadValue(QsCompile *ctx, const char *field, const char *why)
+QsBadValue(QsCompileState *ctx, const char *field, const char *why)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
@@ -193,7 +193,7 @@ QsBadValue(QsCompile *ctx, const char *field, const char *why)
 
 /* Text of a JSON scalar for a type's input function. */
 static char *
-ScalarText(QsCompile *ctx, JsonbValue *v, const char *field, Oid type)
+ScalarText(QsCompileState *ctx, JsonbValue *v, const char *field, Oid type)
 {
 	if (v->type == jbvString || v->type == jbvNumeric || v->type == jbvBool)
 		return QsTreeText(v);
@@ -204,7 +204,7 @@ ScalarText(QsCompile *ctx, JsonbValue *v, const char *field, Oid type)
 
 /* Call a type's input function, re-raising a bad value as 22P02 naming the field. */
 static Datum
-InputValue(QsCompile *ctx, const char *text, Oid type, const char *field)
+InputValue(QsCompileState *ctx, const char *text, Oid type, const char *field)
 {
 	Oid			typinput;
 	Oid			typioparam;
@@ -242,7 +242,7 @@ InputValue(QsCompile *ctx, const char *text, Oid type, const char *field)
  * as it is.  *isnull is set for JSON null; pass NULL to forbid nulls.
  */
 Datum
-QsCoerceValue(QsCompile *ctx, JsonbValue *v, Oid type, const char *field, bool *isnull)
+QsCoerceValue(QsCompileState *ctx, JsonbValue *v, Oid type, const char *field, bool *isnull)
 {
 	Oid			elem;
 
@@ -312,7 +312,7 @@ QsLikeEscape(const char *s)
 
 /* A string (or number) value of a text lookup. */
 static char *
-TextValue(QsCompile *ctx, JsonbValue *v, const char *field, const char *lookup)
+TextValue(QsCompileState *ctx, JsonbValue *v, const char *field, const char *lookup)
 {
 	if (v->type == jbvString || v->type == jbvNumeric)
 		return QsTreeText(v);
@@ -335,21 +335,21 @@ QsUnwrapValue(JsonbValue *v)
 
 /*
  * Add the parameter for column i of a composite key value (kind
- * QS_PROD_KEY: one key; QS_PROD_IN_KEY / QS_PROD_IDS_KEY: that column of
+ * QS_PARAM_KEY: one key; QS_PARAM_IN_KEY / QS_PARAM_IDS_KEY: that column of
  * every key in a list, as an array) and remember how.
  */
 char *
-QsKeyParam(QsCompile *ctx, QsProdKind kind, QsKey *k, int i, JsonbValue *v,
+QsKeyParam(QsCompileState *ctx, QsParamKind kind, QsKey *k, int i, JsonbValue *v,
 		 const char *field, const char *lookup)
 {
-	QsProducer	p;
+	QsParamRecipe	p;
 	Datum		d;
 	bool		isnull;
-	Oid			type = kind == QS_PROD_KEY ? k->types[i] : get_array_type(k->types[i]);
+	Oid			type = kind == QS_PARAM_KEY ? k->types[i] : get_array_type(k->types[i]);
 
 	memset(&p, 0, sizeof(p));
 	p.kind = kind;
-	p.lookup = kind == QS_PROD_IDS_KEY ? -1 : ctx->cur_lookup;
+	p.lookup = kind == QS_PARAM_IDS_KEY ? -1 : ctx->cur_lookup;
 	p.type = type;
 	p.field = (char *) field;
 	p.path = QsPathString(ctx);
@@ -357,7 +357,7 @@ QsKeyParam(QsCompile *ctx, QsProdKind kind, QsKey *k, int i, JsonbValue *v,
 	p.keypart = i;
 	p.nkeys = k->n;
 	p.keyname = k->names[i];
-	d = Produce(ctx, &p, v, &isnull);
+	d = RunRecipe(ctx, &p, v, &isnull);
 	p.field = pstrdup(field);
 	p.path = pstrdup(p.path);
 	p.lookup_name = lookup ? pstrdup(lookup) : NULL;
@@ -370,7 +370,7 @@ QsKeyParam(QsCompile *ctx, QsProdKind kind, QsKey *k, int i, JsonbValue *v,
  * exactly the key's columns, or [v, ...] in key order.
  */
 static JsonbValue *
-KeyPart(QsCompile *ctx, QsProducer *p, JsonbValue *v)
+KeyPart(QsCompileState *ctx, QsParamRecipe *p, JsonbValue *v)
 {
 	JsonbValue *x = NULL;
 
@@ -391,7 +391,7 @@ KeyPart(QsCompile *ctx, QsProducer *p, JsonbValue *v)
 
 /* Compute one parameter from a lookup's (unwrapped) JSON value. */
 static Datum
-Produce(QsCompile *ctx, QsProducer *p, JsonbValue *v, bool *isnull)
+RunRecipe(QsCompileState *ctx, QsParamRecipe *p, JsonbValue *v, bool *isnull)
 {
 	*isnull = false;
 	if (qs_validating_params && QsContainsParam(v))
@@ -401,12 +401,12 @@ Produce(QsCompile *ctx, QsProducer *p, JsonbValue *v, bool *isnull)
 	}
 	switch (p->kind)
 	{
-		case QS_PROD_COERCE:
-		case QS_PROD_IDS:
+		case QS_PARAM_COERCE:
+		case QS_PARAM_IDS:
 			return QsCoerceValue(ctx, v, p->type, p->field, NULL);
-		case QS_PROD_VALUE:
+		case QS_PARAM_VALUE:
 			return QsCoerceValue(ctx, v, p->type, p->field, isnull);
-		case QS_PROD_IN:
+		case QS_PARAM_IN:
 			{
 				JsonbValue	clean;
 				int			i;
@@ -424,25 +424,25 @@ Produce(QsCompile *ctx, QsProducer *p, JsonbValue *v, bool *isnull)
 				clean.val.array.nElems = n;
 				return QsCoerceValue(ctx, &clean, p->type, p->field, NULL);
 			}
-		case QS_PROD_RANGE_LO:
-		case QS_PROD_RANGE_HI:
+		case QS_PARAM_RANGE_LO:
+		case QS_PARAM_RANGE_HI:
 			if (v->type != jbvArray || v->val.array.nElems != 2)
 				QsBadValue(ctx, p->field, "the lookup 'range' expects a list of two values [low, high]");
 			if (v->val.array.elems[0].type == jbvNull || v->val.array.elems[1].type == jbvNull)
 				QsBadValue(ctx, p->field, "the bounds of 'range' cannot be null");
-			return QsCoerceValue(ctx, &v->val.array.elems[p->kind == QS_PROD_RANGE_LO ? 0 : 1],
+			return QsCoerceValue(ctx, &v->val.array.elems[p->kind == QS_PARAM_RANGE_LO ? 0 : 1],
 								 p->type, p->field, NULL);
-		case QS_PROD_TEXT:
+		case QS_PARAM_TEXT:
 			return CStringGetTextDatum(TextValue(ctx, v, p->field, p->lookup_name));
-		case QS_PROD_LIKE:
+		case QS_PARAM_LIKE:
 			return CStringGetTextDatum(psprintf("%s%s%s", p->pre ? "%" : "",
 												QsLikeEscape(TextValue(ctx, v, p->field,
 																	 p->lookup_name)),
 												p->post ? "%" : ""));
-		case QS_PROD_KEY:
+		case QS_PARAM_KEY:
 			return QsCoerceValue(ctx, KeyPart(ctx, p, v), p->type, p->field, NULL);
-		case QS_PROD_IN_KEY:
-		case QS_PROD_IDS_KEY:
+		case QS_PARAM_IN_KEY:
+		case QS_PARAM_IDS_KEY:
 			{
 				JsonbValue	parts;
 				int			i;
@@ -464,12 +464,12 @@ Produce(QsCompile *ctx, QsProducer *p, JsonbValue *v, bool *isnull)
 				parts.val.array.nElems = n;
 				return QsCoerceValue(ctx, &parts, p->type, p->field, NULL);
 			}
-		case QS_PROD_LIMIT:
+		case QS_PARAM_LIMIT:
 			return Int64GetDatum(ctx->limit_value);
-		case QS_PROD_OFFSET:
+		case QS_PARAM_OFFSET:
 			return Int64GetDatum(ctx->offset_value);
 	}
-	elog(ERROR, "pg_queryset: unknown parameter producer %d", (int) p->kind);
+	elog(ERROR, "pg_queryset: unknown parameter recipe %d", (int) p->kind);
 	return (Datum) 0;
 }
 
@@ -479,10 +479,10 @@ Produce(QsCompile *ctx, QsProducer *p, JsonbValue *v, bool *isnull)
  * spec of the same shape.  Returns the placeholder.
  */
 char *
-QsProduceParam(QsCompile *ctx, QsProdKind kind, Oid type, JsonbValue *v,
+QsRecipeParam(QsCompileState *ctx, QsParamKind kind, Oid type, JsonbValue *v,
 			   const char *field, const char *lookup, bool pre, bool post)
 {
-	QsProducer	p;
+	QsParamRecipe	p;
 	Datum		d;
 	bool		isnull;
 
@@ -495,7 +495,7 @@ QsProduceParam(QsCompile *ctx, QsProdKind kind, Oid type, JsonbValue *v,
 	p.field = (char *) field;
 	p.path = QsPathString(ctx);
 	p.lookup_name = (char *) lookup;
-	d = Produce(ctx, &p, v, &isnull);
+	d = RunRecipe(ctx, &p, v, &isnull);
 	p.field = pstrdup(field);
 	p.path = pstrdup(p.path);
 	p.lookup_name = lookup ? pstrdup(lookup) : NULL;
@@ -503,16 +503,16 @@ QsProduceParam(QsCompile *ctx, QsProdKind kind, Oid type, JsonbValue *v,
 }
 
 /*
- * Replay the producers of a cached shape over another spec of that
+ * Replay the recipes of a cached shape over another spec of that
  * shape: lookups[] are its lookup values in walk order (as written,
  * {"Value": x} not yet unwrapped).  Errors name the field and path the
  * same way the first compile did.
  */
 void
-QsProduceAll(QsProducer *prods, int nparams, JsonbValue **lookups,
+QsReplayRecipes(QsParamRecipe *recipes, int nparams, JsonbValue **lookups,
 			 int64 limit, int64 offset, JsonbValue *ids, Datum *values, bool *nulls)
 {
-	QsCompile	ctx;
+	QsCompileState	ctx;
 	int			i;
 
 	memset(&ctx, 0, sizeof(ctx));
@@ -521,17 +521,17 @@ QsProduceAll(QsProducer *prods, int nparams, JsonbValue **lookups,
 	ctx.offset_value = offset;
 	for (i = 0; i < nparams; i++)
 	{
-		QsProducer *p = &prods[i];
+		QsParamRecipe *p = &recipes[i];
 		JsonbValue *v = NULL;
 
 		resetStringInfo(&ctx.path);
 		appendStringInfoString(&ctx.path, p->path);
-		if (p->kind == QS_PROD_IDS || p->kind == QS_PROD_IDS_KEY)
+		if (p->kind == QS_PARAM_IDS || p->kind == QS_PARAM_IDS_KEY)
 			v = ids;
-		else if (p->kind == QS_PROD_VALUE)
+		else if (p->kind == QS_PARAM_VALUE)
 			v = lookups[p->lookup];
 		else if (p->lookup >= 0)
 			v = QsUnwrapValue(lookups[p->lookup]);
-		values[i] = Produce(&ctx, p, v, &nulls[i]);
+		values[i] = RunRecipe(&ctx, p, v, &nulls[i]);
 	}
 }

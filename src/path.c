@@ -37,7 +37,7 @@ static char *KeyEquality(Oid lrel, const char *lalias, AttrNumber *lkeys, Oid rr
 
 /* Split "a__b__c" into its parts; empty parts are errors. */
 List *
-QsSplitPath(QsCompile *ctx, const char *path)
+QsSplitPath(QsCompileState *ctx, const char *path)
 {
 	List	   *parts = NIL;
 	const char *p = path;
@@ -64,7 +64,7 @@ QsSplitPath(QsCompile *ctx, const char *path)
 
 /* Raise Django's "Cannot resolve keyword" error. */
 void
-QsUnknownField(QsCompile *ctx, QsModel *model, const char *name)
+QsUnknownField(QsCompileState *ctx, QsModel *model, const char *name)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_UNDEFINED_COLUMN),
@@ -175,7 +175,7 @@ ForeignKeyExpr(QsModel *model, const char *alias, bool outer, QsRelation *rel)
 
 /* The relation of a model with this name, or NULL; ambiguous names are errors. */
 QsRelation *
-QsFindRelation(QsCompile *ctx, QsModel *model, const char *name)
+QsFindRelation(QsCompileState *ctx, QsModel *model, const char *name)
 {
 	ListCell   *lc;
 	QsRelation *found = NULL;
@@ -204,7 +204,7 @@ QsFindRelation(QsCompile *ctx, QsModel *model, const char *name)
  * NULL FK keeps its row (isnull on a relation behaves like Django's).
  */
 static QsJoin *
-JoinForward(QsCompile *ctx, const char *key, QsModel *from, const char *from_alias,
+JoinForward(QsCompileState *ctx, const char *key, QsModel *from, const char *from_alias,
 			bool from_outer, QsRelation *rel)
 {
 	ListCell   *lc;
@@ -256,7 +256,7 @@ QsKeyEquality(Oid lrel, const char *lalias, AttrNumber *lkeys, Oid rrel,
  * Count("items__product__reviews")).
  */
 static QsJoin *
-JoinToMany(QsCompile *ctx, const char *key, QsModel *from, const char *from_alias,
+JoinToMany(QsCompileState *ctx, const char *key, QsModel *from, const char *from_alias,
 		   QsRelation *rel)
 {
 	ListCell   *lc;
@@ -296,7 +296,7 @@ JoinToMany(QsCompile *ctx, const char *key, QsModel *from, const char *from_alia
 
 /* The single-column primary key of a model, or an error. */
 QsColumn *
-QsPkColumn(QsCompile *ctx, QsModel *model)
+QsPkColumn(QsCompileState *ctx, QsModel *model)
 {
 	QsColumn   *col = QsModelPkColumn(model);
 
@@ -321,7 +321,7 @@ QsPkColumn(QsCompile *ctx, QsModel *model)
  * relation resolve inside it and the others in the enclosing scope.
  */
 QsExpr *
-QsResolvePath(QsCompile *ctx, const char *path, bool in_lookup)
+QsResolvePath(QsCompileState *ctx, const char *path, bool in_lookup)
 {
 	QsScope    *scope = ctx->scope;
 	List	   *parts;
@@ -470,7 +470,7 @@ QsResolvePath(QsCompile *ctx, const char *path, bool in_lookup)
  * Forward hops before it are walked on the given model.
  */
 int
-QsToManyPrefix(QsCompile *ctx, QsModel *model, const char *path, QsRelation **rel_out)
+QsToManyPrefix(QsCompileState *ctx, QsModel *model, const char *path, QsRelation **rel_out)
 {
 	List	   *parts = QsSplitPath(ctx, path);
 	int			i;
@@ -497,7 +497,7 @@ QsToManyPrefix(QsCompile *ctx, QsModel *model, const char *path, QsRelation **re
 
 /* The first n parts of a path, joined again with "__". */
 char *
-QsPathHead(QsCompile *ctx, const char *path, int n, const char **rest)
+QsPathHead(QsCompileState *ctx, const char *path, int n, const char **rest)
 {
 	const char *p = path;
 	int			k;
@@ -540,7 +540,7 @@ KeyEquality(Oid lrel, const char *lalias, AttrNumber *lkeys, Oid rrel, const cha
  * qs.for_tenant's specs, which name the tenant themselves.
  */
 char *
-QsTenantCond(QsCompile *ctx, QsModel *m, const char *alias)
+QsTenantCond(QsCompileState *ctx, QsModel *m, const char *alias)
 {
 	if (ctx->spec != NULL && ctx->spec->no_tenant_predicate)
 		return NULL;
@@ -549,7 +549,7 @@ QsTenantCond(QsCompile *ctx, QsModel *m, const char *alias)
 
 /* A correlation condition with the tenant predicate of the model it reads. */
 char *
-QsWithTenant(QsCompile *ctx, char *cond, Oid relid, const char *alias)
+QsWithTenant(QsCompileState *ctx, char *cond, Oid relid, const char *alias)
 {
 	char	   *tp = QsTenantCond(ctx, QsModelGet(relid), alias);
 
@@ -563,7 +563,7 @@ QsWithTenant(QsCompile *ctx, char *cond, Oid relid, const char *alias)
  * one are joined in the current scope.
  */
 QsScope *
-QsOpenToMany(QsCompile *ctx, const char *prefix, QsRelation *rel, char **from_sql, char **corr)
+QsOpenToMany(QsCompileState *ctx, const char *prefix, QsRelation *rel, char **from_sql, char **corr)
 {
 	QsScope    *outer = ctx->scope;
 	QsScope    *inner = palloc0(sizeof(QsScope));

@@ -9,20 +9,20 @@
 
 #include "state.h"
 
-extern QsExpr *QsResolvePath(QsCompile *ctx, const char *path, bool in_lookup);
-extern List *QsSplitPath(QsCompile *ctx, const char *path);
-extern QsRelation *QsFindRelation(QsCompile *ctx, QsModel *model, const char *name);
-extern int	QsToManyPrefix(QsCompile *ctx, QsModel *model, const char *path, QsRelation **rel_out);
-extern char *QsPathHead(QsCompile *ctx, const char *path, int n, const char **rest);
-extern QsScope *QsOpenToMany(QsCompile *ctx, const char *prefix, QsRelation *rel,
+extern QsExpr *QsResolvePath(QsCompileState *ctx, const char *path, bool in_lookup);
+extern List *QsSplitPath(QsCompileState *ctx, const char *path);
+extern QsRelation *QsFindRelation(QsCompileState *ctx, QsModel *model, const char *name);
+extern int	QsToManyPrefix(QsCompileState *ctx, QsModel *model, const char *path, QsRelation **rel_out);
+extern char *QsPathHead(QsCompileState *ctx, const char *path, int n, const char **rest);
+extern QsScope *QsOpenToMany(QsCompileState *ctx, const char *prefix, QsRelation *rel,
 							 char **from_sql, char **corr);
 extern char *QsScopeJoins(QsScope *scope);
 extern char *QsKeyEquality(Oid lrel, const char *lalias, AttrNumber *lkeys, Oid rrel,
 						   const char *ralias, AttrNumber *rkeys, int n);
-extern void QsUnknownField(QsCompile *ctx, QsModel *model, const char *name) pg_attribute_noreturn();
-extern QsColumn *QsPkColumn(QsCompile *ctx, QsModel *model);
+extern void QsUnknownField(QsCompileState *ctx, QsModel *model, const char *name) pg_attribute_noreturn();
+extern QsColumn *QsPkColumn(QsCompileState *ctx, QsModel *model);
 extern QsExpr *QsPkKeyExpr(QsModel *model, const char *alias, bool outer);
-extern char *QsTenantCond(QsCompile *ctx, QsModel *m, const char *alias);
-extern char *QsWithTenant(QsCompile *ctx, char *cond, Oid relid, const char *alias);
+extern char *QsTenantCond(QsCompileState *ctx, QsModel *m, const char *alias);
+extern char *QsWithTenant(QsCompileState *ctx, char *cond, Oid relid, const char *alias);
 
 #endif							/* QS_PATH_H */

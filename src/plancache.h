@@ -9,7 +9,7 @@
 #include "compile.h"
 
 extern void QsPlanCacheInit(void);
-extern SPIPlanPtr QsPlanCacheGet(QsCompiled *c, int cursor_options);
+extern SPIPlanPtr QsPlanCacheGet(QsCompiledQuery *c, int cursor_options);
 extern void QsPlanCacheEnter(void);
 extern void QsPlanCacheLeave(void);
 
@@ -19,7 +19,7 @@ typedef struct QsShape
 	char	   *sql;
 	int			nparams;
 	Oid		   *ptypes;
-	QsProducer *prods;
+	QsParamRecipe *recipes;
 	int			nlookups;
 	Oid		   *relids;
 	int			nrelids;
@@ -28,6 +28,6 @@ typedef struct QsShape
 } QsShape;
 
 extern QsShape *QsShapeCacheGet(const char *key, int len);
-extern void QsShapeCachePut(const char *key, int len, QsCompiled *c);
+extern void QsShapeCachePut(const char *key, int len, QsCompiledQuery *c);
 
 #endif							/* QS_PLANCACHE_H */

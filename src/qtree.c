@@ -32,7 +32,7 @@
 #include "spec.h"
 #include "state.h"
 
-static char *CompileItems(QsCompile *ctx, List *items);
+static char *CompileItems(QsCompileState *ctx, List *items);
 
 /* Join a list of SQL predicates with AND / OR (empty: the neutral value). */
 static char *
@@ -59,7 +59,7 @@ JoinPredicates(List *preds, const char *op, const char *empty)
 
 /* Compile the array of Q objects under "$or" / "$and". */
 static char *
-CompileQList(QsCompile *ctx, const char *key, JsonbValue *v)
+CompileQList(QsCompileState *ctx, const char *key, JsonbValue *v)
 {
 	List	   *preds = NIL;
 	int			i;
@@ -96,7 +96,7 @@ typedef struct QsItem
  * call), and the parent row is never duplicated.
  */
 static char *
-CompileExists(QsCompile *ctx, const char *prefix, QsRelation *rel, List *items)
+CompileExists(QsCompileState *ctx, const char *prefix, QsRelation *rel, List *items)
 {
 	QsScope    *outer = ctx->scope;
 	QsScope    *inner;
@@ -147,7 +147,7 @@ IsNullAcrossToMany(const char *rest)
  * Deeper to-many hops in rest nest the same way.
  */
 static char *
-CompileIsNullAcross(QsCompile *ctx, const char *prefix, QsRelation *rel, QsItem *sub, const char *rest)
+CompileIsNullAcross(QsCompileState *ctx, const char *prefix, QsRelation *rel, QsItem *sub, const char *rest)
 {
 	int			save = ctx->path.len;
 
@@ -186,7 +186,7 @@ CompileIsNullAcross(QsCompile *ctx, const char *prefix, QsRelation *rel, QsItem 
  * EXISTS per group; the rest are plain predicates.
  */
 static char *
-CompileItems(QsCompile *ctx, List *items)
+CompileItems(QsCompileState *ctx, List *items)
 {
 	List	   *preds = NIL;
 	List	   *prefixes = NIL;	/* char * */
@@ -285,7 +285,7 @@ CompileItems(QsCompile *ctx, List *items)
  * (HAVING), 0 all.
  */
 char *
-QsCompileQObject(QsCompile *ctx, JsonbValue *q, int split)
+QsCompileQObject(QsCompileState *ctx, JsonbValue *q, int split)
 {
 	List	   *preds = NIL;
 	List	   *items = NIL;
@@ -360,7 +360,7 @@ QsCompileQObject(QsCompile *ctx, JsonbValue *q, int split)
 
 /* A Q tree as one predicate (WHERE), in the current scope. */
 char *
-QsCompileQ(QsCompile *ctx, JsonbValue *q)
+QsCompileQ(QsCompileState *ctx, JsonbValue *q)
 {
 	return QsCompileQObject(ctx, q, 0);
 }

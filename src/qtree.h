@@ -8,7 +8,7 @@
 
 #include "state.h"
 
-extern char *QsCompileQ(QsCompile *ctx, JsonbValue *q);
-extern char *QsCompileQObject(QsCompile *ctx, JsonbValue *q, int split);
+extern char *QsCompileQ(QsCompileState *ctx, JsonbValue *q);
+extern char *QsCompileQObject(QsCompileState *ctx, JsonbValue *q, int split);
 
 #endif							/* QS_QTREE_H */

@@ -60,7 +60,7 @@ QsJoinNames(List *names)
  * of the last one.
  */
 static void
-CheckNestedField(QsCompile *ctx, const char *name, const char *key)
+CheckNestedField(QsCompileState *ctx, const char *name, const char *key)
 {
 	List	   *parts = QsSplitPath(ctx, name);
 	List	   *level = QsBuildEmbeds(ctx);
@@ -96,7 +96,7 @@ CheckNestedField(QsCompile *ctx, const char *name, const char *key)
 
 /* Check that only/defer name real columns. */
 static void
-CheckFieldNames(QsCompile *ctx, List *names, const char *key)
+CheckFieldNames(QsCompileState *ctx, List *names, const char *key)
 {
 	ListCell   *lc;
 	int			i = 0;
@@ -118,7 +118,7 @@ CheckFieldNames(QsCompile *ctx, List *names, const char *key)
 
 /* A selected annotation. */
 static SelItem *
-AnnotationItem(QsCompile *ctx, QsAnnotation *a)
+AnnotationItem(QsCompileState *ctx, QsAnnotation *a)
 {
 	SelItem    *s = palloc0(sizeof(SelItem));
 	QsExpr	   *e;
@@ -140,7 +140,7 @@ AnnotationItem(QsCompile *ctx, QsAnnotation *a)
  * listed in it are appended, as Django's annotate() after values() does.
  */
 List *
-QsBuildSelection(QsCompile *ctx)
+QsBuildSelection(QsCompileState *ctx)
 {
 	QsSpec	   *spec = ctx->spec;
 	List	   *items = NIL;
@@ -231,7 +231,7 @@ QsBuildSelection(QsCompile *ctx)
 
 /* The target list of typed rows for qs.fetch(): the row type's columns. */
 List *
-QsBuildFetchSelection(QsCompile *ctx, TupleDesc desc, List *json_sel)
+QsBuildFetchSelection(QsCompileState *ctx, TupleDesc desc, List *json_sel)
 {
 	List	   *items = NIL;
 	int			i;
@@ -287,7 +287,7 @@ QsBuildFetchSelection(QsCompile *ctx, TupleDesc desc, List *json_sel)
 
 /* Resolve each ordering item to its SQL expression (NULL: random). */
 List *
-QsOrderExprs(QsCompile *ctx)
+QsOrderExprs(QsCompileState *ctx)
 {
 	List	   *exprs = NIL;
 	ListCell   *lc;
@@ -332,7 +332,7 @@ QsOrderExprs(QsCompile *ctx)
 
 /* DISTINCT ON expressions. */
 static List *
-DistinctExprs(QsCompile *ctx)
+DistinctExprs(QsCompileState *ctx)
 {
 	List	   *exprs = NIL;
 	ListCell   *lc;
@@ -354,7 +354,7 @@ DistinctExprs(QsCompile *ctx)
  * which are joined for the purpose.
  */
 void
-QsAppendLock(QsCompile *ctx, StringInfo buf)
+QsAppendLock(QsCompileState *ctx, StringInfo buf)
 {
 	QsSpec	   *spec = ctx->spec;
 	ListCell   *lc;
@@ -407,7 +407,7 @@ QsAppendLock(QsCompile *ctx, StringInfo buf)
 
 /* " FROM tbl t0 WHERE ..." */
 void
-QsAppendFromWhere(QsCompile *ctx, StringInfo buf, const char *where, const char *extra,
+QsAppendFromWhere(QsCompileState *ctx, StringInfo buf, const char *where, const char *extra,
 				const char *embed_joins)
 {
 	ListCell   *lc;
@@ -436,7 +436,7 @@ QsAppendFromWhere(QsCompile *ctx, StringInfo buf, const char *where, const char 
 
 /* " GROUP BY ... HAVING ..." of a grouped query: the non-aggregate items. */
 static void
-AppendGroupHaving(QsCompile *ctx, StringInfo buf, List *sel)
+AppendGroupHaving(QsCompileState *ctx, StringInfo buf, List *sel)
 {
 	ListCell   *lc;
 	int			n = 0;
@@ -474,7 +474,7 @@ AppendDistinctOn(StringInfo buf, List *dexprs)
 
 /* " ORDER BY ..." over given expressions (NULL entries are random()). */
 void
-QsAppendOrder(QsCompile *ctx, StringInfo buf, List *order_exprs)
+QsAppendOrder(QsCompileState *ctx, StringInfo buf, List *order_exprs)
 {
 	ListCell   *le;
 	ListCell   *lo;
@@ -499,7 +499,7 @@ QsAppendOrder(QsCompile *ctx, StringInfo buf, List *order_exprs)
  * target is built by RowTarget over the selection (or passed in raw).
  */
 char *
-QsBuildSelect(QsCompile *ctx, List *sel, const char *where, const char *extra,
+QsBuildSelect(QsCompileState *ctx, List *sel, const char *where, const char *extra,
 			bool json, bool columns, const char *prefix_target)
 {
 	QsSpec	   *spec = ctx->spec;
@@ -615,7 +615,7 @@ QsBuildSelect(QsCompile *ctx, List *sel, const char *where, const char *extra,
 
 /* SELECT count(*) / EXISTS over the queryset, slice and distinct included. */
 char *
-QsBuildCountOrExists(QsCompile *ctx, List *sel, const char *where, bool exists)
+QsBuildCountOrExists(QsCompileState *ctx, List *sel, const char *where, bool exists)
 {
 	QsSpec	   *spec = ctx->spec;
 	StringInfoData buf;
@@ -675,7 +675,7 @@ QsBuildCountOrExists(QsCompile *ctx, List *sel, const char *where, bool exists)
  * (Django: "The annotation 'x' conflicts with a field on the model").
  */
 static void
-CheckAnnotationNames(QsCompile *ctx)
+CheckAnnotationNames(QsCompileState *ctx)
 {
 	ListCell   *lc;
 
@@ -705,7 +705,7 @@ conflict:
  * spec being compiled (ctx->spec); HAVING goes to ctx->having.
  */
 char *
-QsCompileFilter(QsCompile *ctx, QsTarget target)
+QsCompileFilter(QsCompileState *ctx, QsTarget target)
 {
 	QsSpec	   *spec = ctx->spec;
 	char	   *where = "true";

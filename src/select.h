@@ -9,17 +9,17 @@
 
 #include "row.h"
 
-extern char *QsCompileFilter(QsCompile *ctx, QsTarget target);
-extern List *QsBuildSelection(QsCompile *ctx);
-extern List *QsBuildFetchSelection(QsCompile *ctx, TupleDesc desc, List *json_sel);
-extern char *QsBuildSelect(QsCompile *ctx, List *sel, const char *where, const char *extra,
+extern char *QsCompileFilter(QsCompileState *ctx, QsTarget target);
+extern List *QsBuildSelection(QsCompileState *ctx);
+extern List *QsBuildFetchSelection(QsCompileState *ctx, TupleDesc desc, List *json_sel);
+extern char *QsBuildSelect(QsCompileState *ctx, List *sel, const char *where, const char *extra,
 						   bool json, bool columns, const char *prefix_target);
-extern char *QsBuildCountOrExists(QsCompile *ctx, List *sel, const char *where, bool exists);
+extern char *QsBuildCountOrExists(QsCompileState *ctx, List *sel, const char *where, bool exists);
 extern char *QsJoinNames(List *names);
-extern List *QsOrderExprs(QsCompile *ctx);
-extern void QsAppendOrder(QsCompile *ctx, StringInfo buf, List *order_exprs);
-extern void QsAppendLock(QsCompile *ctx, StringInfo buf);
-extern void QsAppendFromWhere(QsCompile *ctx, StringInfo buf, const char *where, const char *extra,
+extern List *QsOrderExprs(QsCompileState *ctx);
+extern void QsAppendOrder(QsCompileState *ctx, StringInfo buf, List *order_exprs);
+extern void QsAppendLock(QsCompileState *ctx, StringInfo buf);
+extern void QsAppendFromWhere(QsCompileState *ctx, StringInfo buf, const char *where, const char *extra,
 							  const char *embed_joins);
 
 #endif							/* QS_SELECT_H */

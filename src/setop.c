@@ -1,6 +1,18 @@
 /*
  * setop.c
  *	  Set operations: union(), intersection(), difference().
+ *
+ * Each operand is a whole queryset compiled as a plain column list into
+ * the combined statement's parameter list; the combined rows are built
+ * into JSON once, outside:
+ *
+ *	 SELECT <row over q.c1 ...> FROM ((SELECT ...) UNION (SELECT ...)) q(c1, ...)
+ *	 ORDER BY q.cN LIMIT $n
+ *
+ * As in Django: the columns are the first operand's (names and order),
+ * every operand selects as many columns of matching types, order_by()
+ * names selected columns, and values() / values_list() of the combined
+ * queryset apply to operands that select no values of their own.
  */
 #include "postgres.h"
 
@@ -26,19 +38,19 @@
 #include "spec.h"
 #include "state.h"
 
-static void CombinedOrder(QsCompile *ctx, QsSpec *spec, List *sel, StringInfo buf);
-static char *CombinedSql(QsCompile *ctx, QsSpec *spec, List **sel_out);
+static void CombinedOrder(QsCompileState *ctx, QsSpec *spec, List *sel, StringInfo buf);
+static char *CombinedSql(QsCompileState *ctx, QsSpec *spec, List **sel_out);
 
 /* Move the parameter list (and everything else shared) from one compile to another. */
 static void
-ShareStatement(QsCompile *to, QsCompile *from)
+ShareStatement(QsCompileState *to, QsCompileState *from)
 {
 	to->nparams = from->nparams;
 	to->maxparams = from->maxparams;
 	to->ptypes = from->ptypes;
 	to->pvalues = from->pvalues;
 	to->pnulls = from->pnulls;
-	to->prods = from->prods;
+	to->recipes = from->recipes;
 	to->nlookups = from->nlookups;
 	to->relids = from->relids;
 	to->vindex = from->vindex;
@@ -50,9 +62,9 @@ ShareStatement(QsCompile *to, QsCompile *from)
  * combined statement's parameters.  *sel_out: its selection.
  */
 static char *
-CompileOperand(QsCompile *ctx, QsSpec *spec, QsSpec *outer, List **sel_out)
+CompileOperand(QsCompileState *ctx, QsSpec *spec, QsSpec *outer, List **sel_out)
 {
-	QsCompile	sub;
+	QsCompileState	sub;
 	char	   *sql;
 
 	check_stack_depth();
@@ -113,7 +125,7 @@ SetOperator(QsSpec *spec)
  * over q.cN.
  */
 static char *
-CombinedSql(QsCompile *ctx, QsSpec *spec, List **sel_out)
+CombinedSql(QsCompileState *ctx, QsSpec *spec, List **sel_out)
 {
 	StringInfoData body;
 	StringInfoData cols;
@@ -205,7 +217,7 @@ CombinedSql(QsCompile *ctx, QsSpec *spec, List **sel_out)
  * any column in the result set".
  */
 static void
-CombinedOrder(QsCompile *ctx, QsSpec *spec, List *sel, StringInfo buf)
+CombinedOrder(QsCompileState *ctx, QsSpec *spec, List *sel, StringInfo buf)
 {
 	ListCell   *lc;
 	int			n = 0;
@@ -256,7 +268,7 @@ CombinedOrder(QsCompile *ctx, QsSpec *spec, List *sel, StringInfo buf)
  * NotSupportedError.
  */
 char *
-QsBuildCombined(QsCompile *ctx, QsTarget target)
+QsBuildCombined(QsCompileState *ctx, QsTarget target)
 {
 	QsSpec	   *spec = ctx->spec;
 	List	   *sel;

@@ -7,6 +7,6 @@
 
 #include "state.h"
 
-extern char *QsBuildCombined(QsCompile *ctx, QsTarget target);
+extern char *QsBuildCombined(QsCompileState *ctx, QsTarget target);
 
 #endif							/* QS_SETOP_H */

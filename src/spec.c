@@ -908,7 +908,7 @@ QsSliceCompose(bool has_offset, int64 offset, bool has_limit, int64 limit,
  * differently) -- but not the values themselves.  QsShapeOf() writes a
  * canonical string of it and collects the lookup values in the order the
  * compiler meets them, so plancache.c can map a shape to a compiled
- * statement and the recorded parameter producers can be replayed.
+ * statement and the recorded parameter recipes can be replayed.
  */
 
 /* Append a value exactly (structural parts: paths, orderings, flags). */

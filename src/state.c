@@ -27,7 +27,7 @@
 
 /* Append a segment to the current JSON path. */
 void
-QsPathPush(QsCompile *ctx, const char *fmt,...)
+QsPathPush(QsCompileState *ctx, const char *fmt,...)
 {
 	va_list		args;
 	int			needed;
@@ -45,7 +45,7 @@ QsPathPush(QsCompile *ctx, const char *fmt,...)
 
 /* Cut the JSON path back to a saved length. */
 void
-QsPathPop(QsCompile *ctx, int len)
+QsPathPop(QsCompileState *ctx, int len)
 {
 	ctx->path.len = len;
 	ctx->path.data[len] = '\0';
@@ -53,7 +53,7 @@ QsPathPop(QsCompile *ctx, int len)
 
 /* The current JSON path ("$.where.$or[1].price__gt"). */
 char *
-QsPathString(QsCompile *ctx)
+QsPathString(QsCompileState *ctx)
 {
 	return ctx->path.data;
 }
@@ -63,16 +63,16 @@ QsPathString(QsCompile *ctx)
  * paths, and the first relation the statement reads; no spec yet.
  */
 void
-QsInitCompile(QsCompile *ctx, QsModel *model)
+QsInitCompile(QsCompileState *ctx, QsModel *model)
 {
-	memset(ctx, 0, sizeof(QsCompile));
+	memset(ctx, 0, sizeof(QsCompileState));
 	ctx->model = model;
 	ctx->alias = "t0";
 	ctx->maxparams = 16;
 	ctx->ptypes = palloc(sizeof(Oid) * ctx->maxparams);
 	ctx->pvalues = palloc(sizeof(Datum) * ctx->maxparams);
 	ctx->pnulls = palloc(sizeof(bool) * ctx->maxparams);
-	ctx->prods = palloc(sizeof(QsProducer) * ctx->maxparams);
+	ctx->recipes = palloc(sizeof(QsParamRecipe) * ctx->maxparams);
 	ctx->cur_lookup = -1;
 	ctx->next_alias = 1;
 	ctx->top = palloc0(sizeof(QsScope));

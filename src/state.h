@@ -1,6 +1,6 @@
 /*
  * state.h
- *	  state.c: the compile state every compile module shares (QsCompile),
+ *	  state.c: the compile state every compile module shares (QsCompileState),
  *	  the scopes paths resolve in, resolved expressions (QsExpr), the JSON
  *	  path of what is being compiled (named in error messages), and
  *	  schema-qualified operators.
@@ -27,7 +27,7 @@ typedef enum QsTarget
 } QsTarget;
 
 /* internal compile state, shared by compile.c and lookup.c */
-struct QsCompile;
+struct QsCompileState;
 struct QsExpr;
 
 /*
@@ -35,9 +35,9 @@ struct QsExpr;
  * (a fresh QsExpr, or NULL): path resolution asks it before fields, so
  * path.c never calls up into expressions (expr.c sets it).
  */
-typedef struct QsExpr *(*QsAnnotationHook) (struct QsCompile *ctx, const char *name);
+typedef struct QsExpr *(*QsAnnotationHook) (struct QsCompileState *ctx, const char *name);
 
-typedef struct QsCompile
+typedef struct QsCompileState
 {
 	QsSpec	   *spec;
 	QsModel    *model;
@@ -51,10 +51,10 @@ typedef struct QsCompile
 	StringInfoData path;		/* JSON path of what is being compiled */
 	int			negated;		/* depth of $not around the current lookup */
 	int			depth;			/* Q tree nesting depth */
-	QsProducer *prods;			/* how each parameter was computed */
+	QsParamRecipe *recipes;			/* how each parameter was computed */
 	int			nlookups;		/* lookups compiled so far (walk order) */
 	int			cur_lookup;		/* index of the lookup being compiled */
-	int64		limit_value;	/* slice values for QS_PROD_LIMIT/OFFSET */
+	int64		limit_value;	/* slice values for QS_PARAM_LIMIT/OFFSET */
 	int64		offset_value;
 	struct QsScope *scope;		/* where paths are resolved now */
 	struct QsScope *top;		/* the statement's own FROM */
@@ -70,7 +70,7 @@ typedef struct QsCompile
 	bool		literal_columns;	/* bulk_update: literals are columns v.lN */
 	Oid		   *literal_types;	/* ... their types, by value index */
 	QsAnnotationHook annotation_hook;	/* annotation names (expr.c), or NULL */
-} QsCompile;
+} QsCompileState;
 
 /*
  * A FROM list paths resolve against: the statement's, or the inside of
@@ -128,10 +128,10 @@ typedef struct QsExpr
 	QsKey	   *key;			/* a composite key (the expression is a jsonb array) */
 } QsExpr;
 
-extern void QsInitCompile(QsCompile *ctx, QsModel *model);
-extern void QsPathPush(QsCompile *ctx, const char *fmt,...) pg_attribute_printf(2, 3);
-extern void QsPathPop(QsCompile *ctx, int len);
-extern char *QsPathString(QsCompile *ctx);
+extern void QsInitCompile(QsCompileState *ctx, QsModel *model);
+extern void QsPathPush(QsCompileState *ctx, const char *fmt,...) pg_attribute_printf(2, 3);
+extern void QsPathPop(QsCompileState *ctx, int len);
+extern char *QsPathString(QsCompileState *ctx);
 extern const char *QsOp(const char *op, Oid ltype, Oid rtype);
 extern bool QsNameInList(List *names, const char *name);
 

@@ -83,7 +83,7 @@ SetExpr(QsExpr *e, char *sql, Oid type)
  * Returns false when name is not a transform of that type.
  */
 bool
-QsApplyTransform(QsCompile *ctx, QsExpr *e, const char *name)
+QsApplyTransform(QsCompileState *ctx, QsExpr *e, const char *name)
 {
 	static const struct
 	{

@@ -8,6 +8,6 @@
 
 #include "state.h"
 
-extern bool QsApplyTransform(QsCompile *ctx, QsExpr *expr, const char *name);
+extern bool QsApplyTransform(QsCompileState *ctx, QsExpr *expr, const char *name);
 
 #endif							/* QS_TRANSFORM_H */

@@ -8,8 +8,8 @@
 
 #include "state.h"
 
-extern QsColumn *QsWriteColumn(QsCompile *ctx, QsModel *m, const char *name, List *allowed,
+extern QsColumn *QsWriteColumn(QsCompileState *ctx, QsModel *m, const char *name, List *allowed,
 							   bool has_allowed);
-extern Datum QsColumnDatum(QsCompile *ctx, QsColumn *col, JsonbValue *v, bool *isnull);
+extern Datum QsColumnDatum(QsCompileState *ctx, QsColumn *col, JsonbValue *v, bool *isnull);
 
 #endif							/* QS_WRITE_H */
