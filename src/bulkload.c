@@ -88,7 +88,7 @@ typedef struct QsCopyFeed
 	int			npairs;			/* keys of each row (the group's) */
 	List	   *keys;			/* the JSON key of each column */
 	List	   *cols;			/* QsColumn * given by the rows */
-	QsCompile  *ctx;			/* for the errors of values COPY text cannot carry */
+	QsCompileState  *ctx;			/* for the errors of values COPY text cannot carry */
 	const int64 *ids;			/* the primary key of each row, by row index */
 	bool		with_keys;		/* write ids as the last column */
 	bool		rendering;		/* inside RenderRow: its errors name their row */
@@ -552,7 +552,7 @@ typedef struct CopyGroup
  * allow-list, checked as the statement path checks it.
  */
 Jsonb *
-QsBulkCopy(QsModel *m, QsCompile *ctx, Jsonb *rows, List *allowed, bool has_allowed, int batch,
+QsBulkCopy(QsModel *m, QsCompileState *ctx, Jsonb *rows, List *allowed, bool has_allowed, int batch,
 		   List *ret_cols)
 {
 	JsonbContainer *root = &rows->root;

@@ -236,7 +236,6 @@ BuildAggregate(QsCompileState *ctx, const char *where)
 	return buf.data;
 }
 
-
 /*
  * Compile a validated spec for one kind of evaluation.
  * fetch_desc: the row type of qs.fetch(); in_bulk_field / in_bulk_ids:

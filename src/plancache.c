@@ -194,7 +194,7 @@ PlanCacheSweep(void)
 
 /* Hash of the SQL text, parameter types and cursor options. */
 static uint64
-PlanKey(QsCompiled *c, int options)
+PlanKey(QsCompiledQuery *c, int options)
 {
 	uint64		h = hash_bytes_extended((const unsigned char *) c->sql, strlen(c->sql), 0);
 
@@ -207,7 +207,7 @@ PlanKey(QsCompiled *c, int options)
 
 /* Does the entry hold exactly this statement? */
 static bool
-PlanMatches(PlanEntry *e, QsCompiled *c, int options)
+PlanMatches(PlanEntry *e, QsCompiledQuery *c, int options)
 {
 	return e->valid && e->options == options && e->nargs == c->nparams &&
 		strcmp(e->sql, c->sql) == 0 &&
@@ -217,7 +217,7 @@ PlanMatches(PlanEntry *e, QsCompiled *c, int options)
 
 /* Prepare the statement in the current SPI connection (not saved). */
 static SPIPlanPtr
-PlanPrepare(QsCompiled *c, int options)
+PlanPrepare(QsCompiledQuery *c, int options)
 {
 	SPIPlanPtr	plan = SPI_prepare_cursor(c->sql, c->nparams, c->ptypes, options);
 
@@ -233,7 +233,7 @@ PlanPrepare(QsCompiled *c, int options)
  * The caller brackets execution with QsPlanCacheEnter/Leave.
  */
 SPIPlanPtr
-QsPlanCacheGet(QsCompiled *c, int options)
+QsPlanCacheGet(QsCompiledQuery *c, int options)
 {
 	uint64		key;
 	PlanEntry  *e;
@@ -368,13 +368,13 @@ ShapeEntryDrop(ShapeEntry *e)
 		pfree(e->sh.ptypes);
 	for (i = 0; i < e->sh.nparams; i++)
 	{
-		pfree(e->sh.prods[i].field);
-		pfree(e->sh.prods[i].path);
-		if (e->sh.prods[i].lookup_name)
-			pfree(e->sh.prods[i].lookup_name);
+		pfree(e->sh.recipes[i].field);
+		pfree(e->sh.recipes[i].path);
+		if (e->sh.recipes[i].lookup_name)
+			pfree(e->sh.recipes[i].lookup_name);
 	}
-	if (e->sh.prods)
-		pfree(e->sh.prods);
+	if (e->sh.recipes)
+		pfree(e->sh.recipes);
 	pfree(e->sh.relids);
 	pfree(e->sh.model_display);
 	hash_search(ShapeCache.hash, &key, HASH_REMOVE, NULL);
@@ -426,15 +426,15 @@ ShapeCacheSweep(void)
 }
 
 /* Producers copied into the current memory context, their strings too. */
-static QsProducer *
-CopyProducers(const QsProducer *src, int n)
+static QsParamRecipe *
+CopyRecipes(const QsParamRecipe *src, int n)
 {
-	QsProducer *dst;
+	QsParamRecipe *dst;
 	int			i;
 
 	if (n == 0)
 		return NULL;
-	dst = palloc(sizeof(QsProducer) * n);
+	dst = palloc(sizeof(QsParamRecipe) * n);
 	for (i = 0; i < n; i++)
 	{
 		dst[i] = src[i];
@@ -466,7 +466,7 @@ ShapeCopy(const QsShape *src)
 	sh->ptypes = palloc(sizeof(Oid) * Max(1, src->nparams));
 	if (src->nparams > 0)
 		memcpy(sh->ptypes, src->ptypes, sizeof(Oid) * src->nparams);
-	sh->prods = CopyProducers(src->prods, src->nparams);
+	sh->recipes = CopyRecipes(src->recipes, src->nparams);
 	sh->relids = palloc(sizeof(Oid) * Max(1, src->nrelids));
 	if (src->nrelids > 0)
 		memcpy(sh->relids, src->relids, sizeof(Oid) * src->nrelids);
@@ -502,7 +502,7 @@ QsShapeCacheGet(const char *key, int len)
 
 /* Remember the compiled statement of a shape. */
 void
-QsShapeCachePut(const char *key, int len, QsCompiled *c)
+QsShapeCachePut(const char *key, int len, QsCompiledQuery *c)
 {
 	uint64		h;
 	ShapeEntry *e;
@@ -536,7 +536,7 @@ QsShapeCachePut(const char *key, int len, QsCompiled *c)
 		e->sh.ptypes = palloc(sizeof(Oid) * c->nparams);
 		memcpy(e->sh.ptypes, c->ptypes, sizeof(Oid) * c->nparams);
 	}
-	e->sh.prods = CopyProducers(c->prods, c->nparams);
+	e->sh.recipes = CopyRecipes(c->recipes, c->nparams);
 	e->sh.nlookups = c->nlookups;
 	e->sh.nrelids = list_length(c->relids);
 	e->sh.relids = palloc(sizeof(Oid) * Max(1, e->sh.nrelids));

@@ -70,10 +70,10 @@ TreeArg(FunctionCallInfo fcinfo, int argno, const char *what, bool array)
 }
 
 /* A compile context for coercing values (messages carry the JSON path). */
-static QsCompile *
+static QsCompileState *
 WriteContext(QsModel *m)
 {
-	QsCompile  *ctx = palloc(sizeof(QsCompile));
+	QsCompileState  *ctx = palloc(sizeof(QsCompileState));
 
 	QsInitCompile(ctx, m);
 	return ctx;
@@ -86,7 +86,7 @@ WriteContext(QsModel *m)
  * generated columns.
  */
 QsColumn *
-QsWriteColumn(QsCompile *ctx, QsModel *m, const char *name, List *allowed, bool has_allowed)
+QsWriteColumn(QsCompileState *ctx, QsModel *m, const char *name, List *allowed, bool has_allowed)
 {
 	QsColumn   *col = QsModelColumn(m, name);
 
@@ -113,7 +113,7 @@ QsWriteColumn(QsCompile *ctx, QsModel *m, const char *name, List *allowed, bool 
 }
 
 static void
-UnknownKey(QsCompile *ctx, QsModel *m, const char *name)
+UnknownKey(QsCompileState *ctx, QsModel *m, const char *name)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_UNDEFINED_COLUMN),
@@ -158,7 +158,7 @@ ReadParam(QsColumn *col, const char *ref)
  * raises the COPY path's errors for values it cannot render (bulkload.c).
  */
 Datum
-QsColumnDatum(QsCompile *ctx, QsColumn *col, JsonbValue *v, bool *isnull)
+QsColumnDatum(QsCompileState *ctx, QsColumn *col, JsonbValue *v, bool *isnull)
 {
 	Oid			t = ParamType(col);
 
@@ -232,7 +232,7 @@ AllColumns(QsModel *m)
 static uint64
 RunSql(QsModel *m, const char *sql, int n, Oid *types, Datum *values, bool *nulls)
 {
-	QsCompiled	c;
+	QsCompiledQuery	c;
 
 	memset(&c, 0, sizeof(c));
 	c.sql = (char *) sql;
@@ -314,7 +314,7 @@ qs_update(PG_FUNCTION_ARGS)
 	MemoryContext outer_cxt = CurrentMemoryContext;
 	JsonbValue *tree = SpecTree(fcinfo);
 	JsonbValue *vals = TreeArg(fcinfo, 1, "update values", false);
-	QsCompiled *c;
+	QsCompiledQuery *c;
 	uint64		n;
 
 	QsTreeSet(tree, "$update", vals);
@@ -337,7 +337,7 @@ qs_delete(PG_FUNCTION_ARGS)
 {
 	MemoryContext outer_cxt = CurrentMemoryContext;
 	JsonbValue *tree = SpecTree(fcinfo);
-	QsCompiled *c = QsPrepareSpec(tree, QS_TARGET_DELETE, "delete");
+	QsCompiledQuery *c = QsPrepareSpec(tree, QS_TARGET_DELETE, "delete");
 	uint64		n;
 
 	SPI_connect();
@@ -377,7 +377,7 @@ AllowedUnder(List *allowed, const char *rel)
  * stored row as a tree, or NULL when ON CONFLICT DO NOTHING skipped it.
  */
 static JsonbValue *
-CreateRow(QsCompile *ctx, QsModel *m, JsonbValue *obj, List *fixed_cols, List *fixed_vals,
+CreateRow(QsCompileState *ctx, QsModel *m, JsonbValue *obj, List *fixed_cols, List *fixed_vals,
 		  List *allowed, bool has_allowed, bool skip_conflicts)
 {
 	List	   *cols = NIL;
@@ -556,7 +556,7 @@ qs_create(PG_FUNCTION_ARGS)
 	JsonbValue *obj = TreeArg(fcinfo, 1, "values", false);
 	bool		has_allowed = (PG_NARGS() > 2 && !PG_ARGISNULL(2));
 	List	   *allowed = has_allowed ? QsTextArrayArg(fcinfo, 2) : NIL;
-	QsCompile  *ctx = WriteContext(m);
+	QsCompileState  *ctx = WriteContext(m);
 	JsonbValue *row;
 
 	SPI_connect();
@@ -723,7 +723,7 @@ ParseOptions(FunctionCallInfo fcinfo, int argno, const char *known)
 
 /* A column of m by name (forward relations name their FK), or an error. */
 static QsColumn *
-NamedColumn(QsCompile *ctx, QsModel *m, const char *name)
+NamedColumn(QsCompileState *ctx, QsModel *m, const char *name)
 {
 	QsColumn   *col = QsWriteColumn(ctx, m, name, NIL, false);
 
@@ -792,7 +792,7 @@ qs_bulk_create(PG_FUNCTION_ARGS)
 	QsModel    *m = QsModelGet(PG_GETARG_OID(0));
 	BulkOptions *o = ParseOptions(fcinfo, 2, " batch_size ignore_conflicts update_conflicts unique_fields "
 								  "update_fields returning fields ");
-	QsCompile  *ctx = WriteContext(m);
+	QsCompileState  *ctx = WriteContext(m);
 	JsonbValue *rows;
 	int			nrows;
 	List	   *groups = NIL;	/* List * of int (row indexes) */
@@ -1099,7 +1099,7 @@ qs_bulk_update(PG_FUNCTION_ARGS)
 	JsonbValue *rows = TreeArg(fcinfo, 1, "rows", true);
 	List	   *fnames;
 	BulkOptions *o = ParseOptions(fcinfo, 3, " batch_size max_affected ");
-	QsCompile  *ctx = WriteContext(m);
+	QsCompileState  *ctx = WriteContext(m);
 	List	   *fields = NIL;	/* QsColumn * */
 	List	   *pkcols = NIL;
 	int			nrows = rows->val.array.nElems;
@@ -1512,7 +1512,7 @@ static List *
 FindRows(QsModel *m, JsonbValue *lookups, bool lock)
 {
 	JsonbValue *tree = QsTreeObject();
-	QsCompiled *c;
+	QsCompiledQuery *c;
 	List	   *res = NIL;
 	uint64		n;
 	uint64		r;
@@ -1585,7 +1585,7 @@ qs_get_or_create(PG_FUNCTION_ARGS)
 	QsModel    *m = QsModelGet(PG_GETARG_OID(0));
 	JsonbValue *lookups = TreeArg(fcinfo, 1, "lookups", false);
 	JsonbValue *defaults = OptionalObject(fcinfo, 2, "defaults");
-	QsCompile  *ctx = WriteContext(m);
+	QsCompileState  *ctx = WriteContext(m);
 	List	   *found;
 	JsonbValue *row;
 
@@ -1631,7 +1631,7 @@ qs_update_or_create(PG_FUNCTION_ARGS)
 	JsonbValue *lookups = TreeArg(fcinfo, 1, "lookups", false);
 	JsonbValue *defaults = OptionalObject(fcinfo, 2, "defaults");
 	JsonbValue *create_defaults = OptionalObject(fcinfo, 3, "create_defaults");
-	QsCompile  *ctx = WriteContext(m);
+	QsCompileState  *ctx = WriteContext(m);
 	int			attempt;
 
 	if (m->npk == 0)
@@ -1651,7 +1651,7 @@ qs_update_or_create(PG_FUNCTION_ARGS)
 			JsonbValue *cur = linitial(found);
 			JsonbValue *where = QsTreeObject();
 			JsonbValue *tree = QsTreeObject();
-			QsCompiled *c;
+			QsCompiledQuery *c;
 			int			i;
 
 			if (defaults == NULL || defaults->val.object.nPairs == 0)
