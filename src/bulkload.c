@@ -61,12 +61,13 @@
 
 #include "commands/copyfrom_internal.h"
 
+
 #include "bulkload.h"
 #include "model.h"
 #include "pg_queryset.h"
 #include "spec.h"
 #include "state.h"
-#include "write.h"
+#include "writecol.h"
 
 /*
  * The data source of one COPY.  BeginCopyFrom's callback takes no

@@ -30,12 +30,12 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
+
 #include "builder.h"
 #include "bulkload.h"
 #include "compile.h"
 #include "exec.h"
 #include "expr.h"
-#include "exprfn.h"
 #include "model.h"
 #include "param.h"
 #include "path.h"
@@ -43,7 +43,7 @@
 #include "relation.h"
 #include "spec.h"
 #include "state.h"
-#include "write.h"
+#include "writecol.h"
 
 /* ---------------------------------------------------------------------
  * Helpers
@@ -79,39 +79,6 @@ WriteContext(QsModel *m)
 	return ctx;
 }
 
-/*
- * The column a key of a written object sets: a column, or a forward
- * relation's FK column (Django's create(category=5)).  NULL when it is
- * not one (the caller may try relations).  Checks the allow-list and
- * generated columns.
- */
-QsColumn *
-QsWriteColumn(QsCompileState *ctx, QsModel *m, const char *name, List *allowed, bool has_allowed)
-{
-	QsColumn   *col = QsModelColumn(m, name);
-
-	if (col == NULL)
-	{
-		QsRelation *rel = QsFindRelation(ctx, m, name);
-
-		if (rel == NULL || rel->kind != QS_REL_FORWARD || rel->nkeys != 1)
-			return NULL;
-		col = QsModelColumn(m, get_attname(m->relid, rel->keys[0], false));
-	}
-	if (has_allowed && !QsNameInList(allowed, name))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("field \"%s\" is not in the allowed fields of this call", name),
-				 errdetail("At %s.", QsPathString(ctx)),
-				 errhint("The fields argument is an allow-list (mass-assignment guard).")));
-	if (col->generated)
-		ereport(ERROR,
-				(errcode(ERRCODE_GENERATED_ALWAYS),
-				 errmsg("column \"%s\" is a generated column and cannot be written", col->name),
-				 errdetail("At %s.", QsPathString(ctx))));
-	return col;
-}
-
 static void
 UnknownKey(QsCompileState *ctx, QsModel *m, const char *name)
 {
@@ -119,69 +86,6 @@ UnknownKey(QsCompileState *ctx, QsModel *m, const char *name)
 			(errcode(ERRCODE_UNDEFINED_COLUMN),
 			 errmsg("Cannot resolve keyword '%s' into field. Choices are: %s", name, QsModelChoices(m)),
 			 errdetail("Model \"%s\", at %s.", m->display, QsPathString(ctx))));
-}
-
-/* Is a column written as text and cast (arrays, composites: no typed array of them)? */
-static bool
-TextMode(QsColumn *col)
-{
-	char		tt = get_typtype(col->basetypid);
-
-	return OidIsValid(col->elemtypid) || tt == TYPTYPE_COMPOSITE || tt == TYPTYPE_RANGE ||
-		!OidIsValid(get_array_type(col->typid));
-}
-
-/* The parameter type of one column value, and the SQL reading it. */
-static Oid
-ParamType(QsColumn *col)
-{
-	if (col->basetypid == JSONOID)
-		return JSONBOID;
-	if (TextMode(col))
-		return TEXTOID;
-	return col->typid;
-}
-
-static char *
-ReadParam(QsColumn *col, const char *ref)
-{
-	if (col->basetypid == JSONOID)
-		return psprintf("(%s)::pg_catalog.json", ref);
-	if (TextMode(col))
-		return psprintf("(%s)::%s", ref, format_type_extended(col->typid, col->typmod,
-															  FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY));
-	return pstrdup(ref);
-}
-
-/*
- * A JSON value as a datum of ParamType(col); *isnull for JSON null.  Also
- * raises the COPY path's errors for values it cannot render (bulkload.c).
- */
-Datum
-QsColumnDatum(QsCompileState *ctx, QsColumn *col, JsonbValue *v, bool *isnull)
-{
-	Oid			t = ParamType(col);
-
-	if (v->type == jbvObject && QsIsExprObject(v) && col->basetypid != JSONBOID &&
-		col->basetypid != JSONOID)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid value for field \"%s\": expressions are not allowed here", col->name),
-				 errdetail("At %s.", QsPathString(ctx)),
-				 errhint("create() and bulk_create() take values; use qs.update() for expressions.")));
-	if (t == TEXTOID && col->basetypid != TEXTOID)
-	{
-		/* coerce to the column's type (naming the field), send its text */
-		Datum		d = QsCoerceValue(ctx, v, col->typid, col->name, isnull);
-		Oid			out;
-		bool		varlena;
-
-		if (*isnull)
-			return (Datum) 0;
-		getTypeOutputInfo(col->typid, &out, &varlena);
-		return CStringGetTextDatum(OidOutputFunctionCall(out, d));
-	}
-	return QsCoerceValue(ctx, v, t, col->name, isnull);
 }
 
 /* jsonb_build_object('c', alias.c, ...) over columns (chunks of 50 pairs) */
@@ -467,11 +371,11 @@ CreateRow(QsCompileState *ctx, QsModel *m, JsonbValue *obj, List *fixed_cols, Li
 		QsColumn   *col = (QsColumn *) lfirst(lc);
 
 		QsPathPush(ctx, ".%s", col->name);
-		types[i] = ParamType(col);
+		types[i] = QsWriteParamType(col);
 		values[i] = QsColumnDatum(ctx, col, (JsonbValue *) lfirst(lv), &nulls[i]);
 		QsPathPop(ctx, save);
 		appendStringInfo(&sql, "%s%s", i == 0 ? " (" : ", ", quote_identifier(col->name));
-		appendStringInfo(&vlist, "%s%s", i == 0 ? "" : ", ", ReadParam(col, psprintf("$%d", i + 1)));
+		appendStringInfo(&vlist, "%s%s", i == 0 ? "" : ", ", QsWriteReadParam(col, psprintf("$%d", i + 1)));
 		i++;
 	}
 	if (n == 0)
@@ -732,11 +636,11 @@ NamedColumn(QsCompileState *ctx, QsModel *m, const char *name)
 	return col;
 }
 
-/* Build an array datum of ParamType(col) from the column's values. */
+/* Build an array datum of QsWriteParamType(col) from the column's values. */
 static Datum
 ColumnArray(QsColumn *col, Datum *d, bool *nulls, int n)
 {
-	Oid			t = ParamType(col);
+	Oid			t = QsWriteParamType(col);
 	int16		typlen;
 	bool		typbyval;
 	char		typalign;
@@ -751,7 +655,7 @@ ColumnArray(QsColumn *col, Datum *d, bool *nulls, int n)
 static char *
 ArrayTypeSql(QsColumn *col)
 {
-	Oid			t = ParamType(col);
+	Oid			t = QsWriteParamType(col);
 
 	return format_type_extended(get_array_type(t), -1, FORMAT_TYPE_FORCE_QUALIFY);
 }
@@ -930,7 +834,7 @@ qs_bulk_create(PG_FUNCTION_ARGS)
 				QsColumn   *col = (QsColumn *) lfirst(ls);
 
 				appendStringInfo(&sql, "%s%s", k == 0 ? " (" : ", ", quote_identifier(col->name));
-				appendStringInfo(&sel, "%s%s", k == 0 ? "" : ", ", ReadParam(col, psprintf("v.c%d", k + 1)));
+				appendStringInfo(&sel, "%s%s", k == 0 ? "" : ", ", QsWriteReadParam(col, psprintf("v.c%d", k + 1)));
 				appendStringInfo(&src, "%spg_catalog.unnest($%d::%s)", k == 0 ? "" : ", ", k + 1, ArrayTypeSql(col));
 				k++;
 			}
@@ -1012,7 +916,7 @@ qs_bulk_create(PG_FUNCTION_ARGS)
 				}
 				resetStringInfo(&ctx->path);
 				appendStringInfoChar(&ctx->path, '$');
-				types[k] = get_array_type(ParamType(col));
+				types[k] = get_array_type(QsWriteParamType(col));
 				arrays[k] = ColumnArray(col, d, dn, nb);
 				k++;
 			}
@@ -1081,6 +985,465 @@ typedef struct KeyEnt
 	int			row;
 } KeyEnt;
 
+/* A bulk_update() call: its model, rows, fields and options, while it runs. */
+typedef struct BulkUpdate
+{
+	QsModel    *m;
+	QsCompileState *ctx;		/* values are coerced with the JSON path of their row */
+	JsonbValue *rows;
+	List	   *fnames;			/* the fields argument, as written */
+	List	   *fields;			/* ... their columns (QsColumn *) */
+	List	   *pkcols;			/* the primary key's columns */
+	BulkOptions *o;
+} BulkUpdate;
+
+/* The fields argument: columns to set, none of them a key, none twice. */
+static void
+BulkUpdateFields(BulkUpdate *u, FunctionCallInfo fcinfo)
+{
+	ListCell   *lc;
+	int			i;
+
+	if (PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("fields must not be null"),
+				 errhint("bulk_update() needs the list of fields to update, as Django's does.")));
+	u->fnames = QsTextArrayArg(fcinfo, 2);
+	if (u->fnames == NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("Field names must be given to bulk_update().")));
+	if (u->m->npk == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("bulk_update() needs a primary key, and \"%s\" has none", u->m->display)));
+	for (i = 0; i < u->m->npk; i++)
+		u->pkcols = lappend(u->pkcols, &u->m->columns[u->m->pk[i]]);
+	foreach(lc, u->fnames)
+	{
+		QsColumn   *col;
+
+		resetStringInfo(&u->ctx->path);
+		appendStringInfo(&u->ctx->path, "$.fields.%s", (char *) lfirst(lc));
+		col = NamedColumn(u->ctx, u->m, (char *) lfirst(lc));
+		if (list_member_ptr(u->pkcols, col))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("bulk_update() cannot be used with primary key fields.")));
+		if (list_member_ptr(u->fields, col))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("field \"%s\" is listed twice", col->name)));
+		u->fields = lappend(u->fields, col);
+	}
+}
+
+/* A key column's value in a row ("pk" names a single-column key). */
+static JsonbValue *
+RowKeyValue(BulkUpdate *u, JsonbValue *r, QsColumn *pk)
+{
+	JsonbValue *v = QsTreeGet(r, pk->name);
+
+	if (v == NULL && u->m->npk == 1)
+		v = QsTreeGet(r, "pk");
+	return v;
+}
+
+/* Row i: an object with its whole key, naming only key columns and fields. */
+static StringInfo
+BulkUpdateCheckRow(BulkUpdate *u, int i, JsonbValue *r)
+{
+	StringInfo	key = makeStringInfo();
+	ListCell   *lc;
+	ListCell   *ls;
+	int			k;
+
+	if (r->type != jbvObject)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid row at %s: expected an object, got %s", QsPathString(u->ctx), QsJsonTypeName(r))));
+	foreach(lc, u->pkcols)
+	{
+		QsColumn   *pk = (QsColumn *) lfirst(lc);
+		JsonbValue *v = RowKeyValue(u, r, pk);
+
+		if (v == NULL || v->type == jbvNull)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("row %d has no primary key \"%s\"", i, pk->name),
+					 errdetail("At %s.", QsPathString(u->ctx)),
+					 errhint("bulk_update() finds each row by its primary key.")));
+		appendStringInfo(key, "%s\x1f", QsTreeText(v));
+	}
+	for (k = 0; k < r->val.object.nPairs; k++)
+	{
+		char	   *name = QsTreeKey(&r->val.object.pairs[k].key);
+		QsColumn   *col = QsModelColumn(u->m, name);
+		bool		ok = false;
+
+		if (strcmp(name, "pk") == 0 && u->m->npk == 1)
+			ok = true;
+		foreach(lc, u->pkcols)
+			if (col == lfirst(lc))
+				ok = true;
+		foreach(ls, u->fnames)
+			if (strcmp((char *) lfirst(ls), name) == 0)
+				ok = true;
+		if (!ok)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("row %d has the field \"%s\", which is not in fields", i, name),
+					 errdetail("At %s.", QsPathString(u->ctx)),
+					 errhint("List it in fields, or leave it out of the rows.")));
+	}
+	return key;
+}
+
+/* Refuse row i when an earlier row has the same key (key: its text). */
+static void
+BulkUpdateOnce(BulkUpdate *u, HTAB *seen, int i, JsonbValue *r, StringInfo key)
+{
+	/* a digest keeps arbitrary keys within the fixed-size hash key */
+	char	   *digest = psprintf("%08x%08x%d", (unsigned) hash_bytes((unsigned char *) key->data, key->len),
+								  (unsigned) hash_bytes_extended((unsigned char *) key->data, key->len, 7),
+								  key->len);
+	bool		found;
+	KeyEnt	   *ent = hash_search(seen, digest, HASH_ENTER, &found);
+	ListCell   *ld;
+
+	if (!found)
+	{
+		ent->row = i;
+		return;
+	}
+	/* same digest: compare the keys themselves */
+	foreach(ld, u->pkcols)
+	{
+		QsColumn   *pk = (QsColumn *) lfirst(ld);
+		JsonbValue *other = &u->rows->val.array.elems[ent->row];
+
+		if (strcmp(QsTreeText(RowKeyValue(u, r, pk)), QsTreeText(RowKeyValue(u, other, pk))) != 0)
+			return;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("row %d repeats the primary key of row %d", i, ent->row),
+			 errdetail("At %s.", QsPathString(u->ctx)),
+			 errhint("Each row may appear once in a bulk_update().")));
+}
+
+/* Row i's signature: per field, literal or the shape of its expression. */
+static char *
+RowSignature(BulkUpdate *u, int i, JsonbValue *r)
+{
+	StringInfoData sig;
+	ListCell   *lc;
+	ListCell   *ls;
+
+	initStringInfo(&sig);
+	forboth(lc, u->fields, ls, u->fnames)
+	{
+		QsColumn   *col = (QsColumn *) lfirst(lc);
+		JsonbValue *v = QsTreeGet(r, (char *) lfirst(ls));
+
+		if (v == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("row %d has no value for \"%s\"", i, (char *) lfirst(ls)),
+					 errdetail("At %s.", QsPathString(u->ctx)),
+					 errhint("Every row gives every field in fields.")));
+		if (QsIsAssignedExpression(col, v))
+		{
+			appendStringInfoString(&sig, "E:");
+			(void) ExprLiterals(v, &sig);
+		}
+		appendStringInfoChar(&sig, '\x1f');
+	}
+	return sig.data;
+}
+
+/*
+ * Check every row, refuse repeated keys, and group the rows by signature:
+ * a list of lists of row indexes, one statement per group.
+ */
+static List *
+BulkUpdateGroups(BulkUpdate *u)
+{
+	int			nrows = u->rows->val.array.nElems;
+	List	   *sigs = NIL;
+	List	   *groups = NIL;
+	HTAB	   *seen;
+	HASHCTL		hc;
+	int			i;
+
+	memset(&hc, 0, sizeof(hc));
+	hc.keysize = sizeof(((KeyEnt *) 0)->key);
+	hc.entrysize = sizeof(KeyEnt);
+	hc.hcxt = CurrentMemoryContext;
+	seen = hash_create("pg_queryset bulk_update keys", Max(64, nrows), &hc,
+					   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	for (i = 0; i < nrows; i++)
+	{
+		JsonbValue *r = &u->rows->val.array.elems[i];
+		char	   *sig;
+		ListCell   *lsg;
+		ListCell   *lg;
+		bool		found_group = false;
+
+		CHECK_FOR_INTERRUPTS();
+		resetStringInfo(&u->ctx->path);
+		appendStringInfo(&u->ctx->path, "$[%d]", i);
+		BulkUpdateOnce(u, seen, i, r, BulkUpdateCheckRow(u, i, r));
+		sig = RowSignature(u, i, r);
+		forboth(lsg, sigs, lg, groups)
+			if (strcmp((char *) lfirst(lsg), sig) == 0)
+			{
+				lfirst(lg) = lappend_int((List *) lfirst(lg), i);
+				found_group = true;
+				break;
+			}
+		if (!found_group)
+		{
+			sigs = lappend(sigs, sig);
+			groups = lappend(groups, list_make1_int(i));
+		}
+	}
+	return groups;
+}
+
+/* The literals of row r's expressions, in field order. */
+static List *
+RowLiterals(BulkUpdate *u, JsonbValue *r)
+{
+	List	   *lits = NIL;
+	ListCell   *lf;
+	ListCell   *ln;
+
+	forboth(lf, u->fields, ln, u->fnames)
+	{
+		JsonbValue *v = QsTreeGet(r, (char *) lfirst(ln));
+		StringInfoData scratch;
+
+		initStringInfo(&scratch);
+		if (QsIsAssignedExpression((QsColumn *) lfirst(lf), v))
+			lits = list_concat(lits, ExprLiterals(v, &scratch));
+	}
+	return lits;
+}
+
+/*
+ * Compile a group's expressions over its first row: per field the
+ * expression's SQL, or NULL for a plain value.  Literals become columns
+ * v.lN (their types in ctx->literal_types); *nlit: how many.
+ */
+static List *
+BulkUpdateCompileGroup(BulkUpdate *u, List *idx, int *nlit)
+{
+	QsCompileState *ctx = u->ctx;
+	JsonbValue *first = &u->rows->val.array.elems[linitial_int(idx)];
+	List	   *firstlits = RowLiterals(u, first);
+	List	   *exprcols = NIL;
+	ListCell   *lf;
+	ListCell   *ln;
+
+	*nlit = list_length(firstlits);
+	ctx->literal_columns = true;
+	ctx->literal_types = palloc0(sizeof(Oid) * Max(*nlit, 1));
+	QsIndexValues(ctx, firstlits);
+	ctx->top->alias = "t";
+	ctx->top->joins = NIL;
+	ctx->scope = ctx->top;
+	forboth(lf, u->fields, ln, u->fnames)
+	{
+		QsColumn   *col = (QsColumn *) lfirst(lf);
+		JsonbValue *v = QsTreeGet(first, (char *) lfirst(ln));
+
+		resetStringInfo(&ctx->path);
+		appendStringInfo(&ctx->path, "$[%d].%s", linitial_int(idx), (char *) lfirst(ln));
+		if (QsIsAssignedExpression(col, v))
+		{
+			exprcols = lappend(exprcols, QsCompileExpr(ctx, v, col->basetypid)->sql);
+			if (ctx->top->joins != NIL)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("Joined field references are not permitted in bulk_update()"),
+						 errdetail("At %s.", QsPathString(ctx))));
+		}
+		else
+			exprcols = lappend(exprcols, NULL);
+	}
+	return exprcols;
+}
+
+/*
+ * UPDATE t SET ... FROM ROWS FROM (unnest($1), ...) AS v(k0.., c0.., l0..)
+ * WHERE t.key = v.k0 ...; *ncol: the number of array parameters.
+ */
+static char *
+BulkUpdateSql(BulkUpdate *u, List *exprcols, int nlit, int *ncol)
+{
+	StringInfoData sql;
+	StringInfoData cols;
+	ListCell   *lf;
+	ListCell   *ln;
+	ListCell   *lc;
+	int			k;
+
+	initStringInfo(&sql);
+	initStringInfo(&cols);
+	appendStringInfo(&sql, "UPDATE %s AS t SET ", u->m->qualname);
+	k = 0;
+	forboth(lf, u->fields, ln, exprcols)
+	{
+		QsColumn   *col = (QsColumn *) lfirst(lf);
+
+		appendStringInfo(&sql, "%s%s = %s", k > 0 ? ", " : "", quote_identifier(col->name),
+						 lfirst(ln) ? (char *) lfirst(ln) : QsWriteReadParam(col, psprintf("v.c%d", k)));
+		k++;
+	}
+	appendStringInfoString(&sql, " FROM ROWS FROM (");
+	*ncol = 0;
+	foreach(lc, u->pkcols)
+	{
+		appendStringInfo(&sql, "%spg_catalog.unnest($%d::%s)", *ncol > 0 ? ", " : "", *ncol + 1, ArrayTypeSql((QsColumn *) lfirst(lc)));
+		appendStringInfo(&cols, "%sk%d", *ncol > 0 ? ", " : "", *ncol);
+		(*ncol)++;
+	}
+	k = 0;
+	forboth(lf, u->fields, ln, exprcols)
+	{
+		if (lfirst(ln) == NULL)
+		{
+			appendStringInfo(&sql, ", pg_catalog.unnest($%d::%s)", *ncol + 1, ArrayTypeSql((QsColumn *) lfirst(lf)));
+			appendStringInfo(&cols, ", c%d", k);
+			(*ncol)++;
+		}
+		k++;
+	}
+	for (k = 0; k < nlit; k++)
+	{
+		appendStringInfo(&sql, ", pg_catalog.unnest($%d::%s)", *ncol + 1,
+						 format_type_extended(get_array_type(u->ctx->literal_types[k]), -1, FORMAT_TYPE_FORCE_QUALIFY));
+		appendStringInfo(&cols, ", l%d", k);
+		(*ncol)++;
+	}
+	appendStringInfo(&sql, ") AS v(%s) WHERE ", cols.data);
+	k = 0;
+	foreach(lc, u->pkcols)
+	{
+		QsColumn   *pk = (QsColumn *) lfirst(lc);
+
+		appendStringInfo(&sql, "%st.%s %s %s", k > 0 ? " AND " : "", quote_identifier(pk->name),
+						 QsOp("=", pk->basetypid, pk->basetypid), QsWriteReadParam(pk, psprintf("v.k%d", k)));
+		k++;
+	}
+	return sql.data;
+}
+
+/* One column's values over rows start..start+nb of a group, as an array parameter. */
+static Datum
+BatchColumn(BulkUpdate *u, List *idx, int start, int nb, QsColumn *col, const char *name, bool key)
+{
+	Datum	   *d = palloc(sizeof(Datum) * Max(nb, 1));
+	bool	   *dn = palloc(sizeof(bool) * Max(nb, 1));
+	int			j;
+
+	for (j = 0; j < nb; j++)
+	{
+		int			ri = list_nth_int(idx, start + j);
+		JsonbValue *r = &u->rows->val.array.elems[ri];
+
+		CHECK_FOR_INTERRUPTS();
+		resetStringInfo(&u->ctx->path);
+		appendStringInfo(&u->ctx->path, "$[%d].%s", ri, name);
+		d[j] = QsColumnDatum(u->ctx, col, key ? RowKeyValue(u, r, col) : QsTreeGet(r, name), &dn[j]);
+	}
+	return ColumnArray(col, d, dn, nb);
+}
+
+/* The literals of each row's expressions as nlit arrays (one per literal column). */
+static void
+BatchLiterals(BulkUpdate *u, List *idx, int start, int nb, int nlit, Oid *types, Datum *arrays)
+{
+	Datum	  **litvals = palloc(sizeof(Datum *) * Max(nlit, 1));
+	bool	  **litnulls = palloc(sizeof(bool *) * Max(nlit, 1));
+	int			j;
+	int			k;
+
+	for (k = 0; k < nlit; k++)
+	{
+		litvals[k] = palloc(sizeof(Datum) * Max(nb, 1));
+		litnulls[k] = palloc(sizeof(bool) * Max(nb, 1));
+	}
+	for (j = 0; j < nb && nlit > 0; j++)
+	{
+		int			ri = list_nth_int(idx, start + j);
+		ListCell   *ll;
+
+		k = 0;
+		foreach(ll, RowLiterals(u, &u->rows->val.array.elems[ri]))
+		{
+			resetStringInfo(&u->ctx->path);
+			appendStringInfo(&u->ctx->path, "$[%d]", ri);
+			litvals[k][j] = QsCoerceValue(u->ctx, (JsonbValue *) lfirst(ll), u->ctx->literal_types[k],
+										  "Value", &litnulls[k][j]);
+			k++;
+		}
+	}
+	for (k = 0; k < nlit; k++)
+	{
+		int16		typlen;
+		bool		typbyval;
+		char		typalign;
+		int			dims[1];
+		int			lbs[1] = {1};
+
+		get_typlenbyvalalign(u->ctx->literal_types[k], &typlen, &typbyval, &typalign);
+		dims[0] = nb;
+		types[k] = get_array_type(u->ctx->literal_types[k]);
+		arrays[k] = PointerGetDatum(construct_md_array(litvals[k], litnulls[k], 1, dims, lbs,
+													   u->ctx->literal_types[k], typlen, typbyval, typalign));
+	}
+}
+
+/* Run the group's statement over rows start..start+nb: keys, plain values, literals. */
+static uint64
+BulkUpdateBatch(BulkUpdate *u, List *idx, int start, int nb, const char *sql, int ncol,
+				List *exprcols, int nlit)
+{
+	Oid		   *types = palloc(sizeof(Oid) * Max(ncol, 1));
+	Datum	   *arrays = palloc(sizeof(Datum) * Max(ncol, 1));
+	bool	   *anulls = palloc0(sizeof(bool) * Max(ncol, 1));
+	int			a = 0;
+	ListCell   *lf;
+	ListCell   *ln;
+	ListCell   *lc;
+	uint64		n;
+
+	u->ctx->literal_columns = false;
+	foreach(lc, u->pkcols)
+	{
+		QsColumn   *pk = (QsColumn *) lfirst(lc);
+
+		types[a] = get_array_type(QsWriteParamType(pk));
+		arrays[a++] = BatchColumn(u, idx, start, nb, pk, pk->name, true);
+	}
+	forthree(lf, u->fields, ln, u->fnames, lc, exprcols)
+	{
+		QsColumn   *col = (QsColumn *) lfirst(lf);
+
+		if (lfirst(lc) != NULL)
+			continue;
+		types[a] = get_array_type(QsWriteParamType(col));
+		arrays[a++] = BatchColumn(u, idx, start, nb, col, (char *) lfirst(ln), false);
+	}
+	BatchLiterals(u, idx, start, nb, nlit, types + a, arrays + a);
+	n = RunSql(u->m, sql, ncol, types, arrays, anulls);
+	u->ctx->literal_columns = true;
+	return n;
+}
+
 PG_FUNCTION_INFO_V1(qs_bulk_update);
 
 /*
@@ -1095,189 +1458,18 @@ Datum
 qs_bulk_update(PG_FUNCTION_ARGS)
 {
 	MemoryContext outer_cxt = CurrentMemoryContext;
-	QsModel    *m = QsModelGet(PG_GETARG_OID(0));
-	JsonbValue *rows = TreeArg(fcinfo, 1, "rows", true);
-	List	   *fnames;
-	BulkOptions *o = ParseOptions(fcinfo, 3, " batch_size max_affected ");
-	QsCompileState  *ctx = WriteContext(m);
-	List	   *fields = NIL;	/* QsColumn * */
-	List	   *pkcols = NIL;
-	int			nrows = rows->val.array.nElems;
-	List	   *sigs = NIL;
-	List	   *groups = NIL;
-	ListCell   *lc;
+	BulkUpdate	u;
+	List	   *groups;
 	ListCell   *lg;
-	HTAB	   *seen;
-	HASHCTL		hc;
 	uint64		total = 0;
-	int			i;
 
-	if (PG_ARGISNULL(2))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("fields must not be null"),
-				 errhint("bulk_update() needs the list of fields to update, as Django's does.")));
-	fnames = QsTextArrayArg(fcinfo, 2);
-	if (fnames == NIL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("Field names must be given to bulk_update().")));
-	if (m->npk == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("bulk_update() needs a primary key, and \"%s\" has none", m->display)));
-	for (i = 0; i < m->npk; i++)
-		pkcols = lappend(pkcols, &m->columns[m->pk[i]]);
-	foreach(lc, fnames)
-	{
-		QsColumn   *col;
-
-		resetStringInfo(&ctx->path);
-		appendStringInfo(&ctx->path, "$.fields.%s", (char *) lfirst(lc));
-		col = NamedColumn(ctx, m, (char *) lfirst(lc));
-		if (list_member_ptr(pkcols, col))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("bulk_update() cannot be used with primary key fields.")));
-		if (list_member_ptr(fields, col))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("field \"%s\" is listed twice", col->name)));
-		fields = lappend(fields, col);
-	}
-
-	/* check every row, detect repeated keys, group by expression shapes */
-	memset(&hc, 0, sizeof(hc));
-	hc.keysize = sizeof(((KeyEnt *) 0)->key);
-	hc.entrysize = sizeof(KeyEnt);
-	hc.hcxt = CurrentMemoryContext;
-	seen = hash_create("pg_queryset bulk_update keys", Max(64, nrows), &hc,
-					   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
-	for (i = 0; i < nrows; i++)
-	{
-		JsonbValue *r = &rows->val.array.elems[i];
-		StringInfoData key;
-		StringInfoData sig;
-		KeyEnt	   *ent;
-		bool		found;
-		int			k;
-		ListCell   *ls;
-
-		CHECK_FOR_INTERRUPTS();
-		resetStringInfo(&ctx->path);
-		appendStringInfo(&ctx->path, "$[%d]", i);
-		if (r->type != jbvObject)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid row at %s: expected an object, got %s", QsPathString(ctx), QsJsonTypeName(r))));
-		initStringInfo(&key);
-		foreach(lc, pkcols)
-		{
-			QsColumn   *pk = (QsColumn *) lfirst(lc);
-			JsonbValue *v = QsTreeGet(r, pk->name);
-
-			if (v == NULL && m->npk == 1)
-				v = QsTreeGet(r, "pk");
-			if (v == NULL || v->type == jbvNull)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("row %d has no primary key \"%s\"", i, pk->name),
-						 errdetail("At %s.", QsPathString(ctx)),
-						 errhint("bulk_update() finds each row by its primary key.")));
-			appendStringInfo(&key, "%s\x1f", QsTreeText(v));
-		}
-		for (k = 0; k < r->val.object.nPairs; k++)
-		{
-			char	   *name = QsTreeKey(&r->val.object.pairs[k].key);
-			QsColumn   *col = QsModelColumn(m, name);
-			bool		ok = false;
-
-			if (strcmp(name, "pk") == 0 && m->npk == 1)
-				ok = true;
-			foreach(lc, pkcols)
-				if (col == lfirst(lc))
-					ok = true;
-			foreach(ls, fnames)
-				if (strcmp((char *) lfirst(ls), name) == 0)
-					ok = true;
-			if (!ok)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("row %d has the field \"%s\", which is not in fields", i, name),
-						 errdetail("At %s.", QsPathString(ctx)),
-						 errhint("List it in fields, or leave it out of the rows.")));
-		}
-		/* a digest keeps arbitrary keys within the fixed-size hash key */
-		{
-			char	   *digest = psprintf("%08x%08x%d", (unsigned) hash_bytes((unsigned char *) key.data, key.len),
-										  (unsigned) hash_bytes_extended((unsigned char *) key.data, key.len, 7),
-										  key.len);
-			ListCell   *ld;
-
-			ent = hash_search(seen, digest, HASH_ENTER, &found);
-			if (found)
-			{
-				/* same digest: compare the keys themselves */
-				bool		same = true;
-				JsonbValue *other = &rows->val.array.elems[ent->row];
-
-				foreach(ld, pkcols)
-				{
-					QsColumn   *pk = (QsColumn *) lfirst(ld);
-					JsonbValue *a = QsTreeGet(r, pk->name) ? QsTreeGet(r, pk->name) : QsTreeGet(r, "pk");
-					JsonbValue *b = QsTreeGet(other, pk->name) ? QsTreeGet(other, pk->name) : QsTreeGet(other, "pk");
-
-					if (strcmp(QsTreeText(a), QsTreeText(b)) != 0)
-						same = false;
-				}
-				if (same)
-					ereport(ERROR,
-							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							 errmsg("row %d repeats the primary key of row %d", i, ent->row),
-							 errdetail("At %s.", QsPathString(ctx)),
-							 errhint("Each row may appear once in a bulk_update().")));
-			}
-			else
-				ent->row = i;
-		}
-		/* the row's signature: literal or the shape of each field's expression */
-		initStringInfo(&sig);
-		forboth(lc, fields, ls, fnames)
-		{
-			QsColumn   *col = (QsColumn *) lfirst(lc);
-			JsonbValue *v = QsTreeGet(r, (char *) lfirst(ls));
-
-			if (v == NULL)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("row %d has no value for \"%s\"", i, (char *) lfirst(ls)),
-						 errdetail("At %s.", QsPathString(ctx)),
-						 errhint("Every row gives every field in fields.")));
-			if (QsIsAssignedExpression(col, v))
-			{
-				appendStringInfoString(&sig, "E:");
-				(void) ExprLiterals(v, &sig);
-			}
-			appendStringInfoChar(&sig, '\x1f');
-		}
-		{
-			ListCell   *lsg;
-			bool		found_group = false;
-
-			forboth(lsg, sigs, lg, groups)
-				if (strcmp((char *) lfirst(lsg), sig.data) == 0)
-				{
-					lfirst(lg) = lappend_int((List *) lfirst(lg), i);
-					found_group = true;
-					break;
-				}
-			if (!found_group)
-			{
-				sigs = lappend(sigs, sig.data);
-				groups = lappend(groups, list_make1_int(i));
-			}
-		}
-	}
+	memset(&u, 0, sizeof(u));
+	u.m = QsModelGet(PG_GETARG_OID(0));
+	u.rows = TreeArg(fcinfo, 1, "rows", true);
+	u.o = ParseOptions(fcinfo, 3, " batch_size max_affected ");
+	u.ctx = WriteContext(u.m);
+	BulkUpdateFields(&u, fcinfo);
+	groups = BulkUpdateGroups(&u);
 
 	SPI_connect();
 	/* results outlive SPI_finish(): build them in the caller's context */
@@ -1285,219 +1477,28 @@ qs_bulk_update(PG_FUNCTION_ARGS)
 	foreach(lg, groups)
 	{
 		List	   *idx = (List *) lfirst(lg);
-		JsonbValue *first = &rows->val.array.elems[linitial_int(idx)];
-		List	   *firstlits = NIL;
-		List	   *exprcols = NIL;	/* per field: the expression SQL, or NULL */
-		StringInfoData sql;
-		StringInfoData cols;
+		int			total_rows = list_length(idx);
+		int64		batch = u.o->batch_size > 0 ? u.o->batch_size : total_rows;
 		int			nlit;
 		int			ncol;
-		int			total_rows = list_length(idx);
-		int64		batch = o->batch_size > 0 ? o->batch_size : total_rows;
+		List	   *exprcols = BulkUpdateCompileGroup(&u, idx, &nlit);
+		char	   *sql = BulkUpdateSql(&u, exprcols, nlit, &ncol);
 		int			start;
-		int			k;
-		ListCell   *lf;
-		ListCell   *ln;
-
-		/* compile the group's expressions: literals become columns v.lN */
-		forboth(lf, fields, ln, fnames)
-		{
-			JsonbValue *v = QsTreeGet(first, (char *) lfirst(ln));
-			StringInfoData scratch;
-
-			initStringInfo(&scratch);
-			if (QsIsAssignedExpression((QsColumn *) lfirst(lf), v))
-				firstlits = list_concat(firstlits, ExprLiterals(v, &scratch));
-		}
-		nlit = list_length(firstlits);
-		ctx->literal_columns = true;
-		ctx->literal_types = palloc0(sizeof(Oid) * Max(nlit, 1));
-		QsIndexValues(ctx, firstlits);
-		ctx->top->alias = "t";
-		ctx->top->joins = NIL;
-		ctx->scope = ctx->top;
-		forboth(lf, fields, ln, fnames)
-		{
-			QsColumn   *col = (QsColumn *) lfirst(lf);
-			JsonbValue *v = QsTreeGet(first, (char *) lfirst(ln));
-
-			resetStringInfo(&ctx->path);
-			appendStringInfo(&ctx->path, "$[%d].%s", linitial_int(idx), (char *) lfirst(ln));
-			if (QsIsAssignedExpression(col, v))
-			{
-				exprcols = lappend(exprcols, QsCompileExpr(ctx, v, col->basetypid)->sql);
-				if (ctx->top->joins != NIL)
-					ereport(ERROR,
-							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							 errmsg("Joined field references are not permitted in bulk_update()"),
-							 errdetail("At %s.", QsPathString(ctx))));
-			}
-			else
-				exprcols = lappend(exprcols, NULL);
-		}
-
-		/* UPDATE t SET ... FROM unnest(...) AS v(k1.., c1.., l0..) WHERE keys */
-		initStringInfo(&sql);
-		initStringInfo(&cols);
-		appendStringInfo(&sql, "UPDATE %s AS t SET ", m->qualname);
-		k = 0;
-		forboth(lf, fields, ln, exprcols)
-		{
-			QsColumn   *col = (QsColumn *) lfirst(lf);
-
-			appendStringInfo(&sql, "%s%s = %s", k > 0 ? ", " : "", quote_identifier(col->name),
-							 lfirst(ln) ? (char *) lfirst(ln) : ReadParam(col, psprintf("v.c%d", k)));
-			k++;
-		}
-		appendStringInfoString(&sql, " FROM ROWS FROM (");
-		ncol = 0;
-		foreach(lc, pkcols)
-		{
-			appendStringInfo(&sql, "%spg_catalog.unnest($%d::%s)", ncol > 0 ? ", " : "", ncol + 1, ArrayTypeSql((QsColumn *) lfirst(lc)));
-			appendStringInfo(&cols, "%sk%d", ncol > 0 ? ", " : "", ncol);
-			ncol++;
-		}
-		k = 0;
-		forboth(lf, fields, ln, exprcols)
-		{
-			if (lfirst(ln) == NULL)
-			{
-				appendStringInfo(&sql, ", pg_catalog.unnest($%d::%s)", ncol + 1, ArrayTypeSql((QsColumn *) lfirst(lf)));
-				appendStringInfo(&cols, ", c%d", k);
-				ncol++;
-			}
-			k++;
-		}
-		for (k = 0; k < nlit; k++)
-		{
-			appendStringInfo(&sql, ", pg_catalog.unnest($%d::%s)", ncol + 1,
-							 format_type_extended(get_array_type(ctx->literal_types[k]), -1, FORMAT_TYPE_FORCE_QUALIFY));
-			appendStringInfo(&cols, ", l%d", k);
-			ncol++;
-		}
-		appendStringInfo(&sql, ") AS v(%s) WHERE ", cols.data);
-		k = 0;
-		foreach(lc, pkcols)
-		{
-			QsColumn   *pk = (QsColumn *) lfirst(lc);
-
-			appendStringInfo(&sql, "%st.%s %s %s", k > 0 ? " AND " : "", quote_identifier(pk->name),
-							 QsOp("=", pk->basetypid, pk->basetypid), ReadParam(pk, psprintf("v.k%d", k)));
-			k++;
-		}
 
 		for (start = 0; start < total_rows; start = (int) Min((int64) start + batch, (int64) total_rows))
 		{
 			int			end = (int) Min((int64) total_rows, (int64) start + batch);
-			int			nb = end - start;
-			Oid		   *types = palloc(sizeof(Oid) * Max(ncol, 1));
-			Datum	   *arrays = palloc(sizeof(Datum) * Max(ncol, 1));
-			bool	   *anulls = palloc0(sizeof(bool) * Max(ncol, 1));
-			Datum	  **litvals = palloc(sizeof(Datum *) * Max(nlit, 1));
-			bool	  **litnulls = palloc(sizeof(bool *) * Max(nlit, 1));
-			int			a = 0;
-			int			j;
 
-			for (k = 0; k < nlit; k++)
-			{
-				litvals[k] = palloc(sizeof(Datum) * Max(nb, 1));
-				litnulls[k] = palloc(sizeof(bool) * Max(nb, 1));
-			}
-			ctx->literal_columns = false;
-			/* keys */
-			k = 0;
-			foreach(lc, pkcols)
-			{
-				QsColumn   *pk = (QsColumn *) lfirst(lc);
-				Datum	   *d = palloc(sizeof(Datum) * Max(nb, 1));
-				bool	   *dn = palloc(sizeof(bool) * Max(nb, 1));
-
-				for (j = 0; j < nb; j++)
-				{
-					int			ri = list_nth_int(idx, start + j);
-					JsonbValue *r = &rows->val.array.elems[ri];
-					JsonbValue *v = QsTreeGet(r, pk->name) ? QsTreeGet(r, pk->name) : QsTreeGet(r, "pk");
-
-					resetStringInfo(&ctx->path);
-					appendStringInfo(&ctx->path, "$[%d].%s", ri, pk->name);
-					d[j] = QsColumnDatum(ctx, pk, v, &dn[j]);
-				}
-				types[a] = get_array_type(ParamType(pk));
-				arrays[a++] = ColumnArray(pk, d, dn, nb);
-				k++;
-			}
-			/* plain values, then each row's expression literals */
-			forthree(lf, fields, ln, fnames, lc, exprcols)
-			{
-				QsColumn   *col = (QsColumn *) lfirst(lf);
-				Datum	   *d = palloc(sizeof(Datum) * Max(nb, 1));
-				bool	   *dn = palloc(sizeof(bool) * Max(nb, 1));
-
-				if (lfirst(lc) != NULL)
-					continue;
-				for (j = 0; j < nb; j++)
-				{
-					int			ri = list_nth_int(idx, start + j);
-
-					CHECK_FOR_INTERRUPTS();
-					resetStringInfo(&ctx->path);
-					appendStringInfo(&ctx->path, "$[%d].%s", ri, (char *) lfirst(ln));
-					d[j] = QsColumnDatum(ctx, col, QsTreeGet(&rows->val.array.elems[ri], (char *) lfirst(ln)), &dn[j]);
-				}
-				types[a] = get_array_type(ParamType(col));
-				arrays[a++] = ColumnArray(col, d, dn, nb);
-			}
-			for (j = 0; j < nb && nlit > 0; j++)
-			{
-				int			ri = list_nth_int(idx, start + j);
-				JsonbValue *r = &rows->val.array.elems[ri];
-				List	   *lits = NIL;
-				ListCell   *ll;
-
-				forboth(lf, fields, ln, fnames)
-				{
-					JsonbValue *v = QsTreeGet(r, (char *) lfirst(ln));
-					StringInfoData scratch;
-
-					initStringInfo(&scratch);
-					if (QsIsAssignedExpression((QsColumn *) lfirst(lf), v))
-						lits = list_concat(lits, ExprLiterals(v, &scratch));
-				}
-				k = 0;
-				foreach(ll, lits)
-				{
-					resetStringInfo(&ctx->path);
-					appendStringInfo(&ctx->path, "$[%d]", ri);
-					litvals[k][j] = QsCoerceValue(ctx, (JsonbValue *) lfirst(ll), ctx->literal_types[k],
-												  "Value", &litnulls[k][j]);
-					k++;
-				}
-			}
-			for (k = 0; k < nlit; k++)
-			{
-				int16		typlen;
-				bool		typbyval;
-				char		typalign;
-				int			dims[1];
-				int			lbs[1] = {1};
-
-				get_typlenbyvalalign(ctx->literal_types[k], &typlen, &typbyval, &typalign);
-				dims[0] = nb;
-				types[a] = get_array_type(ctx->literal_types[k]);
-				arrays[a++] = PointerGetDatum(construct_md_array(litvals[k], litnulls[k], 1, dims, lbs,
-																 ctx->literal_types[k], typlen, typbyval, typalign));
-			}
-			total += RunSql(m, sql.data, ncol, types, arrays, anulls);
-			ctx->literal_columns = true;
+			total += BulkUpdateBatch(&u, idx, start, end - start, sql, ncol, exprcols, nlit);
 		}
-		ctx->literal_columns = false;
+		u.ctx->literal_columns = false;
 	}
 	SPI_finish();
-	if (o->max_affected > 0 && total > (uint64) o->max_affected)
+	if (u.o->max_affected > 0 && total > (uint64) u.o->max_affected)
 		ereport(ERROR,
 				(errcode(ERRCODE_CARDINALITY_VIOLATION),
 				 errmsg("bulk_update() would change " UINT64_FORMAT " rows, more than max_affected (" INT64_FORMAT ")",
-						total, o->max_affected),
+						total, u.o->max_affected),
 				 errhint("Nothing was changed.")));
 	PG_RETURN_INT64((int64) total);
 }
