@@ -680,37 +680,14 @@ SameKeys(JsonbValue *a, JsonbValue *b)
 	return true;
 }
 
-PG_FUNCTION_INFO_V1(qs_bulk_create);
-
-/*
- * qs.bulk_create(model, rows jsonb [, options jsonb]) -> jsonb: insert
- * many rows with INSERT ... SELECT FROM ROWS FROM (unnest(<one typed array
- * per column>), ...), one statement per set of columns (rows may omit columns that
- * have defaults) and batch.  Returns the returning fields (default: the
- * primary key) of the rows, in input order.
- */
-Datum
-qs_bulk_create(PG_FUNCTION_ARGS)
+/* What bulk_create() returns per row: nothing, every column, the key, or the named columns. */
+static List *
+ReturningColumns(QsCompileState *ctx, QsModel *m, BulkOptions *o)
 {
-	MemoryContext outer_cxt = CurrentMemoryContext;
-	QsModel    *m = QsModelGet(PG_GETARG_OID(0));
-	BulkOptions *o = ParseOptions(fcinfo, 2, " batch_size ignore_conflicts update_conflicts unique_fields "
-								  "update_fields returning fields ");
-	QsCompileState  *ctx = WriteContext(m);
-	JsonbValue *rows;
-	int			nrows;
-	List	   *groups = NIL;	/* List * of int (row indexes) */
-	JsonbValue **result;
-	List	   *extra = NIL;	/* returned rows without a position (conflicts) */
 	List	   *ret_cols = NIL;
 	ListCell   *ls;
-	ListCell   *lg;
 	int			i;
-	bool		single;
-	uint64		inserted = 0;
-	Jsonb	   *whole = NULL;	/* single: the result so far */
 
-	/* what comes back */
 	if (o->returning_none)
 		ret_cols = NIL;
 	else if (o->returning_all || (!o->returning_given && m->npk == 0))
@@ -727,26 +704,22 @@ qs_bulk_create(PG_FUNCTION_ARGS)
 			QsPathPop(ctx, 1);
 		}
 	}
+	return ret_cols;
+}
 
-	/* a plain table whose keys come from a sequence: COPY (bulkload.c) */
-	if (!PG_ARGISNULL(1) && !o->ignore_conflicts && !o->update_conflicts)
-	{
-		Jsonb	   *copied = QsBulkCopy(m, ctx, PG_GETARG_JSONB_P(1), o->allowed, o->has_allowed,
-										o->batch_size, ret_cols);
+/*
+ * Group the rows by the set of columns they give.  A jsonb object keeps
+ * its keys sorted, so two rows give the same columns when their keys
+ * are equal pair by pair; rows are compared with each group's first.
+ */
+static List *
+GroupByKeys(JsonbValue *rows)
+{
+	List	   *groups = NIL;	/* List * of int (row indexes) */
+	ListCell   *lg;
+	int			i;
 
-		if (copied != NULL)
-			PG_RETURN_JSONB_P(copied);
-	}
-	rows = TreeArg(fcinfo, 1, "rows", true);
-	nrows = rows->val.array.nElems;
-	result = palloc0(sizeof(JsonbValue *) * Max(nrows, 1));
-
-	/*
-	 * Group the rows by the set of columns they give.  A jsonb object keeps
-	 * its keys sorted, so two rows give the same columns when their keys
-	 * are equal pair by pair; rows are compared with each group's first.
-	 */
-	for (i = 0; i < nrows; i++)
+	for (i = 0; i < rows->val.array.nElems; i++)
 	{
 		JsonbValue *r = &rows->val.array.elems[i];
 		bool		found = false;
@@ -770,7 +743,206 @@ qs_bulk_create(PG_FUNCTION_ARGS)
 		if (!found)
 			groups = lappend(groups, list_make1_int(i));
 	}
+	return groups;
+}
 
+/* The columns a group of rows gives (*keys: their names, sorted), checked. */
+static List *
+GroupColumns(QsCompileState *ctx, QsModel *m, BulkOptions *o, JsonbValue *first, int firstrow,
+			 List **keys)
+{
+	List	   *cols = NIL;
+	ListCell   *ls;
+	int			k;
+	int			save;
+
+	*keys = NIL;
+	for (k = 0; k < first->val.object.nPairs; k++)
+		*keys = lappend(*keys, QsTreeKey(&first->val.object.pairs[k].key));
+	list_sort(*keys, NameCmp);
+	QsPathPush(ctx, "[%d]", firstrow);
+	save = ctx->path.len;
+	foreach(ls, *keys)
+	{
+		QsColumn   *col;
+
+		QsPathPush(ctx, ".%s", (char *) lfirst(ls));
+		col = QsWriteColumn(ctx, m, (char *) lfirst(ls), o->allowed, o->has_allowed);
+		if (col == NULL)
+			UnknownKey(ctx, m, (char *) lfirst(ls));
+		if (list_member_ptr(cols, col))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("column \"%s\" is given twice", col->name),
+					 errdetail("At %s.", QsPathString(ctx))));
+		cols = lappend(cols, col);
+		QsPathPop(ctx, save);
+	}
+	QsPathPop(ctx, 1);
+	return cols;
+}
+
+/*
+ * INSERT INTO t AS t0 (cols) SELECT ... FROM ROWS FROM (unnest($1), ...)
+ * [ON CONFLICT ...] [RETURNING ...]; with one group (single) the rows
+ * come back in input order, so the server aggregates them at once.
+ */
+static char *
+BulkCreateSql(QsCompileState *ctx, QsModel *m, BulkOptions *o, List *cols, List *ret_cols, bool single)
+{
+	StringInfoData sql;
+	ListCell   *ls;
+	int			ncols = list_length(cols);
+	int			k;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "INSERT INTO %s AS t0", m->qualname);
+	if (ncols == 0)
+		appendStringInfoString(&sql, " DEFAULT VALUES");
+	else
+	{
+		StringInfoData sel;
+		StringInfoData src;
+
+		initStringInfo(&sel);
+		initStringInfo(&src);
+		k = 0;
+		foreach(ls, cols)
+		{
+			QsColumn   *col = (QsColumn *) lfirst(ls);
+
+			appendStringInfo(&sql, "%s%s", k == 0 ? " (" : ", ", quote_identifier(col->name));
+			appendStringInfo(&sel, "%s%s", k == 0 ? "" : ", ", QsWriteReadParam(col, psprintf("v.c%d", k + 1)));
+			appendStringInfo(&src, "%spg_catalog.unnest($%d::%s)", k == 0 ? "" : ", ", k + 1, ArrayTypeSql(col));
+			k++;
+		}
+		appendStringInfo(&sql, ") SELECT %s FROM ROWS FROM (%s) AS v(", sel.data, src.data);
+		for (k = 0; k < ncols; k++)
+			appendStringInfo(&sql, "%sc%d", k == 0 ? "" : ", ", k + 1);
+		appendStringInfoChar(&sql, ')');
+	}
+	if (o->ignore_conflicts)
+		appendStringInfoString(&sql, " ON CONFLICT DO NOTHING");
+	else if (o->update_conflicts)
+	{
+		ListCell   *lu;
+
+		appendStringInfoString(&sql, " ON CONFLICT (");
+		k = 0;
+		foreach(lu, o->unique_fields)
+			appendStringInfo(&sql, "%s%s", k++ ? ", " : "",
+							 quote_identifier(NamedColumn(ctx, m, (char *) lfirst(lu))->name));
+		appendStringInfoString(&sql, ") DO UPDATE SET ");
+		k = 0;
+		foreach(lu, o->update_fields)
+		{
+			const char *c = quote_identifier(NamedColumn(ctx, m, (char *) lfirst(lu))->name);
+
+			appendStringInfo(&sql, "%s%s = EXCLUDED.%s", k++ ? ", " : "", c, c);
+		}
+	}
+	if (ret_cols != NIL)
+		appendStringInfo(&sql, " RETURNING %s", RowJsonb(ret_cols, "t0"));
+	if (single && ret_cols != NIL)
+	{
+		/*
+		 * One set of columns: the rows come back in input order, so the
+		 * server aggregates them into the result array at once.
+		 */
+		char	   *ins = sql.data;
+
+		initStringInfo(&sql);
+		appendStringInfo(&sql, "WITH ins(r) AS (%s) SELECT coalesce(pg_catalog.jsonb_agg(ins.r), "
+						 "'[]'::pg_catalog.jsonb) FROM ins", ins);
+	}
+
+	return sql.data;
+}
+
+/* One typed array per column over rows start..start+nb of a group. */
+static void
+BulkCreateArrays(QsCompileState *ctx, JsonbValue *rows, List *idx, int start, int nb,
+				 List *cols, List *keys, Oid *types, Datum *arrays)
+{
+	ListCell   *ls;
+	ListCell   *lk;
+	int			k = 0;
+
+	forboth(ls, cols, lk, keys)
+	{
+		QsColumn   *col = (QsColumn *) lfirst(ls);
+		Datum	   *d = palloc(sizeof(Datum) * Max(nb, 1));
+		bool	   *dn = palloc(sizeof(bool) * Max(nb, 1));
+		int			j;
+
+		for (j = 0; j < nb; j++)
+		{
+			int			ri = list_nth_int(idx, start + j);
+
+			CHECK_FOR_INTERRUPTS();
+			resetStringInfo(&ctx->path);
+			appendStringInfo(&ctx->path, "$[%d].%s", ri, (char *) lfirst(lk));
+			{
+				JsonbValue *v = QsTreeGet(&rows->val.array.elems[ri], (char *) lfirst(lk));
+
+				if (v == NULL)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("invalid row at $[%d]: its keys differ from the rows it was grouped with", ri)));
+				d[j] = QsColumnDatum(ctx, col, v, &dn[j]);
+			}
+		}
+		resetStringInfo(&ctx->path);
+		appendStringInfoChar(&ctx->path, '$');
+		types[k] = get_array_type(QsWriteParamType(col));
+		arrays[k] = ColumnArray(col, d, dn, nb);
+		k++;
+	}
+}
+
+PG_FUNCTION_INFO_V1(qs_bulk_create);
+
+
+/*
+ * qs.bulk_create(model, rows jsonb [, options jsonb]) -> jsonb: insert
+ * many rows with INSERT ... SELECT FROM ROWS FROM (unnest(<one typed array
+ * per column>), ...), one statement per set of columns (rows may omit columns that
+ * have defaults) and batch.  Returns the returning fields (default: the
+ * primary key) of the rows, in input order.
+ */
+Datum
+qs_bulk_create(PG_FUNCTION_ARGS)
+{
+	MemoryContext outer_cxt = CurrentMemoryContext;
+	QsModel    *m = QsModelGet(PG_GETARG_OID(0));
+	BulkOptions *o = ParseOptions(fcinfo, 2, " batch_size ignore_conflicts update_conflicts unique_fields "
+								  "update_fields returning fields ");
+	QsCompileState *ctx = WriteContext(m);
+	JsonbValue *rows;
+	int			nrows;
+	List	   *groups;
+	JsonbValue **result;
+	List	   *extra = NIL;	/* returned rows without a position (conflicts) */
+	List	   *ret_cols = ReturningColumns(ctx, m, o);
+	ListCell   *lg;
+	int			i;
+	bool		single;
+	uint64		inserted = 0;
+	Jsonb	   *whole = NULL;	/* single: the result so far */
+
+	/* a plain table whose keys come from a sequence: COPY (bulkload.c) */
+	if (!PG_ARGISNULL(1) && !o->ignore_conflicts && !o->update_conflicts)
+	{
+		Jsonb	   *copied = QsBulkCopy(m, ctx, PG_GETARG_JSONB_P(1), o->allowed, o->has_allowed,
+										o->batch_size, ret_cols);
+
+		if (copied != NULL)
+			PG_RETURN_JSONB_P(copied);
+	}
+	rows = TreeArg(fcinfo, 1, "rows", true);
+	nrows = rows->val.array.nElems;
+	result = palloc0(sizeof(JsonbValue *) * Max(nrows, 1));
+	groups = GroupByKeys(rows);
 	single = (list_length(groups) == 1);
 	SPI_connect();
 	/* results outlive SPI_finish(): build them in the caller's context */
@@ -778,105 +950,14 @@ qs_bulk_create(PG_FUNCTION_ARGS)
 	foreach(lg, groups)
 	{
 		List	   *idx = (List *) lfirst(lg);
-		JsonbValue *first = &rows->val.array.elems[linitial_int(idx)];
-		List	   *cols = NIL;
-		List	   *keys = NIL;
-		int			ncols;
-		int			start;
+		List	   *keys;
+		List	   *cols = GroupColumns(ctx, m, o, &rows->val.array.elems[linitial_int(idx)],
+										linitial_int(idx), &keys);
+		int			ncols = list_length(cols);
 		int			total = list_length(idx);
 		int64		batch = o->batch_size > 0 ? o->batch_size : total;
-		StringInfoData sql;
-		int			k;
-		ListCell   *lk;
-
-		/* columns in name order (the group's signature) */
-		for (k = 0; k < first->val.object.nPairs; k++)
-			keys = lappend(keys, QsTreeKey(&first->val.object.pairs[k].key));
-		list_sort(keys, NameCmp);
-		QsPathPush(ctx, "[%d]", linitial_int(idx));
-		{
-			int			save = ctx->path.len;
-
-			foreach(ls, keys)
-			{
-				QsColumn   *col;
-
-				QsPathPush(ctx, ".%s", (char *) lfirst(ls));
-				col = QsWriteColumn(ctx, m, (char *) lfirst(ls), o->allowed, o->has_allowed);
-				if (col == NULL)
-					UnknownKey(ctx, m, (char *) lfirst(ls));
-				if (list_member_ptr(cols, col))
-					ereport(ERROR,
-							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							 errmsg("column \"%s\" is given twice", col->name),
-							 errdetail("At %s.", QsPathString(ctx))));
-				cols = lappend(cols, col);
-				QsPathPop(ctx, save);
-			}
-		}
-		QsPathPop(ctx, 1);
-		ncols = list_length(cols);
-
-		initStringInfo(&sql);
-		appendStringInfo(&sql, "INSERT INTO %s AS t0", m->qualname);
-		if (ncols == 0)
-			appendStringInfoString(&sql, " DEFAULT VALUES");
-		else
-		{
-			StringInfoData sel;
-			StringInfoData src;
-
-			initStringInfo(&sel);
-			initStringInfo(&src);
-			k = 0;
-			foreach(ls, cols)
-			{
-				QsColumn   *col = (QsColumn *) lfirst(ls);
-
-				appendStringInfo(&sql, "%s%s", k == 0 ? " (" : ", ", quote_identifier(col->name));
-				appendStringInfo(&sel, "%s%s", k == 0 ? "" : ", ", QsWriteReadParam(col, psprintf("v.c%d", k + 1)));
-				appendStringInfo(&src, "%spg_catalog.unnest($%d::%s)", k == 0 ? "" : ", ", k + 1, ArrayTypeSql(col));
-				k++;
-			}
-			appendStringInfo(&sql, ") SELECT %s FROM ROWS FROM (%s) AS v(", sel.data, src.data);
-			for (k = 0; k < ncols; k++)
-				appendStringInfo(&sql, "%sc%d", k == 0 ? "" : ", ", k + 1);
-			appendStringInfoChar(&sql, ')');
-		}
-		if (o->ignore_conflicts)
-			appendStringInfoString(&sql, " ON CONFLICT DO NOTHING");
-		else if (o->update_conflicts)
-		{
-			ListCell   *lu;
-
-			appendStringInfoString(&sql, " ON CONFLICT (");
-			k = 0;
-			foreach(lu, o->unique_fields)
-				appendStringInfo(&sql, "%s%s", k++ ? ", " : "",
-								 quote_identifier(NamedColumn(ctx, m, (char *) lfirst(lu))->name));
-			appendStringInfoString(&sql, ") DO UPDATE SET ");
-			k = 0;
-			foreach(lu, o->update_fields)
-			{
-				const char *c = quote_identifier(NamedColumn(ctx, m, (char *) lfirst(lu))->name);
-
-				appendStringInfo(&sql, "%s%s = EXCLUDED.%s", k++ ? ", " : "", c, c);
-			}
-		}
-		if (ret_cols != NIL)
-			appendStringInfo(&sql, " RETURNING %s", RowJsonb(ret_cols, "t0"));
-		if (single && ret_cols != NIL)
-		{
-			/*
-			 * One set of columns: the rows come back in input order, so the
-			 * server aggregates them into the result array at once.
-			 */
-			char	   *ins = sql.data;
-
-			initStringInfo(&sql);
-			appendStringInfo(&sql, "WITH ins(r) AS (%s) SELECT coalesce(pg_catalog.jsonb_agg(ins.r), "
-							 "'[]'::pg_catalog.jsonb) FROM ins", ins);
-		}
+		char	   *sql = BulkCreateSql(ctx, m, o, cols, ret_cols, single);
+		int			start;
 
 		/* one statement per batch; one typed array per column */
 		for (start = 0; start < total; start = (int) Min((int64) start + batch, (int64) total))
@@ -889,38 +970,8 @@ qs_bulk_create(PG_FUNCTION_ARGS)
 			uint64		got;
 			uint64		r;
 
-			k = 0;
-			forboth(ls, cols, lk, keys)
-			{
-				QsColumn   *col = (QsColumn *) lfirst(ls);
-				Datum	   *d = palloc(sizeof(Datum) * Max(nb, 1));
-				bool	   *dn = palloc(sizeof(bool) * Max(nb, 1));
-				int			j;
-
-				for (j = 0; j < nb; j++)
-				{
-					int			ri = list_nth_int(idx, start + j);
-
-					CHECK_FOR_INTERRUPTS();
-					resetStringInfo(&ctx->path);
-					appendStringInfo(&ctx->path, "$[%d].%s", ri, (char *) lfirst(lk));
-					{
-						JsonbValue *v = QsTreeGet(&rows->val.array.elems[ri], (char *) lfirst(lk));
-
-						if (v == NULL)
-							ereport(ERROR,
-									(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-									 errmsg("invalid row at $[%d]: its keys differ from the rows it was grouped with", ri)));
-						d[j] = QsColumnDatum(ctx, col, v, &dn[j]);
-					}
-				}
-				resetStringInfo(&ctx->path);
-				appendStringInfoChar(&ctx->path, '$');
-				types[k] = get_array_type(QsWriteParamType(col));
-				arrays[k] = ColumnArray(col, d, dn, nb);
-				k++;
-			}
-			got = RunSql(m, sql.data, ncols, types, arrays, anulls);
+			BulkCreateArrays(ctx, rows, idx, start, nb, cols, keys, types, arrays);
+			got = RunSql(m, sql, ncols, types, arrays, anulls);
 			inserted += got;
 			if (ret_cols == NIL)
 				continue;
