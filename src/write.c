@@ -275,14 +275,23 @@ AllowedUnder(List *allowed, const char *rel)
 	return res;
 }
 
-/*
- * Insert one row of m from obj (plus fixed columns, the FK of a nested
- * child), then its children under reverse relation names.  Returns the
- * stored row as a tree, or NULL when ON CONFLICT DO NOTHING skipped it.
- */
-static JsonbValue *
-CreateRow(QsCompileState *ctx, QsModel *m, JsonbValue *obj, List *fixed_cols, List *fixed_vals,
-		  List *allowed, bool has_allowed, bool skip_conflicts)
+static JsonbValue *CreateRow(QsCompileState *ctx, QsModel *m, JsonbValue *obj, List *fixed_cols,
+							 List *fixed_vals, List *allowed, bool has_allowed, bool skip_conflicts);
+
+/* The keys of a row given to create(): its columns and values, and its nested children. */
+typedef struct CreateKeys
+{
+	List	   *cols;			/* QsColumn * */
+	List	   *vals;			/* JsonbValue * */
+	List	   *child_rels;		/* QsRelation *: reverse relations given as children */
+	List	   *child_vals;
+	List	   *child_keys;		/* the keys naming them */
+} CreateKeys;
+
+/* Sort a row's keys into columns and children; fixed_cols are the parent's. */
+static void
+CreateRowKeys(QsCompileState *ctx, QsModel *m, JsonbValue *obj, List *fixed_cols,
+			  List *allowed, bool has_allowed, CreateKeys *ck)
 {
 	List	   *cols = NIL;
 	List	   *vals = NIL;
@@ -290,23 +299,9 @@ CreateRow(QsCompileState *ctx, QsModel *m, JsonbValue *obj, List *fixed_cols, Li
 	List	   *child_vals = NIL;
 	List	   *child_keys = NIL;
 	ListCell   *lc;
-	ListCell   *lv;
-	StringInfoData sql;
-	StringInfoData vlist;
-	int			n;
 	int			i;
-	Oid		   *types;
-	Datum	   *values;
-	bool	   *nulls;
-	JsonbValue *row;
 	int			save = ctx->path.len;
 
-	check_stack_depth();
-	CHECK_FOR_INTERRUPTS();
-	if (obj->type != jbvObject)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid row at %s: expected an object, got %s", QsPathString(ctx), QsJsonTypeName(obj))));
 	for (i = 0; i < obj->val.object.nPairs; i++)
 	{
 		char	   *name = QsTreeKey(&obj->val.object.pairs[i].key);
@@ -355,8 +350,27 @@ CreateRow(QsCompileState *ctx, QsModel *m, JsonbValue *obj, List *fixed_cols, Li
 		vals = lappend(vals, v);
 		QsPathPop(ctx, save);
 	}
-	cols = list_concat(cols, fixed_cols);
-	vals = list_concat(vals, fixed_vals);
+	ck->cols = cols;
+	ck->vals = vals;
+	ck->child_rels = child_rels;
+	ck->child_vals = child_vals;
+	ck->child_keys = child_keys;
+}
+
+/* INSERT one row of m (cols = vals) RETURNING it; NULL when a conflict skipped it. */
+static JsonbValue *
+InsertRow(QsCompileState *ctx, QsModel *m, List *cols, List *vals, bool skip_conflicts)
+{
+	ListCell   *lc;
+	ListCell   *lv;
+	StringInfoData sql;
+	StringInfoData vlist;
+	int			n;
+	int			i;
+	Oid		   *types;
+	Datum	   *values;
+	bool	   *nulls;
+	int			save = ctx->path.len;
 
 	n = list_length(cols);
 	types = palloc(sizeof(Oid) * Max(n, 1));
@@ -388,59 +402,90 @@ CreateRow(QsCompileState *ctx, QsModel *m, JsonbValue *obj, List *fixed_cols, Li
 
 	if (RunSql(m, sql.data, n, types, values, nulls) == 0)
 		return NULL;
-	row = ResultTree(0, 1);
+	return ResultTree(0, 1);
+}
 
-	/* children, each with the parent's key in its foreign key */
+/* Create the nested children of a created row, each with the row's key in its foreign key. */
+static void
+CreateChildren(QsCompileState *ctx, QsModel *m, JsonbValue *row, CreateKeys *ck,
+			   List *allowed, bool has_allowed)
+{
+	ListCell   *lr;
+	ListCell   *lv;
+	ListCell   *lk;
+	int			save = ctx->path.len;
+
+	forthree(lr, ck->child_rels, lv, ck->child_vals, lk, ck->child_keys)
 	{
-		ListCell   *lr;
-		ListCell   *lk;
+		QsRelation *rel = (QsRelation *) lfirst(lr);
+		JsonbValue *v = (JsonbValue *) lfirst(lv);
+		QsModel    *cm = QsModelGet(rel->target);
+		List	   *fcols = NIL;
+		List	   *fvals = NIL;
+		List	   *made = NIL;
+		List	   *callowed = has_allowed ? AllowedUnder(allowed, (char *) lfirst(lk)) : NIL;
+		int			k;
 
-		forthree(lr, child_rels, lv, child_vals, lk, child_keys)
+		for (k = 0; k < rel->nkeys; k++)
 		{
-			QsRelation *rel = (QsRelation *) lfirst(lr);
-			JsonbValue *v = (JsonbValue *) lfirst(lv);
-			QsModel    *cm = QsModelGet(rel->target);
-			List	   *fcols = NIL;
-			List	   *fvals = NIL;
-			List	   *made = NIL;
-			List	   *callowed = has_allowed ? AllowedUnder(allowed, (char *) lfirst(lk)) : NIL;
-			int			k;
+			JsonbValue *pv = QsTreeGet(row, get_attname(m->relid, rel->keys[k], false));
 
-			for (k = 0; k < rel->nkeys; k++)
-			{
-				JsonbValue *pv = QsTreeGet(row, get_attname(m->relid, rel->keys[k], false));
-
-				fcols = lappend(fcols, QsModelColumn(cm, get_attname(cm->relid, rel->tkeys[k], false)));
-				fvals = lappend(fvals, pv);
-			}
-			QsPathPush(ctx, ".%s", (char *) lfirst(lk));
-			if (rel->unique && v->type == jbvObject)
-			{
-				JsonbValue *child = CreateRow(ctx, cm, v, fcols, fvals, callowed, has_allowed, false);
-
-				QsTreeSet(row, (char *) lfirst(lk), child);
-			}
-			else
-			{
-				if (v->type != jbvArray)
-					ereport(ERROR,
-							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							 errmsg("invalid value at %s: expected an array of child rows, got %s",
-									QsPathString(ctx), QsJsonTypeName(v))));
-				for (k = 0; k < v->val.array.nElems; k++)
-				{
-					int			s2 = ctx->path.len;
-
-					QsPathPush(ctx, "[%d]", k);
-					made = lappend(made, CreateRow(ctx, cm, &v->val.array.elems[k], fcols, fvals,
-												   callowed, has_allowed, false));
-					QsPathPop(ctx, s2);
-				}
-				QsTreeSet(row, (char *) lfirst(lk), QsTreeArray(made));
-			}
-			QsPathPop(ctx, save);
+			fcols = lappend(fcols, QsModelColumn(cm, get_attname(cm->relid, rel->tkeys[k], false)));
+			fvals = lappend(fvals, pv);
 		}
+		QsPathPush(ctx, ".%s", (char *) lfirst(lk));
+		if (rel->unique && v->type == jbvObject)
+		{
+			JsonbValue *child = CreateRow(ctx, cm, v, fcols, fvals, callowed, has_allowed, false);
+
+			QsTreeSet(row, (char *) lfirst(lk), child);
+		}
+		else
+		{
+			if (v->type != jbvArray)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("invalid value at %s: expected an array of child rows, got %s",
+								QsPathString(ctx), QsJsonTypeName(v))));
+			for (k = 0; k < v->val.array.nElems; k++)
+			{
+				int			s2 = ctx->path.len;
+
+				QsPathPush(ctx, "[%d]", k);
+				made = lappend(made, CreateRow(ctx, cm, &v->val.array.elems[k], fcols, fvals,
+											   callowed, has_allowed, false));
+				QsPathPop(ctx, s2);
+			}
+			QsTreeSet(row, (char *) lfirst(lk), QsTreeArray(made));
+		}
+		QsPathPop(ctx, save);
 	}
+}
+
+/*
+ * Insert one row of m from obj (plus fixed columns, the FK of a nested
+ * child), then its children under reverse relation names.  Returns the
+ * stored row as a tree, or NULL when ON CONFLICT DO NOTHING skipped it.
+ */
+static JsonbValue *
+CreateRow(QsCompileState *ctx, QsModel *m, JsonbValue *obj, List *fixed_cols, List *fixed_vals,
+		  List *allowed, bool has_allowed, bool skip_conflicts)
+{
+	CreateKeys	ck;
+	JsonbValue *row;
+
+	check_stack_depth();
+	CHECK_FOR_INTERRUPTS();
+	if (obj->type != jbvObject)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid row at %s: expected an object, got %s", QsPathString(ctx), QsJsonTypeName(obj))));
+	CreateRowKeys(ctx, m, obj, fixed_cols, allowed, has_allowed, &ck);
+	row = InsertRow(ctx, m, list_concat(ck.cols, fixed_cols), list_concat(ck.vals, fixed_vals),
+					skip_conflicts);
+	if (row == NULL)
+		return NULL;
+	CreateChildren(ctx, m, row, &ck, allowed, has_allowed);
 	return row;
 }
 
