@@ -546,49 +546,30 @@ typedef struct CopyGroup
 } CopyGroup;
 
 /*
- * Insert the rows through COPY when the path applies to every group of
- * them, returning [{"<pk>": id}, ...] in input order; NULL, having done
- * nothing, when the statement path must run (it also reports malformed
- * rows, unknown keys and the like).  allowed/has_allowed: the fields
- * allow-list, checked as the statement path checks it.
+ * The key column COPY returns (NULL: "returning": [], nothing back), or
+ * false when the call returns something else than a single integer key.
  */
-Jsonb *
-QsBulkCopy(QsModel *m, QsCompileState *ctx, Jsonb *rows, List *allowed, bool has_allowed, int batch,
-		   List *ret_cols)
+static bool
+CopyKeyColumn(QsModel *m, List *ret_cols, QsColumn **pk)
 {
-	JsonbContainer *root = &rows->root;
-	int			nrows;
-	QsColumn   *pk;
-	Relation	rel;
-	Oid			seq;
-	bool		check = false;
-	bool		ok;
-	ListCell   *lc;
-	ListCell   *lg;
+	*pk = NULL;
+	if (ret_cols == NIL)
+		return true;			/* "returning": []: COPY fills every default */
+	if (m->npk != 1 || list_length(ret_cols) != 1)
+		return false;
+	*pk = &m->columns[m->pk[0]];
+	return linitial(ret_cols) == *pk &&
+		((*pk)->basetypid == INT2OID || (*pk)->basetypid == INT4OID || (*pk)->basetypid == INT8OID);
+}
+
+/* The rows grouped by their keys (CopyGroup *), or NIL for anything odd (the statement way). */
+static List *
+CopyGroups(JsonbContainer *root, int nrows)
+{
 	List	   *groups = NIL;
-	int64	   *ids;
-	uint64		inserted = 0;
+	ListCell   *lg;
 	int			i;
 
-	if (!qs_bulk_copy || m->relkind != RELKIND_RELATION ||
-		!JsonContainerIsArray(root) || JsonContainerIsScalar(root))
-		return NULL;
-	nrows = JsonContainerSize(root);
-	if (nrows == 0)
-		return NULL;
-	if (ret_cols == NIL)
-		pk = NULL;				/* "returning": []: COPY fills every default */
-	else
-	{
-		if (m->npk != 1 || list_length(ret_cols) != 1)
-			return NULL;
-		pk = &m->columns[m->pk[0]];
-		if (linitial(ret_cols) != pk ||
-			(pk->basetypid != INT2OID && pk->basetypid != INT4OID && pk->basetypid != INT8OID))
-			return NULL;
-	}
-
-	/* group the rows by their keys; anything odd goes the statement way */
 	for (i = 0; i < nrows; i++)
 	{
 		JsonbContainer *r = RowObject(root, nrows, i);
@@ -596,7 +577,7 @@ QsBulkCopy(QsModel *m, QsCompileState *ctx, Jsonb *rows, List *allowed, bool has
 
 		CHECK_FOR_INTERRUPTS();
 		if (r == NULL || JsonContainerSize(r) == 0)
-			return NULL;
+			return NIL;
 		foreach(lg, groups)
 		{
 			CopyGroup  *c = (CopyGroup *) lfirst(lg);
@@ -616,8 +597,16 @@ QsBulkCopy(QsModel *m, QsCompileState *ctx, Jsonb *rows, List *allowed, bool has
 		}
 		g->idx[g->n++] = i;
 	}
+	return groups;
+}
 
-	/* every group's columns must suit COPY before anything is written */
+/* Does every group's column suit COPY (named, copyable, insertable)?  Fills g->cols and g->keys. */
+static bool
+CopyColumnsFit(QsCompileState *ctx, QsModel *m, List *groups, JsonbContainer *root, int nrows,
+			   QsColumn *pk, List *allowed, bool has_allowed)
+{
+	ListCell   *lg;
+
 	foreach(lg, groups)
 	{
 		CopyGroup  *g = (CopyGroup *) lfirst(lg);
@@ -636,37 +625,42 @@ QsBulkCopy(QsModel *m, QsCompileState *ctx, Jsonb *rows, List *allowed, bool has
 			appendStringInfo(&ctx->path, "$[%d].%s", g->idx[0], key);
 			col = QsWriteColumn(ctx, m, key, allowed, has_allowed);
 			if (col == NULL || col == pk || list_member_ptr(g->cols, col) || !CopyableColumn(col))
-				goto statement_path;
+				return false;
 			g->cols = lappend(g->cols, col);
 			g->keys = lappend(g->keys, key);
 		}
 		if (!MayInsert(m->relid, g->cols))
-			goto statement_path;
+			return false;
 	}
-	resetStringInfo(&ctx->path);
-	appendStringInfoChar(&ctx->path, '$');
+	return true;
+}
 
-	rel = table_open(m->relid, RowExclusiveLock);
-
-	/*
-	 * CopyFrom writes outside the executor, which is where PostgreSQL
-	 * checks read-only transactions (and hot standbys) and parallel mode:
-	 * there the statement path runs and the executor refuses the INSERT
-	 * with its own error (DoCopy makes the same exception for temporary
-	 * tables of this session).
-	 */
-	ok = !(XactReadOnly && !rel->rd_islocaltemp) && !IsInParallelMode() &&
+/*
+ * May CopyFrom write into rel?  It writes outside the executor, which is
+ * where PostgreSQL checks read-only transactions (and hot standbys) and
+ * parallel mode: there the statement path runs and the executor refuses
+ * the INSERT with its own error (DoCopy makes the same exception for
+ * temporary tables of this session).  Row triggers before insert and RLS
+ * also go the statement way.
+ */
+static bool
+CopyAllowed(Relation rel, QsModel *m)
+{
+	return !(XactReadOnly && !rel->rd_islocaltemp) && !IsInParallelMode() &&
 		(rel->trigdesc == NULL ||
-		  (!rel->trigdesc->trig_insert_before_row && !rel->trigdesc->trig_insert_instead_row)) &&
+		 (!rel->trigdesc->trig_insert_before_row && !rel->trigdesc->trig_insert_instead_row)) &&
 		check_enable_rls(m->relid, InvalidOid, true) != RLS_ENABLED;
-	seq = (ok && pk != NULL) ? DefaultSequence(rel, pk, &check) : InvalidOid;
-	if (!ok || (pk != NULL && !OidIsValid(seq)))
-	{
-		table_close(rel, NoLock);
-		return NULL;
-	}
+}
 
-	ids = palloc(sizeof(int64) * nrows);
+/* COPY every group in batches, keys drawn first into ids[]; the rows inserted. */
+static uint64
+CopyBatches(QsCompileState *ctx, Relation rel, List *groups, JsonbContainer *root, int nrows,
+			QsColumn *pk, Oid seq, bool check, int batch, int64 *ids)
+{
+	uint64		inserted = 0;
+	ListCell   *lg;
+	ListCell   *lc;
+
 	foreach(lg, groups)
 	{
 		CopyGroup  *g = (CopyGroup *) lfirst(lg);
@@ -705,6 +699,61 @@ QsBulkCopy(QsModel *m, QsCompileState *ctx, Jsonb *rows, List *allowed, bool has
 			pfree(src.buf.data);
 		}
 	}
+	return inserted;
+}
+
+/*
+ * Insert the rows through COPY when the path applies to every group of
+ * them, returning [{"<pk>": id}, ...] in input order; NULL, having done
+ * nothing, when the statement path must run (it also reports malformed
+ * rows, unknown keys and the like).  allowed/has_allowed: the fields
+ * allow-list, checked as the statement path checks it.
+ */
+Jsonb *
+QsBulkCopy(QsModel *m, QsCompileState *ctx, Jsonb *rows, List *allowed, bool has_allowed, int batch,
+		   List *ret_cols)
+{
+	JsonbContainer *root = &rows->root;
+	int			nrows;
+	QsColumn   *pk;
+	Relation	rel;
+	Oid			seq;
+	bool		check = false;
+	bool		ok;
+	List	   *groups;
+	int64	   *ids;
+	uint64		inserted;
+
+	if (!qs_bulk_copy || m->relkind != RELKIND_RELATION ||
+		!JsonContainerIsArray(root) || JsonContainerIsScalar(root))
+		return NULL;
+	nrows = JsonContainerSize(root);
+	if (nrows == 0 || !CopyKeyColumn(m, ret_cols, &pk))
+		return NULL;
+	groups = CopyGroups(root, nrows);
+	if (groups == NIL)
+		return NULL;
+	/* every group's columns must suit COPY before anything is written */
+	if (!CopyColumnsFit(ctx, m, groups, root, nrows, pk, allowed, has_allowed))
+	{
+		/* the statement path reports what it finds with its own JSON paths */
+		resetStringInfo(&ctx->path);
+		appendStringInfoChar(&ctx->path, '$');
+		return NULL;
+	}
+	resetStringInfo(&ctx->path);
+	appendStringInfoChar(&ctx->path, '$');
+
+	rel = table_open(m->relid, RowExclusiveLock);
+	ok = CopyAllowed(rel, m);
+	seq = (ok && pk != NULL) ? DefaultSequence(rel, pk, &check) : InvalidOid;
+	if (!ok || (pk != NULL && !OidIsValid(seq)))
+	{
+		table_close(rel, NoLock);
+		return NULL;
+	}
+	ids = palloc(sizeof(int64) * nrows);
+	inserted = CopyBatches(ctx, rel, groups, root, nrows, pk, seq, check, batch, ids);
 	CommandCounterIncrement();
 	table_close(rel, NoLock);
 	if (pk == NULL)
@@ -716,10 +765,4 @@ QsBulkCopy(QsModel *m, QsCompileState *ctx, Jsonb *rows, List *allowed, bool has
 		return JsonbValueToJsonb(&n);
 	}
 	return KeysResult(pk->name, ids, nrows);
-
-statement_path:
-	/* the statement path reports what it finds with its own JSON paths */
-	resetStringInfo(&ctx->path);
-	appendStringInfoChar(&ctx->path, '$');
-	return NULL;
 }
