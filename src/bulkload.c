@@ -61,7 +61,6 @@
 
 #include "commands/copyfrom_internal.h"
 
-
 #include "bulkload.h"
 #include "model.h"
 #include "pg_queryset.h"

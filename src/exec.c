@@ -41,6 +41,7 @@
 #include "param.h"
 #include "pg_queryset.h"
 #include "plancache.h"
+#include "shape.h"
 #include "spec.h"
 #include "state.h"
 

@@ -44,6 +44,7 @@
 #include "path.h"
 #include "pg_queryset.h"
 #include "qtree.h"
+#include "shape.h"
 #include "spec.h"
 #include "state.h"
 #include "transform.h"

@@ -26,6 +26,7 @@
 #include "lookup.h"
 #include "param.h"
 #include "path.h"
+#include "shape.h"
 #include "spec.h"
 #include "state.h"
 

@@ -25,6 +25,7 @@
 #include "utils/lsyscache.h"
 
 #include "param.h"
+#include "shape.h"
 #include "spec.h"
 #include "state.h"
 

@@ -90,6 +90,114 @@ IdentChar(unsigned char c)
 	return isalnum(c) || c == '_' || c == '$' || c >= 0x80;
 }
 
+/* Past a (nested) block comment starting at p. */
+static const char *
+SkipBlockComment(const char *p)
+{
+	int			depth = 0;
+
+	do
+	{
+		if (p[0] == '/' && p[1] == '*')
+		{
+			depth++;
+			p += 2;
+		}
+		else if (p[0] == '*' && p[1] == '/')
+		{
+			depth--;
+			p += 2;
+		}
+		else
+			p++;
+	} while (*p && depth > 0);
+	return p;
+}
+
+/*
+ * Past a '...' string starting at p (E'...' takes backslash escapes; ''
+ * is a quote either way); NULL when it is not terminated.
+ */
+static const char *
+SkipString(const char *src, const char *p)
+{
+	bool		escapes = (p > src && (p[-1] == 'E' || p[-1] == 'e') &&
+						   (p - 1 == src || !IdentChar((unsigned char) p[-2])));
+
+	p++;
+	while (*p)
+	{
+		if (escapes && *p == '\\' && p[1])
+			p += 2;
+		else if (*p == '\'' && p[1] == '\'')
+			p += 2;
+		else if (*p == '\'')
+			break;
+		else
+			p++;
+	}
+	return *p == '\0' ? NULL : p + 1;
+}
+
+/*
+ * Past a dollar-quoted string $tag$ ... $tag$ starting at p; p itself
+ * when "$" does not open one, NULL when it is not terminated.
+ */
+static const char *
+SkipDollarQuote(const char *p)
+{
+	const char *t = p + 1;
+	int			taglen;
+	const char *end;
+
+	while (*t && *t != '$' && (isalnum((unsigned char) *t) || *t == '_' || (unsigned char) *t >= 0x80))
+		t++;
+	if (*t != '$')
+		return p;
+	taglen = t - p + 1;
+	end = t + 1;
+	while (*end && strncmp(end, p, taglen) != 0)
+		end++;
+	return *end == '\0' ? NULL : end + taglen;
+}
+
+/* Past a number: 42, 4.2, 4e-2, 0x2A, 1_000, or .5 (no second dot). */
+static const char *
+SkipNumber(const char *p)
+{
+	bool		dots = (*p != '.');
+
+	if (*p == '.')
+		p++;
+	while (*p && (isalnum((unsigned char) *p) || (dots && *p == '.') || *p == '_' ||
+				  ((*p == '+' || *p == '-') && (p[-1] == 'e' || p[-1] == 'E'))))
+		p++;
+	return p;
+}
+
+/* Copy a "quoted identifier" (kept as it is) to out; returns the position after it. */
+static const char *
+CopyQuotedIdent(StringInfo out, const char *p)
+{
+	appendStringInfoChar(out, *p++);
+	while (*p)
+	{
+		if (*p == '"' && p[1] == '"')
+		{
+			appendStringInfoString(out, "\"\"");
+			p += 2;
+		}
+		else if (*p == '"')
+			break;
+		else
+			appendStringInfoChar(out, *p++);
+	}
+	if (*p)
+		appendStringInfoChar(out, *p++);
+	return p;
+}
+
+/* A statement's text for qs.query_stats: constants replaced by ?, comments dropped. */
 static void
 NormaliseSample(const char *src, char *dst, int dstlen)
 {
@@ -121,107 +229,37 @@ NormaliseSample(const char *src, char *dst, int dstlen)
 		}
 		else if (c == '/' && p[1] == '*')
 		{
-			int			depth = 0;
-
-			do
-			{
-				if (p[0] == '/' && p[1] == '*')
-				{
-					depth++;
-					p += 2;
-				}
-				else if (p[0] == '*' && p[1] == '/')
-				{
-					depth--;
-					p += 2;
-				}
-				else
-					p++;
-			} while (*p && depth > 0);
+			p = SkipBlockComment(p);
 			space = true;
 		}
 		else if (c == '\'')
 		{
-			/* E'...' takes backslash escapes; '' is a quote either way */
-			bool		escapes = (p > src && (p[-1] == 'E' || p[-1] == 'e') &&
-								   (p - 1 == src || !IdentChar((unsigned char) p[-2])));
-
-			p++;
-			while (*p)
-			{
-				if (escapes && *p == '\\' && p[1])
-					p += 2;
-				else if (*p == '\'' && p[1] == '\'')
-					p += 2;
-				else if (*p == '\'')
-					break;
-				else
-					p++;
-			}
-			if (*p == '\0')
+			if ((p = SkipString(src, p)) == NULL)
 				break;			/* unterminated: nothing after it is kept */
-			p++;
 			appendStringInfoChar(&out, '?');
 		}
 		else if (c == '$' && !prev_ident && (p[1] == '$' || isalpha((unsigned char) p[1]) || p[1] == '_'))
 		{
-			/* a dollar-quoted string: $tag$ ... $tag$ */
-			const char *t = p + 1;
-			int			taglen;
-			const char *end;
+			const char *end = SkipDollarQuote(p);
 
-			while (*t && *t != '$' && (isalnum((unsigned char) *t) || *t == '_' || (unsigned char) *t >= 0x80))
-				t++;
-			if (*t != '$')
+			if (end == NULL)
+				break;
+			if (end == p)
 			{
 				appendStringInfoChar(&out, '$');	/* not a quote after all */
 				p++;
 				continue;
 			}
-			taglen = t - p + 1;
-			end = t + 1;
-			while (*end && strncmp(end, p, taglen) != 0)
-				end++;
-			if (*end == '\0')
-				break;
-			p = end + taglen;
+			p = end;
 			appendStringInfoChar(&out, '?');
 		}
-		else if (isdigit(c) && !prev_ident)
+		else if ((isdigit(c) || (c == '.' && isdigit((unsigned char) p[1]))) && !prev_ident)
 		{
-			/* numbers: 42, 4.2, 4e-2, 0x2A, 1_000 */
-			while (*p && (isalnum((unsigned char) *p) || *p == '.' || *p == '_' ||
-						  ((*p == '+' || *p == '-') && (p[-1] == 'e' || p[-1] == 'E'))))
-				p++;
-			appendStringInfoChar(&out, '?');
-		}
-		else if (c == '.' && isdigit((unsigned char) p[1]) && !prev_ident)
-		{
-			p++;
-			while (*p && (isalnum((unsigned char) *p) || *p == '_' ||
-						  ((*p == '+' || *p == '-') && (p[-1] == 'e' || p[-1] == 'E'))))
-				p++;
+			p = SkipNumber(p);
 			appendStringInfoChar(&out, '?');
 		}
 		else if (c == '"')
-		{
-			/* a quoted identifier is kept as it is */
-			appendStringInfoChar(&out, *p++);
-			while (*p)
-			{
-				if (*p == '"' && p[1] == '"')
-				{
-					appendStringInfoString(&out, "\"\"");
-					p += 2;
-				}
-				else if (*p == '"')
-					break;
-				else
-					appendStringInfoChar(&out, *p++);
-			}
-			if (*p)
-				appendStringInfoChar(&out, *p++);
-		}
+			p = CopyQuotedIdent(&out, p);
 		else if (c == '$' && isdigit((unsigned char) p[1]))
 		{
 			/* a parameter: kept */
@@ -244,12 +282,14 @@ NormaliseSample(const char *src, char *dst, int dstlen)
 	pfree(out.data);
 }
 
+/* Are statistics, N+1 detection or a budget in force? */
 static bool
 Active(void)
 {
 	return qs_track_stats || qs_nplusone != QS_NPLUSONE_OFF || qs_query_budget > 0;
 }
 
+/* The counters of a query id, created on first use. */
 static QsStatEnt *
 StatEntry(uint64 queryid, const char *text)
 {
@@ -343,6 +383,7 @@ QsExecutorStart(QueryDesc *queryDesc, int eflags)
 		standard_ExecutorStart(queryDesc, eflags);
 }
 
+/* ExecutorRun hook: nesting depth around the run. */
 static void
 QsExecutorRun(QS_EXECUTOR_RUN_PARAMS)
 {
@@ -361,6 +402,7 @@ QsExecutorRun(QS_EXECUTOR_RUN_PARAMS)
 	PG_END_TRY();
 }
 
+/* ExecutorFinish hook: nesting depth around the finish. */
 static void
 QsExecutorFinish(QueryDesc *queryDesc)
 {
@@ -379,6 +421,7 @@ QsExecutorFinish(QueryDesc *queryDesc)
 	PG_END_TRY();
 }
 
+/* ExecutorEnd hook: pass on. */
 static void
 QsExecutorEnd(QueryDesc *queryDesc)
 {
@@ -422,6 +465,7 @@ QsStatsXactCallback(XactEvent event, void *arg)
 	}
 }
 
+/* Install the executor hooks and define the statistics settings. */
 void
 QsQueryStatsInit(void)
 {
@@ -443,6 +487,7 @@ QsQueryStatsInit(void)
  * ---------------------------------------------------------------------
  */
 
+/* Sort statistics entries by calls, most first. */
 static int
 CompareCalls(const void *a, const void *b)
 {
@@ -456,6 +501,7 @@ CompareCalls(const void *a, const void *b)
 	return x->queryid < y->queryid ? -1 : (x->queryid > y->queryid ? 1 : 0);
 }
 
+/* A JSON number node. */
 static JsonbValue *
 NumberTree(int64 v)
 {

@@ -1,15 +1,14 @@
 /*
  * spec.h
- *	  spec.c: JSON trees and the validated spec of a queryset, its shape
- *	  (the structure a cached statement depends on, and its data values in
- *	  walk order), slices, and method placeholders ({"$param": ...}).
+ *	  spec.c: JSON trees and the validated spec of a queryset, slices,
+ *	  and method placeholders ({"$param": ...}).  The shape of a spec is
+ *	  shape.h's.
  */
 #ifndef QS_SPEC_H
 #define QS_SPEC_H
 
 #include "model.h"
 
-/* ---------- spec.c: JSON trees and the validated spec ---------- */
 typedef struct QsOrderItem
 {
 	char	   *path;			/* NULL for random ordering ("?") */
@@ -95,22 +94,16 @@ extern JsonbValue *QsTreeObject(void);
 extern char *QsTreeText(JsonbValue *v);
 extern const char *QsJsonTypeName(JsonbValue *v);
 extern char *QsTreeKey(JsonbValue *keyval);
-extern bool QsNumberIsIntegral(JsonbValue *v);
 
 /* the spec */
 extern QsSpec *QsSpecParse(Jsonb *jb);
 extern QsSpec *QsSpecFromTree(JsonbValue *tree);
-extern JsonbValue *QsInQueryset(JsonbValue *v);
 extern void QsSpecSlice(JsonbValue *tree, bool *has_offset, int64 *offset,
 						bool *has_limit, int64 *limit);
 extern void QsSliceCompose(bool has_offset, int64 offset, bool has_limit, int64 limit,
 						   int64 start, bool has_stop, int64 stop,
 						   int64 *new_offset, bool *new_has_limit, int64 *new_limit);
 
-/* the shape */
-extern void QsShapeValue(StringInfo s, JsonbValue *v, List **lookups);
-extern void QsShapeOf(JsonbValue *tree, StringInfo s, List **lookups);
-extern List *QsInnerLookups(JsonbValue *queryset);
 
 /* method placeholders: while a method is validated they are typed NULLs */
 extern bool qs_validating_params;

@@ -80,6 +80,7 @@ static bool CheckTenantToken(char **newval, void **extra, GucSource source);
  * ---------------------------------------------------------------------
  */
 
+/* Define the tenant settings (only when preloaded) and their check hooks. */
 void
 QsTenantInit(void)
 {
@@ -128,6 +129,7 @@ QsTenantInit(void)
 	tenant_ready = true;
 }
 
+/* Refuse tenant functions when the library was not preloaded (their settings would not exist). */
 static void
 RequirePreload(void)
 {
@@ -168,6 +170,7 @@ SetTenantSetting(const char *name, const char *value, bool is_local)
 
 #define QS_TOKEN_MIN_CHECK 16	/* shorter strings are no token (a signature alone is 43) */
 
+/* Does the client's statement text contain this token? */
 static bool
 TokenInStatement(const char *token)
 {
@@ -201,6 +204,7 @@ RefuseToken(const char *msg, const char *detail, const char *hint)
 			 errhidecontext(true)));
 }
 
+/* Refuse (42501) a token found in the statement text, hiding the statement. */
 static void
 RefuseLiteralToken(void)
 {
@@ -318,6 +322,7 @@ ParseObject(const char *text, int len)
 	return j;
 }
 
+/* A key of the token's JSON claims into *out; false when absent. */
 static bool
 GetKey(Jsonb *j, const char *key, JsonbValue *out)
 {
@@ -368,6 +373,7 @@ typedef struct TokenCacheEntry
 static TokenCacheEntry token_cache[TOKEN_CACHE_SIZE];
 static int	token_cache_next = 0;
 
+/* Are two strings equal (NULL as the empty string)? */
 static bool
 SameString(const char *a, const char *b)
 {
@@ -391,6 +397,7 @@ TimeCheck(TokenCacheEntry *e)
 	return NULL;
 }
 
+/* Remember a verified token's tenant and expiry for this backend. */
 static void
 CacheToken(TokenCacheEntry *fresh)
 {
@@ -415,6 +422,138 @@ CacheToken(TokenCacheEntry *fresh)
 	token_cache_next = (token_cache_next + 1) % TOKEN_CACHE_SIZE;
 }
 
+/* A token from the cache (same secret, claim and audience), or NULL. */
+static TokenCacheEntry *
+CachedToken(const char *token, const char *secret, const char *claim, const char *aud)
+{
+	int			i;
+
+	for (i = 0; i < TOKEN_CACHE_SIZE; i++)
+	{
+		TokenCacheEntry *e = &token_cache[i];
+
+		if (e->token && strcmp(e->token, token) == 0 && SameString(e->secret, secret) &&
+			SameString(e->claim, claim) && SameString(e->audience, aud))
+			return e;
+	}
+	return NULL;
+}
+
+/* Check 1: three non-empty parts, header.payload.signature (*dot1, *dot2 between). */
+static const char *
+CheckTokenForm(const char *token, const char **dot1, const char **dot2)
+{
+	*dot1 = strchr(token, '.');
+	*dot2 = *dot1 ? strchr(*dot1 + 1, '.') : NULL;
+	if (*dot1 == NULL || *dot2 == NULL || strchr(*dot2 + 1, '.') != NULL || *dot1 == token ||
+		*dot2 == *dot1 + 1)
+		return "The token is malformed (expected header.payload.signature)";
+	return NULL;
+}
+
+/* Check 2: the HMAC-SHA-256 of header.payload under the secret, compared in constant time. */
+static const char *
+CheckSignature(const char *token, const char *dot2, const char *secret)
+{
+	uint8		mac[PG_SHA256_DIGEST_LENGTH];
+	pg_hmac_ctx *hctx = pg_hmac_create(PG_SHA256);
+	char	   *sig;
+	int			siglen = 0;
+	uint8		diff = 0;
+	int			i;
+
+	if (hctx == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	if (pg_hmac_init(hctx, (const uint8 *) secret, strlen(secret)) < 0 ||
+		pg_hmac_update(hctx, (const uint8 *) token, dot2 - token) < 0 ||
+		pg_hmac_final(hctx, mac, sizeof(mac)) < 0)
+	{
+		pg_hmac_free(hctx);
+		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not compute HMAC-SHA-256")));
+	}
+	pg_hmac_free(hctx);
+
+	sig = Base64UrlDecode(dot2 + 1, strlen(dot2 + 1), &siglen);
+	if (sig == NULL || siglen != PG_SHA256_DIGEST_LENGTH)
+		return "The signature is malformed";
+	for (i = 0; i < PG_SHA256_DIGEST_LENGTH; i++)
+		diff |= (uint8) sig[i] ^ mac[i];
+	if (diff != 0)
+		return "The signature does not match (forged or tampered token, or another secret)";
+	return NULL;
+}
+
+/* Check 3 (signed by the secret's holder): JSON objects, HS256, numeric exp and nbf. */
+static const char *
+CheckContents(const char *token, const char *dot1, const char *dot2, Jsonb **pj,
+			  TokenCacheEntry *fresh)
+{
+	int			hlen = 0;
+	int			plen = 0;
+	char	   *header = Base64UrlDecode(token, dot1 - token, &hlen);
+	char	   *payload = Base64UrlDecode(dot1 + 1, dot2 - dot1 - 1, &plen);
+	Jsonb	   *hj = header ? ParseObject(header, hlen) : NULL;
+	JsonbValue	v;
+	bool		bad = false;
+
+	*pj = payload ? ParseObject(payload, plen) : NULL;
+	if (hj == NULL || *pj == NULL)
+		return "The header or payload is not a JSON object";
+	if (!GetKey(hj, "alg", &v) || v.type != jbvString || v.val.string.len != 5 ||
+		memcmp(v.val.string.val, "HS256", 5) != 0)
+		return "The algorithm is not HS256";
+	memset(fresh, 0, sizeof(*fresh));
+	fresh->has_exp = NumericClaim(*pj, "exp", &fresh->exp, &bad);
+	fresh->has_nbf = NumericClaim(*pj, "nbf", &fresh->nbf, &bad);
+	if (bad)
+		return "The exp or nbf claim is not a number";
+	return NULL;
+}
+
+/* Check 4: the audience (aud, a string or an array) names pg_queryset.tenant_audience, if set. */
+static const char *
+CheckAudience(Jsonb *pj, const char *aud)
+{
+	JsonbValue	v;
+	bool		found = false;
+
+	if (aud[0] == '\0')
+		return NULL;
+	if (GetKey(pj, "aud", &v))
+	{
+		if (v.type == jbvString)
+			found = (v.val.string.len == (int) strlen(aud) &&
+					 memcmp(v.val.string.val, aud, v.val.string.len) == 0);
+		else if (v.type == jbvBinary && JsonContainerIsArray(v.val.binary.data))
+		{
+			JsonbValue	s;
+
+			s.type = jbvString;
+			s.val.string.val = (char *) aud;
+			s.val.string.len = strlen(aud);
+			found = findJsonbValueFromContainer(v.val.binary.data, JB_FARRAY, &s) != NULL;
+		}
+	}
+	return found ? NULL : "The audience (aud) does not match pg_queryset.tenant_audience";
+}
+
+/* Check 5: the tenant claim, a non-empty string or a number, into fresh->tenant. */
+static const char *
+CheckTenantClaim(Jsonb *pj, const char *claim, TokenCacheEntry *fresh)
+{
+	JsonbValue	v;
+
+	if (!GetKey(pj, claim, &v))
+		return "The token has no tenant claim (pg_queryset.tenant_claim)";
+	if (v.type == jbvString && v.val.string.len > 0)
+		fresh->tenant = pnstrdup(v.val.string.val, v.val.string.len);
+	else if (v.type == jbvNumeric)
+		fresh->tenant = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v.val.numeric)));
+	else
+		return "The tenant claim is not a non-empty string or a number";
+	return NULL;
+}
+
 /*
  * Verify a token under the current settings: the tenant it names, or
  * NULL with *failure saying which check failed.
@@ -427,147 +566,34 @@ VerifyToken(const char *token, const char **failure)
 	const char *aud = tenant_audience ? tenant_audience : "";
 	const char *dot1;
 	const char *dot2;
-	int			i;
+	TokenCacheEntry *cached = CachedToken(token, secret, claim, aud);
 	TokenCacheEntry fresh;
+	Jsonb	   *pj;
 
-	*failure = NULL;
-	for (i = 0; i < TOKEN_CACHE_SIZE; i++)
+	if (cached != NULL)
 	{
-		TokenCacheEntry *e = &token_cache[i];
-
-		if (e->token && strcmp(e->token, token) == 0 && SameString(e->secret, secret) &&
-			SameString(e->claim, claim) && SameString(e->audience, aud))
-		{
-			*failure = TimeCheck(e);
-			return *failure ? NULL : pstrdup(e->tenant);
-		}
+		*failure = TimeCheck(cached);
+		return *failure ? NULL : pstrdup(cached->tenant);
 	}
-
 	if (secret[0] == '\0')
 	{
 		*failure = "Signed mode is off (pg_queryset.tenant_secret is not set)";
 		return NULL;
 	}
-	dot1 = strchr(token, '.');
-	dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
-	if (dot1 == NULL || dot2 == NULL || strchr(dot2 + 1, '.') != NULL || dot1 == token || dot2 == dot1 + 1)
-	{
-		*failure = "The token is malformed (expected header.payload.signature)";
+	/* the checks in order: each failure says which one */
+	if ((*failure = CheckTokenForm(token, &dot1, &dot2)) != NULL ||
+		(*failure = CheckSignature(token, dot2, secret)) != NULL ||
+		(*failure = CheckContents(token, dot1, dot2, &pj, &fresh)) != NULL ||
+		(*failure = CheckAudience(pj, aud)) != NULL ||
+		(*failure = CheckTenantClaim(pj, claim, &fresh)) != NULL)
 		return NULL;
-	}
-
-	{
-		uint8		mac[PG_SHA256_DIGEST_LENGTH];
-		pg_hmac_ctx *hctx = pg_hmac_create(PG_SHA256);
-		char	   *sig;
-		int			siglen = 0;
-		uint8		diff = 0;
-		char	   *header;
-		char	   *payload;
-		int			hlen = 0;
-		int			plen = 0;
-		Jsonb	   *hj;
-		Jsonb	   *pj;
-		JsonbValue	v;
-		bool		bad = false;
-
-		if (hctx == NULL)
-			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-		if (pg_hmac_init(hctx, (const uint8 *) secret, strlen(secret)) < 0 ||
-			pg_hmac_update(hctx, (const uint8 *) token, dot2 - token) < 0 ||
-			pg_hmac_final(hctx, mac, sizeof(mac)) < 0)
-		{
-			pg_hmac_free(hctx);
-			ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not compute HMAC-SHA-256")));
-		}
-		pg_hmac_free(hctx);
-
-		/* the signature, compared in constant time */
-		sig = Base64UrlDecode(dot2 + 1, strlen(dot2 + 1), &siglen);
-		if (sig == NULL || siglen != PG_SHA256_DIGEST_LENGTH)
-		{
-			*failure = "The signature is malformed";
-			return NULL;
-		}
-		for (i = 0; i < PG_SHA256_DIGEST_LENGTH; i++)
-			diff |= (uint8) sig[i] ^ mac[i];
-		if (diff != 0)
-		{
-			*failure = "The signature does not match (forged or tampered token, or another secret)";
-			return NULL;
-		}
-
-		/* signed by the secret's holder: now the contents */
-		header = Base64UrlDecode(token, dot1 - token, &hlen);
-		payload = Base64UrlDecode(dot1 + 1, dot2 - dot1 - 1, &plen);
-		hj = header ? ParseObject(header, hlen) : NULL;
-		pj = payload ? ParseObject(payload, plen) : NULL;
-		if (hj == NULL || pj == NULL)
-		{
-			*failure = "The header or payload is not a JSON object";
-			return NULL;
-		}
-		if (!GetKey(hj, "alg", &v) || v.type != jbvString || v.val.string.len != 5 ||
-			memcmp(v.val.string.val, "HS256", 5) != 0)
-		{
-			*failure = "The algorithm is not HS256";
-			return NULL;
-		}
-		memset(&fresh, 0, sizeof(fresh));
-		fresh.has_exp = NumericClaim(pj, "exp", &fresh.exp, &bad);
-		fresh.has_nbf = NumericClaim(pj, "nbf", &fresh.nbf, &bad);
-		if (bad)
-		{
-			*failure = "The exp or nbf claim is not a number";
-			return NULL;
-		}
-		if (aud[0] != '\0')
-		{
-			bool		found = false;
-
-			if (GetKey(pj, "aud", &v))
-			{
-				if (v.type == jbvString)
-					found = (v.val.string.len == (int) strlen(aud) &&
-							 memcmp(v.val.string.val, aud, v.val.string.len) == 0);
-				else if (v.type == jbvBinary && JsonContainerIsArray(v.val.binary.data))
-				{
-					JsonbValue	s;
-
-					s.type = jbvString;
-					s.val.string.val = (char *) aud;
-					s.val.string.len = strlen(aud);
-					found = findJsonbValueFromContainer(v.val.binary.data, JB_FARRAY, &s) != NULL;
-				}
-			}
-			if (!found)
-			{
-				*failure = "The audience (aud) does not match pg_queryset.tenant_audience";
-				return NULL;
-			}
-		}
-		if (!GetKey(pj, claim, &v))
-		{
-			*failure = "The token has no tenant claim (pg_queryset.tenant_claim)";
-			return NULL;
-		}
-		if (v.type == jbvString && v.val.string.len > 0)
-			fresh.tenant = pnstrdup(v.val.string.val, v.val.string.len);
-		else if (v.type == jbvNumeric)
-			fresh.tenant = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v.val.numeric)));
-		else
-		{
-			*failure = "The tenant claim is not a non-empty string or a number";
-			return NULL;
-		}
-		fresh.token = (char *) token;
-		fresh.secret = (char *) secret;
-		fresh.claim = (char *) claim;
-		fresh.audience = (char *) aud;
-		CacheToken(&fresh);
-		*failure = TimeCheck(&fresh);
-		return *failure ? NULL : fresh.tenant;
-	}
+	fresh.token = (char *) token;
+	fresh.secret = (char *) secret;
+	fresh.claim = (char *) claim;
+	fresh.audience = (char *) aud;
+	CacheToken(&fresh);
+	*failure = TimeCheck(&fresh);
+	return *failure ? NULL : fresh.tenant;
 }
 
 /*
@@ -667,6 +693,7 @@ OperatorSql(Oid opno)
 	return sql;
 }
 
+/* The explicit tenant predicate of a scoped model under alias, or NULL. */
 char *
 QsTenantPredicate(QsModel *m, const char *alias)
 {
