@@ -45,69 +45,36 @@ PLAN_MODE="${QS_BENCH_PLAN_CACHE_MODE:-auto}"
 TARGET=0.95
 DB=qs_bench
 
-bad() { echo "dashboard.sh: $*" >&2; exit 2; }
-case "$PORT" in ''|*[!0-9]*) bad "QS_PGPORT must be a port number";; esac
-[ "$PORT" -ge 1024 ] && [ "$PORT" -le 65535 ] || bad "QS_PGPORT must be in 1024..65535"
+QS_BENCH_NAME=dashboard.sh
+. "$ROOT/bench/lib.sh"
+qs_port
 case "$SCALE" in ''|*[!0-9]*|0*) bad "QS_BENCH_SCALE must be a positive integer";; esac
 [ "$SCALE" -le 1000 ] || bad "QS_BENCH_SCALE must be at most 1000 (demo_data.sql's limit)"
 case "$SECONDS_RUN" in ''|*[!0-9]*|0*) bad "QS_BENCH_SECONDS must be a positive integer";; esac
 case "$ROUNDS" in ''|*[!0-9]*|0*) bad "QS_BENCH_ROUNDS must be a positive integer";; esac
 case "$WARMUP" in ''|*[!0-9]*) bad "QS_BENCH_WARMUP must be a non-negative integer";; esac
 case "$SEED" in ''|*[!0-9]*) bad "QS_BENCH_SEED must be a non-negative integer";; esac
-for v in QS_BENCH_BUILD QS_BENCH_KEEP QS_BENCH_STRICT; do
-  case "${!v:-0}" in 0|1) ;; *) bad "$v must be 0 or 1";; esac
-done
+qs_flags QS_BENCH_BUILD QS_BENCH_KEEP QS_BENCH_STRICT
 case "$PLAN_MODE" in auto|force_custom_plan|force_generic_plan) ;; *) bad "QS_BENCH_PLAN_CACHE_MODE must be auto, force_custom_plan or force_generic_plan";; esac
 PLAN_OPTS="-c plan_cache_mode=$PLAN_MODE"
 PER=$(( SECONDS_RUN / ROUNDS )); [ "$PER" -ge 1 ] || PER=1
 
-TMP="$(mktemp -d "${TMPDIR:-/tmp}/qs_dashboard.XXXXXX")"
-cleanup() {
-  local rc=$?
-  rm -rf "$TMP"
-  if [ "${QS_BENCH_KEEP:-0}" = 1 ]; then
-    echo "dashboard.sh: cluster left running (QS_BENCH_KEEP=1): eval \"\$(QS_PGPORT=$PORT bash scripts/cluster.sh env)\"" >&2
-  else
-    QS_PGPORT="$PORT" bash scripts/cluster.sh stop >/dev/null 2>&1 || true
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-log() { echo "dashboard.sh: $*" >&2; }
-die() { echo "dashboard.sh: ERROR: $*" >&2; exit 1; }
+qs_bench_tmp
 
 # ---------------------------------------------------------------------
 # 0. dependencies and the extension
 # ---------------------------------------------------------------------
-bash scripts/install-deps.sh >&2
-command -v pgbench >/dev/null || PATH="$(pg_config --bindir):$PATH"
-command -v pgbench >/dev/null || die "pgbench not found"
-
-SO="$(pg_config --pkglibdir)/pg_queryset.so"
-if [ "${QS_BENCH_BUILD:-0}" = 1 ] || [ ! -f "$SO" ]; then
-  log "building and installing pg_queryset"
-  make -s && make -s install
-fi
+qs_bench_deps
 
 # ---------------------------------------------------------------------
 # 1. throw-away cluster
 # ---------------------------------------------------------------------
-QS_PGPORT="$PORT" bash scripts/cluster.sh start >&2
-eval "$(QS_PGPORT="$PORT" bash scripts/cluster.sh env)"
-export PGDATABASE="$DB"
-
-PSQL=(psql -X -q -v ON_ERROR_STOP=1 -d "$DB")
+qs_bench_cluster
 
 # ---------------------------------------------------------------------
 # 2. data
 # ---------------------------------------------------------------------
-log "loading demo data at scale $SCALE"
-PGOPTIONS="-c client_min_messages=warning" dropdb --if-exists "$DB"
-createdb "$DB"
-"${PSQL[@]}" -f test/fixtures/demo_schema.sql >/dev/null
-"${PSQL[@]}" -v scale="$SCALE" -f test/fixtures/demo_data.sql >/dev/null
+qs_bench_demo "$SCALE"
 "${PSQL[@]}" -c "CREATE EXTENSION pg_queryset" -c "VACUUM ANALYZE" >/dev/null
 
 NCAT="$("${PSQL[@]}" -At -c "SELECT max(id) FROM catalog_category")"
@@ -445,26 +412,15 @@ log "plans (executed): $(for p in "${DASH[@]}"; do printf '%s=%s ' "${p#dash_}" 
 # With a latency file, writes "transaction-number latency-us" for every
 # transaction there (pgbench -l).
 bench() {
-  local script="$1" secs="$2" latf="${3:-}" f="$TMP/pgbench.out" logopt=()
+  local script="$1" secs="$2" latf="${3:-}" logopt=() res
   if [ -n "$latf" ]; then rm -f "$TMP"/txlog.*; logopt=(-l --log-prefix="$TMP/txlog"); fi
-  if ! PGOPTIONS="$PLAN_OPTS" pgbench -M prepared -c 1 -j 1 -T "$secs" -n --random-seed="$SEED" \
-        "${logopt[@]}" -f "bench/$script.sql" "$DB" > "$f" 2>&1; then
-    cat "$f" >&2
-    die "pgbench failed on $script"
-  fi
-  if grep -q "number of failed transactions: [1-9]" "$f"; then
-    cat "$f" >&2
-    die "pgbench reported failed transactions on $script"
-  fi
-  local tps lat
-  tps="$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$f" | tail -1)"
-  lat="$(sed -n 's/^latency average = \([0-9.]*\) ms.*/\1/p' "$f" | tail -1)"
-  [ -n "$tps" ] && [ -n "$lat" ] || { cat "$f" >&2; die "cannot parse pgbench output for $script"; }
+  res="$(PGOPTIONS="$PLAN_OPTS" qs_pgbench "$script" -M prepared -c 1 -j 1 -T "$secs" -n \
+           --random-seed="$SEED" "${logopt[@]}" -f "bench/$script.sql" "$DB")"
   if [ -n "$latf" ]; then
     # pgbench -l: client transaction-number latency-us script epoch us
     awk '{ print $2, $3 }' "$TMP"/txlog.* > "$latf"
   fi
-  echo "$tps $lat"
+  echo "$res"
 }
 
 declare -A SIDES=(

@@ -46,37 +46,16 @@ export QS_NESTED_ITERS="${QS_NESTED_ITERS:-200}"
 export QS_NESTED_ITERS_A="${QS_NESTED_ITERS_A:-20}"
 export QS_NESTED_WARMUP="${QS_NESTED_WARMUP:-20}"
 
-for v in SCALE QS_NESTED_ITERS QS_NESTED_ITERS_A QS_NESTED_WARMUP; do
-  case "${!v}" in ''|*[!0-9]*|0) echo "nested.sh: $v must be a positive integer, got '${!v}'" >&2; exit 2;; esac
-done
+QS_BENCH_NAME=nested.sh
+. "$ROOT/bench/lib.sh"
+qs_positive SCALE QS_NESTED_ITERS QS_NESTED_ITERS_A QS_NESTED_WARMUP
 
-TMP="$(mktemp -d "${TMPDIR:-/tmp}/qs_nested.XXXXXX")"
-chmod 755 "$TMP"
-cleanup() {
-  local rc=$?
-  rm -rf "$TMP"
-  if [ "${QS_BENCH_KEEP:-0}" = 1 ]; then
-    echo "nested.sh: cluster left running (QS_BENCH_KEEP=1): eval \"\$(QS_PGPORT=$PORT bash scripts/cluster.sh env)\"; psql -d $DB" >&2
-  else
-    QS_PGPORT="$PORT" bash scripts/cluster.sh stop >/dev/null 2>&1 || true
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-log() { echo "nested.sh: $*" >&2; }
-die() { echo "nested.sh: ERROR: $*" >&2; exit 1; }
+qs_bench_tmp
 
 # ---------------------------------------------------------------------
 # 0. dependencies, the extension, the client
 # ---------------------------------------------------------------------
-bash scripts/install-deps.sh python3-django python3-psycopg2 >&2
-SO="$(pg_config --pkglibdir)/pg_queryset.so"
-if [ "${QS_BENCH_BUILD:-0}" = 1 ] || [ ! -f "$SO" ]; then
-  log "building and installing pg_queryset"
-  make -s && make -s install
-fi
+qs_bench_deps python3-django python3-psycopg2
 
 command -v gcc >/dev/null || die "gcc not found (apt-get install build-essential)"
 INC="$(pg_config --includedir)"
@@ -88,19 +67,12 @@ gcc -O2 -Wall -o "$CLIENT" bench/nested_client.c -I"$INC" -L"$(pg_config --libdi
 # ---------------------------------------------------------------------
 # 1. throw-away cluster
 # ---------------------------------------------------------------------
-QS_PGPORT="$PORT" bash scripts/cluster.sh start >&2
-eval "$(QS_PGPORT="$PORT" bash scripts/cluster.sh env)"
-export PGDATABASE="$DB"
-PSQL=(psql -X -q -v ON_ERROR_STOP=1 -d "$DB")
+qs_bench_cluster
 
 # ---------------------------------------------------------------------
 # 2. data: the demo data, then the benchmark users
 # ---------------------------------------------------------------------
-log "loading demo data at scale $SCALE"
-PGOPTIONS="-c client_min_messages=warning" dropdb --if-exists "$DB"
-createdb "$DB"
-"${PSQL[@]}" -f test/fixtures/demo_schema.sql >/dev/null
-"${PSQL[@]}" -v scale="$SCALE" -f test/fixtures/demo_data.sql >/dev/null
+qs_bench_demo "$SCALE"
 "${PSQL[@]}" -c "CREATE EXTENSION pg_queryset" \
              -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
 log "adding the benchmark users (bench/nested_data.sql)"

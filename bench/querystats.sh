@@ -24,30 +24,15 @@ ROUNDS="${QS_BENCH_ROUNDS:-5}"
 OUT="${QS_BENCH_OUT:-$ROOT/bench/results/querystats.txt}"
 DB=qs_qstats
 TARGET=0.97
-for v in SCALE SECS ROUNDS; do
-  case "${!v}" in ''|*[!0-9]*|0) echo "querystats.sh: $v must be a positive integer" >&2; exit 2;; esac
-done
+QS_BENCH_NAME=querystats.sh
+. "$ROOT/bench/lib.sh"
+qs_positive SCALE SECS ROUNDS
 
-TMP="$(mktemp -d "${TMPDIR:-/tmp}/qs_qstats.XXXXXX")"
-cleanup() {
-  local rc=$?
-  rm -rf "$TMP"
-  if [ "${QS_BENCH_KEEP:-0}" != 1 ]; then QS_PGPORT="$PORT" bash scripts/cluster.sh stop >/dev/null 2>&1 || true; fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-log() { echo "querystats.sh: $*" >&2; }
-die() { echo "querystats.sh: ERROR: $*" >&2; exit 1; }
+qs_bench_tmp
+qs_bench_deps
+QS_PRELOAD=0 qs_bench_cluster
 
-bash scripts/install-deps.sh >&2
-command -v pgbench >/dev/null || PATH="$(pg_config --bindir):$PATH"
-[ -f "$(pg_config --pkglibdir)/pg_queryset.so" ] || { make -s && make -s install; }
-QS_PRELOAD=0 QS_PGPORT="$PORT" bash scripts/cluster.sh start >&2
-eval "$(QS_PGPORT="$PORT" bash scripts/cluster.sh env)"
-
-PGOPTIONS="-c client_min_messages=warning" dropdb --if-exists "$DB"
-createdb "$DB"
+qs_bench_fresh_db
 log "pgbench -i -s $SCALE"
 pgbench -i -q -s "$SCALE" "$DB" >/dev/null 2>&1 || die "pgbench -i failed"
 psql -X -q -d "$DB" -c "CREATE EXTENSION pg_queryset" >/dev/null
@@ -67,9 +52,9 @@ got="$(PGOPTIONS="${OPTS[counting]}" psql -X -At -d "$DB" -c "SELECT 1" -c "SELE
 [ "$(echo "$got" | tail -1)" = 3 ] || die "the counting variant does not count (got: $got)"
 
 bench() {  # variant seconds -> tps
-  local f="$TMP/pgbench.out"
-  PGOPTIONS="${OPTS[$1]}" pgbench -S -M prepared -c 1 -j 1 -n -T "$2" "$DB" > "$f" 2>&1 || { cat "$f" >&2; die "pgbench failed ($1)"; }
-  sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$f" | tail -1
+  local res
+  res="$(PGOPTIONS="${OPTS[$1]}" qs_pgbench "$1" -S -M prepared -c 1 -j 1 -n -T "$2" "$DB")"
+  echo "${res%% *}"
 }
 
 PER=$(( SECS / ROUNDS )); [ "$PER" -ge 1 ] || PER=1

@@ -37,58 +37,27 @@ SEED="${QS_BENCH_SEED:-20240101}"
 TARGET=0.80
 DB=qs_bench
 
-case "$SCALE" in ''|*[!0-9]*) echo "run.sh: QS_BENCH_SCALE must be a positive integer" >&2; exit 2;; esac
-case "$SECONDS_RUN" in ''|*[!0-9]*) echo "run.sh: QS_BENCH_SECONDS must be a positive integer" >&2; exit 2;; esac
-case "$SEED" in ''|*[!0-9]*) echo "run.sh: QS_BENCH_SEED must be a non-negative integer" >&2; exit 2;; esac
-case "$WARMUP" in ''|*[!0-9]*) echo "run.sh: QS_BENCH_WARMUP must be a non-negative integer" >&2; exit 2;; esac
+QS_BENCH_NAME=run.sh
+. "$ROOT/bench/lib.sh"
+qs_positive SCALE SECONDS_RUN
+qs_nonnegative SEED WARMUP
 
-TMP="$(mktemp -d "${TMPDIR:-/tmp}/qs_bench.XXXXXX")"
-cleanup() {
-  local rc=$?
-  rm -rf "$TMP"
-  if [ "${QS_BENCH_KEEP:-0}" = 1 ]; then
-    echo "run.sh: cluster left running (QS_BENCH_KEEP=1): eval \"\$(QS_PGPORT=$PORT bash scripts/cluster.sh env)\"" >&2
-  else
-    QS_PGPORT="$PORT" bash scripts/cluster.sh stop >/dev/null 2>&1 || true
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-log() { echo "run.sh: $*" >&2; }
-die() { echo "run.sh: ERROR: $*" >&2; exit 1; }
+qs_bench_tmp
 
 # ---------------------------------------------------------------------
 # 0. dependencies and the extension
 # ---------------------------------------------------------------------
-bash scripts/install-deps.sh >&2
-command -v pgbench >/dev/null || PATH="$(pg_config --bindir):$PATH"
-command -v pgbench >/dev/null || die "pgbench not found"
-
-SO="$(pg_config --pkglibdir)/pg_queryset.so"
-if [ "${QS_BENCH_BUILD:-0}" = 1 ] || [ ! -f "$SO" ]; then
-  log "building and installing pg_queryset"
-  make -s && make -s install
-fi
+qs_bench_deps
 
 # ---------------------------------------------------------------------
 # 1. throw-away cluster
 # ---------------------------------------------------------------------
-QS_PGPORT="$PORT" bash scripts/cluster.sh start >&2
-eval "$(QS_PGPORT="$PORT" bash scripts/cluster.sh env)"
-export PGDATABASE="$DB"
-
-PSQL=(psql -X -q -v ON_ERROR_STOP=1 -d "$DB")
+qs_bench_cluster
 
 # ---------------------------------------------------------------------
 # 2. data
 # ---------------------------------------------------------------------
-log "loading demo data at scale $SCALE"
-PGOPTIONS="-c client_min_messages=warning" dropdb --if-exists "$DB"
-createdb "$DB"
-"${PSQL[@]}" -f test/fixtures/demo_schema.sql >/dev/null
-"${PSQL[@]}" -v scale="$SCALE" -f test/fixtures/demo_data.sql >/dev/null
+qs_bench_demo "$SCALE"
 "${PSQL[@]}" -c "CREATE EXTENSION pg_queryset" -c "VACUUM ANALYZE" >/dev/null
 
 NPROD="$("${PSQL[@]}" -At -c "SELECT max(id) FROM catalog_product")"
@@ -147,21 +116,8 @@ log "verified $nver samples: identical"
 # ---------------------------------------------------------------------
 # pgbench <script> <seconds> [PGOPTIONS]; prints "tps latency_ms"
 bench() {
-  local script="$1" secs="$2" opts="${3:-}" f="$TMP/pgbench.out"
-  if ! PGOPTIONS="$opts" pgbench -M prepared -c 1 -j 1 -T "$secs" -n \
-        --random-seed="$SEED" -D nprod="$NPROD" -f "bench/$script.sql" "$DB" > "$f" 2>&1; then
-    cat "$f" >&2
-    die "pgbench failed on $script"
-  fi
-  if grep -q "number of failed transactions: [1-9]" "$f"; then
-    cat "$f" >&2
-    die "pgbench reported failed transactions on $script"
-  fi
-  local tps lat
-  tps="$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$f" | tail -1)"
-  lat="$(sed -n 's/^latency average = \([0-9.]*\) ms.*/\1/p' "$f" | tail -1)"
-  [ -n "$tps" ] && [ -n "$lat" ] || { cat "$f" >&2; die "cannot parse pgbench output for $script"; }
-  echo "$tps $lat"
+  PGOPTIONS="${3:-}" qs_pgbench "$1" -M prepared -c 1 -j 1 -T "$2" -n \
+    --random-seed="$SEED" -D nprod="$NPROD" -f "bench/$1.sql" "$DB"
 }
 
 PAIRS=(point list rows)

@@ -30,32 +30,16 @@ CLIENTS="${QS_BENCH_CLIENTS:-2}"
 OUT="${QS_BENCH_OUT:-$ROOT/bench/results/tenant.txt}"
 DB=qs_tenant_bench
 TARGET=0.90
-for v in SECS ROUNDS CLIENTS; do
-  case "${!v}" in ''|*[!0-9]*|0) echo "tenant.sh: $v must be a positive integer" >&2; exit 2;; esac
-done
+QS_BENCH_NAME=tenant.sh
+. "$ROOT/bench/lib.sh"
+qs_positive SECS ROUNDS CLIENTS
 
-TMP="$(mktemp -d "${TMPDIR:-/tmp}/qs_tenant.XXXXXX")"
-chmod 755 "$TMP"
-cleanup() {
-  local rc=$?
-  rm -rf "$TMP"
-  QS_PGPORT="$PORT" bash scripts/cluster.sh stop >/dev/null 2>&1 || true
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-log() { echo "tenant.sh: $*" >&2; }
-die() { echo "tenant.sh: ERROR: $*" >&2; exit 1; }
-
-bash scripts/install-deps.sh >&2
-command -v pgbench >/dev/null || PATH="$(pg_config --bindir):$PATH"
-[ -f "$(pg_config --pkglibdir)/pg_queryset.so" ] || { make -s && make -s install; }
-QS_PGPORT="$PORT" bash scripts/cluster.sh start >&2
-eval "$(QS_PGPORT="$PORT" bash scripts/cluster.sh env)"
+qs_bench_tmp
+qs_bench_deps
+qs_bench_cluster
 
 log "loading 1,000,000 rows x 2 tables"
-PGOPTIONS="-c client_min_messages=warning" dropdb --if-exists "$DB"
-createdb "$DB"
+qs_bench_fresh_db
 psql -X -q -v ON_ERROR_STOP=1 -d "$DB" >/dev/null <<'SQL'
 SET client_min_messages = warning;
 CREATE EXTENSION pg_queryset;
@@ -134,9 +118,10 @@ EXPLAIN (COSTS OFF) SELECT * FROM plain_item WHERE tenant_id = 17 ORDER BY creat
 SQL
 }
 
-run() {  # script -> tps
-  pgbench -n -M prepared -U bench_app -c "$CLIENTS" -j "$CLIENTS" -T "$SECS" -f "$TMP/$1.sql" "$DB" 2>/dev/null \
-    | awk '/^tps/ { print $3; exit }'
+run() {  # script -> tps (a failed run or transaction is an ERROR, never a figure)
+  local res
+  res="$(qs_pgbench "$1" -n -M prepared -U bench_app -c "$CLIENTS" -j "$CLIENTS" -T "$SECS" -f "$TMP/$1.sql" "$DB")"
+  echo "${res%% *}"
 }
 
 declare -A SUM

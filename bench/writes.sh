@@ -53,16 +53,14 @@ UPD_TARGET=1.30      # qs.bulk_update / hand-written UPDATE ... FROM unnest, eve
 CR_TARGET=2.00       # qs.bulk_create / COPY, at the largest size
 DB=qs_writes
 
-bad() { echo "writes.sh: $*" >&2; exit 2; }
-case "$PORT" in ''|*[!0-9]*) bad "QS_PGPORT must be a port number";; esac
-[ "$PORT" -ge 1024 ] && [ "$PORT" -le 65535 ] || bad "QS_PGPORT must be in 1024..65535"
+QS_BENCH_NAME=writes.sh
+. "$ROOT/bench/lib.sh"
+qs_port
 case "$SCALE" in ''|*[!0-9]*|0*) bad "QS_BENCH_SCALE must be a positive integer";; esac
 [ "$SCALE" -le 1000 ] || bad "QS_BENCH_SCALE must be at most 1000 (demo_data.sql's limit)"
 case "$QS_WRITES_RUNS" in ''|*[!0-9]*|0*) bad "QS_WRITES_RUNS must be a positive integer";; esac
 case "$QS_WRITES_DJANGO_MAX" in ''|*[!0-9]*|0*) bad "QS_WRITES_DJANGO_MAX must be a positive integer (seconds)";; esac
-for v in QS_WRITES_DJANGO QS_BENCH_BUILD QS_BENCH_KEEP QS_BENCH_STRICT; do
-  case "${!v:-0}" in 0|1) ;; *) bad "$v must be 0 or 1";; esac
-done
+qs_flags QS_WRITES_DJANGO QS_BENCH_BUILD QS_BENCH_KEEP QS_BENCH_STRICT
 [ -n "${QS_WRITES_SIZES// /}" ] || bad "QS_WRITES_SIZES is empty"
 MAXSIZE=0
 for n in $QS_WRITES_SIZES $QS_WRITES_DJANGO_UPDATE_SIZES; do
@@ -74,54 +72,26 @@ for n in $QS_WRITES_DJANGO_UPDATE_SIZES; do
   case " $QS_WRITES_SIZES " in *" $n "*) ;; *) bad "QS_WRITES_DJANGO_UPDATE_SIZES: $n is not in QS_WRITES_SIZES";; esac
 done
 
-TMP="$(mktemp -d "${TMPDIR:-/tmp}/qs_writes.XXXXXX")"
-chmod 755 "$TMP"
-cleanup() {
-  local rc=$?
-  rm -rf "$TMP"
-  if [ "${QS_BENCH_KEEP:-0}" = 1 ]; then
-    echo "writes.sh: cluster left running (QS_BENCH_KEEP=1): eval \"\$(QS_PGPORT=$PORT bash scripts/cluster.sh env)\"; psql -d $DB" >&2
-  else
-    QS_PGPORT="$PORT" bash scripts/cluster.sh stop >/dev/null 2>&1 || true
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-log() { echo "writes.sh: $*" >&2; }
-die() { echo "writes.sh: ERROR: $*" >&2; exit 1; }
+qs_bench_tmp
 
 # ---------------------------------------------------------------------
 # 0. dependencies and the extension
 # ---------------------------------------------------------------------
-bash scripts/install-deps.sh python3-django python3-psycopg2 >&2
+qs_bench_deps python3-django python3-psycopg2
 PY=/usr/bin/python3
 "$PY" -c "import django, psycopg2" 2>/dev/null || die "$PY cannot import django and psycopg2 (apt-get install python3-django python3-psycopg2)"
-SO="$(pg_config --pkglibdir)/pg_queryset.so"
-if [ "${QS_BENCH_BUILD:-0}" = 1 ] || [ ! -f "$SO" ]; then
-  log "building and installing pg_queryset"
-  make -s && make -s install
-fi
 
 # ---------------------------------------------------------------------
 # 1. throw-away cluster
 # ---------------------------------------------------------------------
-QS_PGPORT="$PORT" bash scripts/cluster.sh start >&2
-eval "$(QS_PGPORT="$PORT" bash scripts/cluster.sh env)"
-export PGDATABASE="$DB"
-PSQL=(psql -X -q -v ON_ERROR_STOP=1 -d "$DB")
+qs_bench_cluster
 
 # ---------------------------------------------------------------------
 # 2. data: the demo data (catalog_product is what bulk_update writes),
 # topped up to the largest size if needed; bench_item for bulk_create
 # ---------------------------------------------------------------------
-log "loading demo data at scale $SCALE"
 t0=$(date +%s)
-PGOPTIONS="-c client_min_messages=warning" dropdb --if-exists "$DB"
-createdb "$DB"
-"${PSQL[@]}" -f test/fixtures/demo_schema.sql >/dev/null
-"${PSQL[@]}" -v scale="$SCALE" -f test/fixtures/demo_data.sql >/dev/null
+qs_bench_demo "$SCALE"
 NDEMO="$("${PSQL[@]}" -At -c "SELECT count(*) FROM catalog_product")"
 TOPUP=0
 if [ "$NDEMO" -lt "$MAXSIZE" ]; then
