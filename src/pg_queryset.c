@@ -1,6 +1,8 @@
 /*
  * pg_queryset.c
- *	  Module entry point: _PG_init, GUCs, the executor hooks of querystats.c.
+ *	  Module entry point: _PG_init and the pg_queryset.* GUCs (those of
+ *	  the tenant are defined by tenant.c; the executor hooks that use the
+ *	  statement-counting GUCs live in querystats.c).
  *
  * _PG_init only delegates: it defines the pg_queryset.* GUCs, reserves
  * the prefix, and asks each module to register its callbacks.  It does

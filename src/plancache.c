@@ -1,6 +1,8 @@
 /*
  * plancache.c
- *	  Backend-local cache of saved SPI plans, keyed by the SQL shape.
+ *	  Backend-local cache of saved SPI plans, keyed by the SQL shape, the
+ *	  shape cache in front of it (a spec's shape -> its compiled
+ *	  statement), and qs.plan_cache_stats() / qs.plan_cache_reset().
  *
  * Design note.  compile.c produces SQL text that depends only on a spec's
  * shape (values are parameters), so the text plus the parameter types is
