@@ -74,16 +74,7 @@ static int64 session_nested = 0;
 static int64 session_rows = 0;
 static int64 session_untracked = 0; /* statements without a query id */
 
-/*
- * The sample text of a shape, with every constant replaced by ? and
- * comments dropped, whitespace folded, cut at QS_STATS_SAMPLE_LEN bytes
- * on a character boundary.  qs.query_stats() and the N+1 message show
- * it; a literal (a tenant token, a password, another tenant's value) is
- * never kept (docs/threat-model.md).  A small scanner of PostgreSQL's
- * lexical rules rather than the parser's: it runs on text the parser
- * already accepted, never raises an error, and on anything it does not
- * recognise (an unterminated string) drops the rest.
- */
+/* Can c continue an identifier (or a $n parameter, or a dollar-quote tag)? */
 static bool
 IdentChar(unsigned char c)
 {
@@ -197,7 +188,16 @@ CopyQuotedIdent(StringInfo out, const char *p)
 	return p;
 }
 
-/* A statement's text for qs.query_stats: constants replaced by ?, comments dropped. */
+/*
+ * The sample text of a shape, with every constant replaced by ? and
+ * comments dropped, whitespace folded, cut at QS_STATS_SAMPLE_LEN bytes
+ * on a character boundary.  qs.query_stats() and the N+1 message show
+ * it; a literal (a tenant token, a password, another tenant's value) is
+ * never kept (docs/threat-model.md).  A small scanner of PostgreSQL's
+ * lexical rules rather than the parser's: it runs on text the parser
+ * already accepted, never raises an error, and on anything it does not
+ * recognise (an unterminated string) drops the rest.
+ */
 static void
 NormaliseSample(const char *src, char *dst, int dstlen)
 {

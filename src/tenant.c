@@ -671,12 +671,7 @@ QsTenantOfRelation(Relation rel, QsModel *m)
 	m->tenant_attnum = ScopedColumn(rel, &m->tenant_opno);
 }
 
-/*
- * The explicit tenant predicate of a scoped model's statement, or NULL:
- * "t0.tenant_id OPERATOR(pg_catalog.=) qs.current_tenant_as(NULL::bigint)".
- * Row-level security enforces the tenant; this copy lets the planner
- * prune partitions and a distributed router route on it.
- */
+/* An operator as "OPERATOR(schema.name)" for SQL text. */
 static char *
 OperatorSql(Oid opno)
 {
@@ -693,7 +688,12 @@ OperatorSql(Oid opno)
 	return sql;
 }
 
-/* The explicit tenant predicate of a scoped model under alias, or NULL. */
+/*
+ * The explicit tenant predicate of a scoped model's statement, or NULL:
+ * "t0.tenant_id OPERATOR(pg_catalog.=) qs.current_tenant_as(NULL::bigint)".
+ * Row-level security enforces the tenant; this copy lets the planner
+ * prune partitions and a distributed router route on it.
+ */
 char *
 QsTenantPredicate(QsModel *m, const char *alias)
 {
