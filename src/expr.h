@@ -31,7 +31,7 @@ extern void QsOrderSql(QsCompileState *ctx, StringInfo buf, List *order_by);
 extern char *QsOrderClause(const char *expr, QsOrderItem *o);
 
 /* shared with aggregate.c */
-extern void QsExprError(QsCompileState *ctx, const char *msg, const char *hint) pg_attribute_noreturn();
+extern void QsExprError(QsCompileState *ctx, const char *msg, const char *hint);
 extern QsExpr *QsMakeExpr(char *sql, Oid type);
 extern QsExpr *QsCopyExpr(QsExpr *e);
 extern bool QsIsIntType(Oid t);

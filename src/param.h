@@ -75,6 +75,6 @@ extern Datum QsCoerceValue(struct QsCompileState *ctx, JsonbValue *v, Oid type,
 						   const char *field, bool *isnull);
 extern JsonbValue *QsUnwrapValue(JsonbValue *v);
 extern char *QsLikeEscape(const char *s);
-extern void QsBadValue(struct QsCompileState *ctx, const char *field, const char *why) pg_attribute_noreturn();
+extern void QsBadValue(struct QsCompileState *ctx, const char *field, const char *why);
 
 #endif							/* QS_PARAM_H */

@@ -19,7 +19,7 @@ extern QsScope *QsOpenToMany(QsCompileState *ctx, const char *prefix, QsRelation
 extern char *QsScopeJoins(QsScope *scope);
 extern char *QsKeyEquality(Oid lrel, const char *lalias, AttrNumber *lkeys, Oid rrel,
 						   const char *ralias, AttrNumber *rkeys, int n);
-extern void QsUnknownField(QsCompileState *ctx, QsModel *model, const char *name) pg_attribute_noreturn();
+extern void QsUnknownField(QsCompileState *ctx, QsModel *model, const char *name);
 extern QsColumn *QsPkColumn(QsCompileState *ctx, QsModel *model);
 extern QsExpr *QsPkKeyExpr(QsModel *model, const char *alias, bool outer);
 extern char *QsTenantCond(QsCompileState *ctx, QsModel *m, const char *alias);

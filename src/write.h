@@ -12,7 +12,7 @@
 
 extern JsonbValue *QsWriteTreeArg(FunctionCallInfo fcinfo, int argno, const char *what, bool array);
 extern QsCompileState *QsWriteContext(QsModel *m);
-extern void QsWriteUnknownKey(QsCompileState *ctx, QsModel *m, const char *name) pg_attribute_noreturn();
+extern void QsWriteUnknownKey(QsCompileState *ctx, QsModel *m, const char *name);
 extern char *QsRowJsonb(List *cols, const char *alias);
 extern int	QsNameCmp(const ListCell *a, const ListCell *b);
 extern List *QsAllColumns(QsModel *m);
