@@ -29,104 +29,49 @@
 #                     (default bench/results/dashboard.txt)
 set -euo pipefail
 
-CALLER_PWD="$PWD"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 
-PORT="${QS_PGPORT:-54430}"
-SCALE="${QS_BENCH_SCALE:-20}"
-SECONDS_RUN="${QS_BENCH_SECONDS:-15}"
-ROUNDS="${QS_BENCH_ROUNDS:-5}"
-WARMUP="${QS_BENCH_WARMUP:-2}"
-SEED="${QS_BENCH_SEED:-20240101}"
-OUT="${QS_BENCH_OUT:-$ROOT/bench/results/dashboard.txt}"
-case "$OUT" in /*) ;; *) OUT="$CALLER_PWD/$OUT";; esac   # relative to the caller's cwd
+pgbench_settings 54430 20 15 5 2
+setting_flags QS_BENCH_BUILD QS_BENCH_KEEP QS_BENCH_STRICT
+OUT="$(caller_path "${QS_BENCH_OUT:-$ROOT/bench/results/dashboard.txt}")"
 PLAN_MODE="${QS_BENCH_PLAN_CACHE_MODE:-auto}"
+case "$PLAN_MODE" in auto|force_custom_plan|force_generic_plan) ;; *) bad "QS_BENCH_PLAN_CACHE_MODE must be auto, force_custom_plan or force_generic_plan";; esac
+PLAN_OPTS="-c plan_cache_mode=$PLAN_MODE"
 TARGET=0.95
 DB=qs_bench
 
-QS_BENCH_NAME=dashboard.sh
-. "$ROOT/bench/lib.sh"
-qs_port
-case "$SCALE" in ''|*[!0-9]*|0*) bad "QS_BENCH_SCALE must be a positive integer";; esac
-[ "$SCALE" -le 1000 ] || bad "QS_BENCH_SCALE must be at most 1000 (demo_data.sql's limit)"
-case "$SECONDS_RUN" in ''|*[!0-9]*|0*) bad "QS_BENCH_SECONDS must be a positive integer";; esac
-case "$ROUNDS" in ''|*[!0-9]*|0*) bad "QS_BENCH_ROUNDS must be a positive integer";; esac
-case "$WARMUP" in ''|*[!0-9]*) bad "QS_BENCH_WARMUP must be a non-negative integer";; esac
-case "$SEED" in ''|*[!0-9]*) bad "QS_BENCH_SEED must be a non-negative integer";; esac
-qs_flags QS_BENCH_BUILD QS_BENCH_KEEP QS_BENCH_STRICT
-case "$PLAN_MODE" in auto|force_custom_plan|force_generic_plan) ;; *) bad "QS_BENCH_PLAN_CACHE_MODE must be auto, force_custom_plan or force_generic_plan";; esac
-PLAN_OPTS="-c plan_cache_mode=$PLAN_MODE"
-PER=$(( SECONDS_RUN / ROUNDS )); [ "$PER" -ge 1 ] || PER=1
-
-qs_bench_tmp
-
 # ---------------------------------------------------------------------
-# 0. dependencies and the extension
+# 0, 1. dependencies, the extension, a throw-away cluster
 # ---------------------------------------------------------------------
-qs_bench_deps
-
-# ---------------------------------------------------------------------
-# 1. throw-away cluster
-# ---------------------------------------------------------------------
-qs_bench_cluster
+pgbench_cluster qs_dashboard
 
 # ---------------------------------------------------------------------
 # 2. data
 # ---------------------------------------------------------------------
-qs_bench_demo "$SCALE"
-"${PSQL[@]}" -c "CREATE EXTENSION pg_queryset" -c "VACUUM ANALYZE" >/dev/null
+demo_db "$SCALE"
 
-NCAT="$("${PSQL[@]}" -At -c "SELECT max(id) FROM catalog_category")"
+NCAT="$(sql_value "SELECT max(id) FROM catalog_category")"
 [ "${NCAT:-0}" -ge 24 ] || die "expected at least 24 categories, found ${NCAT:-none}"
-NPROD="$("${PSQL[@]}" -At -c "SELECT count(*) FROM catalog_product")"
+NPROD="$(sql_value "SELECT count(*) FROM catalog_product")"
 COUNTS="$("${PSQL[@]}" -At -F' ' -c "SELECT (SELECT count(*) FROM shop_order), (SELECT count(*) FROM shop_orderitem)")"
 read -r NORD NITEM <<< "$COUNTS"
-DATES="$("${PSQL[@]}" -At -c "SET TimeZone = 'UTC'; SELECT to_char(min(created_at), 'YYYY-MM-DD') || ' .. ' || to_char(max(created_at), 'YYYY-MM-DD') FROM shop_order")"
+DATES="$(sql_value "SET TimeZone = 'UTC'; SELECT to_char(min(created_at), 'YYYY-MM-DD') || ' .. ' || to_char(max(created_at), 'YYYY-MM-DD') FROM shop_order")"
 # The date windows are 2024-01-01 + [0, 550] days, 180 days long, so they
 # end by 2025-12-31: the orders must cover that span.
-SPAN_OK="$("${PSQL[@]}" -At -c "SELECT min(created_at) < '2024-01-15+00' AND max(created_at) > '2025-12-15+00' FROM shop_order")"
+SPAN_OK="$(sql_value "SELECT min(created_at) < '2024-01-15+00' AND max(created_at) > '2025-12-15+00' FROM shop_order")"
 [ "$SPAN_OK" = t ] || die "orders span $DATES; the benchmark's date windows need 2024-01-01 .. 2025-12-31"
 
 # ---------------------------------------------------------------------
 # 3a. correctness: the statements pgbench will time, run once through
 # psql with sample values, must return exactly the same text
 # ---------------------------------------------------------------------
-# The SQL line of a pgbench script (meta-commands, comments and the \gset
-# line that computes the date window removed); psql interpolates :name from
-# -v just as pgbench does from \set and \gset.
-script_sql() { grep -v -e '^\\' -e '^--' -e '^[[:space:]]*$' -e '\\gset$' "bench/$1.sql"; }
-
-run_sample() {  # script, then name=value pairs
-  local script="$1"; shift
-  local args=() kv
-  for kv in "$@"; do args+=(-v "$kv"); done
-  script_sql "$script" | "${PSQL[@]}" -At "${args[@]}" -f -
-}
-
 # pgbench computes d1 and d2 from the day offset (the \gset line of
 # dash_*.sql); so do we, as quoted literals for psql
 window() {  # day offset -> "d1='...' d2='...'"
   echo "d1='$(date -u -d "2024-01-01 + $1 days" '+%Y-%m-%dT00:00:00+00')'" \
        "d2='$(date -u -d "2024-01-01 + $(( $1 + 180 )) days" '+%Y-%m-%dT00:00:00+00')'"
-}
-
-declare -A HITS
-nver=0
-verify() {  # pair, other side, then name=value pairs
-  local pair="$1" other="$2"; shift 2
-  run_sample "${pair}_qs" "$@" > "$TMP/qs.out"
-  run_sample "${pair}_${other}" "$@" > "$TMP/other.out"
-  if ! cmp -s "$TMP/qs.out" "$TMP/other.out"; then
-    echo "dashboard.sh: MISMATCH in '$pair' ($other) for $*:" >&2
-    diff <(tr '{' '\n' < "$TMP/qs.out") <(tr '{' '\n' < "$TMP/other.out") | head -20 >&2 || true
-    die "the extension's output differs from ${pair}_${other}.sql"
-  fi
-  # a sample with rows counts towards the "verified with data" tally
-  if [ -s "$TMP/qs.out" ] && [ "$(cat "$TMP/qs.out")" != "[]" ]; then
-    HITS[$pair]=$(( ${HITS[$pair]:-0} + 1 ))
-  fi
-  nver=$((nver + 1))
 }
 
 log "verifying that qs and hand-written outputs are identical"
@@ -144,10 +89,8 @@ done
 for c in 1 2 7 17 24 $((NCAT + 1)); do   # the last one matches no product
   verify tomany django cat="$c"
 done
-for pair in dash_revenue dash_monthly dash_top dash_lowstock tomany; do
-  [ "${HITS[$pair]:-0}" -gt 0 ] || die "every '$pair' sample came back empty: the data is not what the benchmark expects"
-done
-log "verified $nver samples: identical"
+require_hits dash_revenue dash_monthly dash_top dash_lowstock tomany
+log "verified $NVER samples: identical"
 
 # (5) over the whole product table: qs, Django with and without distinct,
 # each compared per product with counts taken independently (one GROUP BY
@@ -231,25 +174,19 @@ SQL
 hand_top() {
   # (psql interpolates :'plan' in a script, not in -c)
   echo "SELECT (p->>'Node Type') || '/' || coalesce(p->>'Strategy', '') || '/' || jsonb_array_length(coalesce(p->'Plans', '[]')) FROM (SELECT (:'plan'::jsonb)->0->'Plan' AS p) s" \
-    | "${PSQL[@]}" -At -v plan="$1" -f -
+    | psql_vars plan="$1"
 }
 
 node_types() {  # plan json, path to the root node
   echo "SELECT jsonb_path_query_array((:'plan'::jsonb)$2, 'strict \$.**.\"Node Type\"')" \
-    | "${PSQL[@]}" -At -v plan="$1" -f -
+    | psql_vars plan="$1"
 }
 
 explain_qs() {  # script, name=value pairs: qs.explain of the script's spec
-  local script="$1"; shift
-  local args=() kv
-  for kv in "$@"; do args+=(-v "$kv"); done
-  script_sql "$script" | sed 's/^SELECT qs\.json(/SELECT qs.explain(/' | "${PSQL[@]}" -At "${args[@]}" -f -
+  script_sql "$1" | sed 's/^SELECT qs\.json(/SELECT qs.explain(/' | psql_vars "${@:2}"
 }
 explain_sql() {  # script, name=value pairs: EXPLAIN (FORMAT JSON) of its SQL
-  local script="$1"; shift
-  local args=() kv
-  for kv in "$@"; do args+=(-v "$kv"); done
-  script_sql "$script" | sed 's/^/EXPLAIN (FORMAT JSON) /' | "${PSQL[@]}" -At "${args[@]}" -f -
+  script_sql "$1" | sed 's/^/EXPLAIN (FORMAT JSON) /' | psql_vars "${@:2}"
 }
 
 # The plan a prepared statement actually runs once PostgreSQL's plan cache
@@ -377,7 +314,7 @@ for pair in "${DASH[@]}"; do
   declare -n runs="${EXEC_RUNS[$pair]}"
   eq="$(executed_plan "${pair}_qs" "${runs[@]}")"
   eh="$(executed_plan "${pair}_hand" "${runs[@]}")"
-  [ -n "$eq" ] && [ -n "$eh" ] || die "$pair: auto_explain did not report the executed plan"
+  if [ -z "$eq" ] || [ -z "$eh" ]; then die "$pair: auto_explain did not report the executed plan"; fi
   unset -n runs
   EXEC_KIND[$pair]="qs $(plan_kind "$eq"), hand $(plan_kind "$eh")"
   plan_tree "$eq" 1 > "$TMP/exec.qs"
@@ -408,19 +345,19 @@ log "plans (executed): $(for p in "${DASH[@]}"; do printf '%s=%s ' "${p#dash_}" 
 # ---------------------------------------------------------------------
 # 3c. timing
 # ---------------------------------------------------------------------
-# pgbench <script> <seconds> [latency file]; prints "tps latency_ms".
-# With a latency file, writes "transaction-number latency-us" for every
-# transaction there (pgbench -l).
+# pgbench <script> <seconds> [round]; prints "tps latency_ms".  In a
+# round, also writes "transaction-number latency-us" for every transaction
+# to $TMP/lat.<script>.<round> (pgbench -l).
 bench() {
-  local script="$1" secs="$2" latf="${3:-}" logopt=() res
-  if [ -n "$latf" ]; then rm -f "$TMP"/txlog.*; logopt=(-l --log-prefix="$TMP/txlog"); fi
-  res="$(PGOPTIONS="$PLAN_OPTS" qs_pgbench "$script" -M prepared -c 1 -j 1 -T "$secs" -n \
-           --random-seed="$SEED" "${logopt[@]}" -f "bench/$script.sql" "$DB")"
-  if [ -n "$latf" ]; then
+  local script="$1" secs="$2" round="${3:-}" logopt=()
+  if [ -n "$round" ]; then rm -f "$TMP"/txlog.*; logopt=(-l --log-prefix="$TMP/txlog"); fi
+  PGOPTIONS="$PLAN_OPTS" pgbench_run "$script" -M prepared -c 1 -j 1 -T "$secs" -n --random-seed="$SEED" \
+    "${logopt[@]}" -f "bench/$script.sql" "$DB"
+  if [ -n "$round" ]; then
     # pgbench -l: client transaction-number latency-us script epoch us
-    awk '{ print $2, $3 }' "$TMP"/txlog.* > "$latf"
+    awk '{ print $2, $3 }' "$TMP"/txlog.* > "$TMP/lat.$script.$round"
   fi
-  echo "$res"
+  echo "$PGB_TPS $PGB_LAT"
 }
 
 declare -A SIDES=(
@@ -434,22 +371,15 @@ nscripts=0; for pair in "${PAIRS[@]}"; do for side in ${SIDES[$pair]}; do nscrip
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 log "timing: $nscripts scripts, ${WARMUP}s warm-up + $ROUNDS interleaved rounds of ${PER}s each (about $(( nscripts * (WARMUP + ROUNDS * PER) / 60 + 1 )) min)"
 for pair in "${PAIRS[@]}"; do
-  for side in ${SIDES[$pair]}; do
-    : > "$TMP/$pair.$side"
-    if [ "$WARMUP" -gt 0 ]; then bench "${pair}_$side" "$WARMUP" >/dev/null; fi
-  done
-  for ((round = 1; round <= ROUNDS; round++)); do
-    for side in ${SIDES[$pair]}; do
-      bench "${pair}_$side" "$PER" "$TMP/lat.$pair.$side.$round" >> "$TMP/$pair.$side"
-    done
-  done
-  for side in ${SIDES[$pair]}; do
-    # mean TPS and mean latency over the rounds (equal durations)
-    read -r "TPS[$pair.$side]" "LAT[$pair.$side]" < <(awk '{ t += $1; l += $2; n++ } END { printf "%.1f %.4f\n", t / n, l / n }' "$TMP/$pair.$side")
+  read -r -a sides <<< "${SIDES[$pair]}"
+  interleave bench "$TMP/r." "$WARMUP" "$ROUNDS" "$PER" "${sides[@]/#/${pair}_}"
+  for side in "${sides[@]}"; do
+    round_means "$TMP/r.${pair}_$side"
+    TPS[$pair.$side]="$MEAN_TPS"; LAT[$pair.$side]="$MEAN_LAT"
   done
   # qs / (hand or django) ratio of each round: the spread shows the noise
-  other="$(echo "${SIDES[$pair]}" | cut -d' ' -f2)"
-  SPREAD[$pair]="$(paste -d' ' "$TMP/$pair.qs" "$TMP/$pair.$other" | awk '{ r = $1 / $3; if (NR == 1 || r < lo) lo = r; if (NR == 1 || r > hi) hi = r } END { printf "%.2f-%.2f", lo, hi }')"
+  qf="$TMP/r.${pair}_qs"; of="$TMP/r.${pair}_${sides[1]}"
+  SPREAD[$pair]="$(round_range "$qf" "$of")"
   # paired: every round of every side draws the same parameter sequence
   # (same --random-seed), so transaction k of round r ran the same values on
   # both sides; the median over all such pairs of other latency / qs latency
@@ -457,18 +387,18 @@ for pair in "${PAIRS[@]}"; do
   # outliers
   for ((round = 1; round <= ROUNDS; round++)); do
     awk 'NR == FNR { q[$1] = $2; next } ($1 in q) && q[$1] > 0 { print $2 / q[$1] }' \
-      "$TMP/lat.$pair.qs.$round" "$TMP/lat.$pair.$other.$round"
-  done | sort -g > "$TMP/paired.$pair"
-  PAIRED[$pair]="$(awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else printf "%.2f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }' "$TMP/paired.$pair")"
+      "$TMP/lat.${pair}_qs.$round" "$TMP/lat.${pair}_${sides[1]}.$round"
+  done > "$TMP/paired.$pair"
+  PAIRED[$pair]="$(median %.2f < "$TMP/paired.$pair")"
   NPAIRED[$pair]="$(wc -l < "$TMP/paired.$pair")"
-  MEDIAN[$pair]="$(paste -d' ' "$TMP/$pair.qs" "$TMP/$pair.$other" | awk '{ print $1 / $3 }' | sort -g | awk '{ v[NR] = $1 } END { printf "%.2f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')"
+  MEDIAN[$pair]="$(paste -d' ' "$qf" "$of" | awk '{ print $1 / $3 }' | median %.2f)"
   # TPS of every round, for the report
   {
     printf '%-26s' "${LABEL[$pair]}"
-    for side in ${SIDES[$pair]}; do printf ' %s:' "$side"; awk '{ printf " %.1f", $1 }' "$TMP/$pair.$side"; done
+    for side in "${sides[@]}"; do printf ' %s:' "$side"; awk '{ printf " %.1f", $1 }' "$TMP/r.${pair}_$side"; done
     echo
   } >> "$TMP/rounds.txt"
-  log "  $pair: $(for side in ${SIDES[$pair]}; do printf '%s %s tps, ' "$side" "${TPS[$pair.$side]}"; done)per-round ratio ${SPREAD[$pair]}"
+  log "  $pair: $(for side in "${sides[@]}"; do printf '%s %s tps, ' "$side" "${TPS[$pair.$side]}"; done)per-round ratio ${SPREAD[$pair]}"
 done
 
 LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
@@ -476,15 +406,11 @@ LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
 # ---------------------------------------------------------------------
 # 4. report
 # ---------------------------------------------------------------------
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-SETTINGS="$(env | grep -E '^QS_(PGPORT|BENCH_[A-Z]+)=' | grep -v '^QS_BENCH_OUT=' | sort | tr '\n' ' ' || true)"
-PGVERSION="$("${PSQL[@]}" -At -c "SELECT version()")"
+SETTINGS="$(settings_line)"
 fails=0
 {
   echo "pg_queryset dashboard benchmark ($(date -u '+%Y-%m-%d %H:%M UTC'))"
-  echo "machine:    $(nproc) CPUs, $(uname -srm)"
-  echo "cpu:        $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
-  echo "postgresql: $PGVERSION"
+  report_host
   echo "data:       scale $SCALE ($NPROD products, $NORD orders from $DATES, $NITEM order items)"
   echo "parameters: (1)-(3) orders created in [2024-01-01 + d, + 180 days], d in 0..550 days;"
   echo "            (4) active products with stock <= n, n in 0..10; (5) one category in 1..24"
@@ -492,14 +418,14 @@ fails=0
   echo "            interleaved qs/hand/qs/hand... (TPS and latency: mean over rounds; ratio = qs TPS / other TPS)"
   echo "settings:   ${SETTINGS:-defaults}"
   echo "load avg:   $LOAD_BEFORE before the timing, $LOAD_AFTER after (1, 5, 15 min; anything else running adds noise)"
-  echo "verified:   $nver sample parameter sets, qs output == hand-written (or Django distinct) output, exact text;"
+  echo "verified:   $NVER sample parameter sets, qs output == hand-written (or Django distinct) output, exact text;"
   echo "            with rows: $(for p in "${PAIRS[@]}"; do printf '%s %s, ' "${p#dash_}" "${HITS[$p]}"; done | sed 's/, $//')"
   echo
   echo "== dashboard: qs.json vs hand-written SQL (target: ratio >= $TARGET, same plans) =="
   printf '%-24s %7s %8s %6s %8s %8s %11s %6s %6s  %-9s %-22s %s\n' scenario "qs TPS" "hand TPS" ratio "qs ms" "hand ms" "round range" median paired "EXPLAIN" "run (7th execution)" target
   for pair in "${DASH[@]}"; do
     r="$(ratio "${TPS[$pair.qs]}" "${TPS[$pair.hand]}")"
-    if awk -v r="$r" -v t="$TARGET" 'BEGIN { exit !(r >= t) }'; then ok="ok"; else ok="BELOW $TARGET"; fails=$((fails + 1)); fi
+    if meets "$r" ">=" "$TARGET"; then ok="ok"; else ok="BELOW $TARGET"; fails=$((fails + 1)); fi
     case "${PLAN_SAME[$pair]}" in identical) pl=same;; *) pl=DIFFERENT;; esac
     case "${EXEC_SAME[$pair]}" in identical) pe=same;; *) pe=DIFFERENT;; esac
     k="${EXEC_KIND[$pair]}"; k="${k//qs /}"; k="${k//hand /}"; k="${k//, //}"
@@ -522,7 +448,7 @@ fails=0
     printf '%-26s %9.1f %9.3f %13s\n' "$side" "${TPS[tomany.$side]}" "${LAT[tomany.$side]}" "$(ratio "${TPS[tomany.qs]}" "${TPS[tomany.$side]}")"
   done
   r="$(ratio "${TPS[tomany.qs]}" "${TPS[tomany.django]}")"
-  if awk -v r="$r" 'BEGIN { exit !(r >= 1) }'; then faster="qs.json is faster than Django's distinct SQL (x$r)"
+  if meets "$r" ">=" 1; then faster="qs.json is faster than Django's distinct SQL (x$r)"
   else faster="Django's distinct SQL is faster than qs.json (x$(ratio "${TPS[tomany.django]}" "${TPS[tomany.qs]}"))"; fi
   echo "ratio qs / django-distinct = $r (per-round range ${SPREAD[tomany]}, median ${MEDIAN[tomany]};"
   echo "  paired median over ${NPAIRED[tomany]} transactions ${PAIRED[tomany]}; no target): $faster"
@@ -544,11 +470,6 @@ fails=0
   cat "$TMP/rounds.txt"
 } > "$TMP/report.txt"
 
-mkdir -p "$(dirname "$OUT")"
-cp "$TMP/report.txt" "$OUT"
-cat "$OUT"
-log "report written to ${OUT#"$ROOT"/}"
+publish_report "$TMP/report.txt"
 
-if [ "${QS_BENCH_STRICT:-0}" = 1 ] && [ $((fails + plan_fail)) -gt 0 ]; then
-  die "$fails dashboard ratio(s) below $TARGET, $plan_fail plan(s) different"
-fi
+strict_exit $((fails + plan_fail)) "$fails dashboard ratio(s) below $TARGET, $plan_fail plan(s) different"

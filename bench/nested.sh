@@ -36,26 +36,26 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 
-PORT="${QS_PGPORT:-54420}"
-SCALE="${QS_BENCH_SCALE:-20}"
+setting_port 54420
+setting SCALE QS_BENCH_SCALE 20 1 1000
+setting QS_NESTED_ITERS QS_NESTED_ITERS 200 1
+setting QS_NESTED_ITERS_A QS_NESTED_ITERS_A 20 1
+setting QS_NESTED_WARMUP QS_NESTED_WARMUP 20 1
+export QS_NESTED_ITERS QS_NESTED_ITERS_A QS_NESTED_WARMUP   # read by the client
+setting_flags QS_BENCH_BUILD QS_BENCH_KEEP QS_BENCH_STRICT
 OUT="${QS_NESTED_OUT:-$ROOT/bench/results/nested.txt}"
 DB=qs_nested
-export QS_NESTED_ITERS="${QS_NESTED_ITERS:-200}"
-export QS_NESTED_ITERS_A="${QS_NESTED_ITERS_A:-20}"
-export QS_NESTED_WARMUP="${QS_NESTED_WARMUP:-20}"
 
-QS_BENCH_NAME=nested.sh
-. "$ROOT/bench/lib.sh"
-qs_positive SCALE QS_NESTED_ITERS QS_NESTED_ITERS_A QS_NESTED_WARMUP
-
-qs_bench_tmp
+bench_tmp qs_nested
 
 # ---------------------------------------------------------------------
 # 0. dependencies, the extension, the client
 # ---------------------------------------------------------------------
-qs_bench_deps python3-django python3-psycopg2
+install_deps python3-django python3-psycopg2
+ensure_extension
 
 command -v gcc >/dev/null || die "gcc not found (apt-get install build-essential)"
 INC="$(pg_config --includedir)"
@@ -67,27 +67,27 @@ gcc -O2 -Wall -o "$CLIENT" bench/nested_client.c -I"$INC" -L"$(pg_config --libdi
 # ---------------------------------------------------------------------
 # 1. throw-away cluster
 # ---------------------------------------------------------------------
-qs_bench_cluster
+start_cluster
 
 # ---------------------------------------------------------------------
 # 2. data: the demo data, then the benchmark users
 # ---------------------------------------------------------------------
-qs_bench_demo "$SCALE"
+load_demo "$SCALE"
 "${PSQL[@]}" -c "CREATE EXTENSION pg_queryset" \
-             -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
+             -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null || die "CREATE EXTENSION failed"
 log "adding the benchmark users (bench/nested_data.sql)"
-"${PSQL[@]}" -f bench/nested_data.sql >/dev/null
+"${PSQL[@]}" -f bench/nested_data.sql >/dev/null || die "loading bench/nested_data.sql failed"
 # Django's related_name: order.items
-"${PSQL[@]}" -c "SELECT qs.name_relation('shop_order', 'shop_orderitem', 'items')" >/dev/null
-"${PSQL[@]}" -c "VACUUM ANALYZE" >/dev/null
+"${PSQL[@]}" -c "SELECT qs.name_relation('shop_order', 'shop_orderitem', 'items')" >/dev/null || die "qs.name_relation failed"
+"${PSQL[@]}" -c "VACUUM ANALYZE" >/dev/null || die "VACUUM ANALYZE failed"
 
-uid() { "${PSQL[@]}" -At -c "SELECT id FROM auth_user WHERE username = 'bench_n$1'"; }
+uid() { sql_value "SELECT id FROM auth_user WHERE username = 'bench_n$1'"; }
 U50="$(uid 50)"; U10="$(uid 10)"; U100="$(uid 100)"; U1000="$(uid 1000)"
 for u in "$U50" "$U10" "$U100" "$U1000"; do [ -n "$u" ] || die "benchmark users missing"; done
-NPROD="$("${PSQL[@]}" -At -c "SELECT count(*) FROM catalog_product")"
-NORD="$("${PSQL[@]}" -At -c "SELECT count(*) FROM shop_order")"
-NITEM="$("${PSQL[@]}" -At -c "SELECT count(*) FROM shop_orderitem")"
-got="$("${PSQL[@]}" -At -c "SELECT count(*) || ' ' || count(DISTINCT o.id) FROM shop_order o JOIN shop_orderitem i ON i.order_id = o.id WHERE o.user_id = $U50")"
+NPROD="$(sql_value "SELECT count(*) FROM catalog_product")"
+NORD="$(sql_value "SELECT count(*) FROM shop_order")"
+NITEM="$(sql_value "SELECT count(*) FROM shop_orderitem")"
+got="$(sql_value "SELECT count(*) || ' ' || count(DISTINCT o.id) FROM shop_order o JOIN shop_orderitem i ON i.order_id = o.id WHERE o.user_id = $U50")"
 [ "$got" = "250 50" ] || die "user $U50 should have 50 orders with 250 items, has: $got (items orders)"
 
 spec_for() {
@@ -140,7 +140,7 @@ log "running the Django client (bench/django/run.py)"
 read -r DA DB DC DD < <(sed -n 's/^DJANGO_STMTS a=\([0-9]*\) b=\([0-9]*\) c=\([0-9]*\) d=\([0-9]*\)$/\1 \2 \3 \4/p' "$TMP/django.out")
 [ "${DA:-}" = 601 ] || die "Django's loop (a) should send 601 statements, sent ${DA:-?}"
 [ "${DB:-}" = 4 ] || die "Django's prefetch (b) should send 4 statements, sent ${DB:-?}"
-[ "${DC:-}" = 1 ] && [ "${DD:-}" = 1 ] || die "(c) and (d) should send 1 statement each"
+if [ "${DC:-}" != 1 ] || [ "${DD:-}" != 1 ]; then die "(c) and (d) should send 1 statement each"; fi
 read -r DJ_A_C DJ_B_C DJ_C_D < <(sed -n 's/^DJANGO_RATIOS a_c=\([0-9.]*\) b_c=\([0-9.]*\) c_d=\([0-9.]*\)$/\1 \2 \3/p' "$TMP/django.out")
 [ -n "${DJ_C_D:-}" ] || die "cannot parse the Django client's ratios"
 
@@ -217,11 +217,10 @@ fi
 # ---------------------------------------------------------------------
 # 6. report
 # ---------------------------------------------------------------------
-PGVERSION="$("${PSQL[@]}" -At -c "SELECT version()")"
-SETTINGS="$(env | grep -E '^QS_(PGPORT|BENCH_[A-Z]+|NESTED_(ITERS|ITERS_A|WARMUP))=' | sort | tr '\n' ' ' || true)"
+SETTINGS="$(settings_line 'NESTED_(ITERS|ITERS_A|WARMUP)')"
 fails=0
 check() {  # value op target label
-  if awk -v v="$1" -v t="$3" -v op="$2" 'BEGIN { exit !((op == ">=" && v >= t) || (op == ">" && v > t) || (op == "<=" && v <= t)) }'; then
+  if meets "$1" "$2" "$3"; then
     echo "  $4 = $1: met (target $2 $3)"
   else
     echo "  $4 = $1: MISSED (target $2 $3)"; fails=$((fails + 1))
@@ -229,9 +228,7 @@ check() {  # value op target label
 }
 {
   echo "pg_queryset nested-fetch (N+1) benchmark ($(date -u '+%Y-%m-%d %H:%M UTC'))"
-  echo "machine:    $(nproc) CPUs, $(uname -srm)"
-  echo "cpu:        $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
-  echo "postgresql: $PGVERSION"
+  report_host
   echo "data:       scale $SCALE ($NPROD products, $NORD orders, $NITEM order items incl. the benchmark users)"
   echo "graph:      orders of one user + shipping_address + items + item.product + product.category"
   echo "spec (c):   $SPEC50"
@@ -257,11 +254,6 @@ check() {  # value op target label
   fi
 } > "$TMP/report.txt"
 
-mkdir -p "$(dirname "$OUT")"
-cp "$TMP/report.txt" "$OUT"
-cat "$OUT"
-log "report written to ${OUT#"$ROOT"/}"
+publish_report "$TMP/report.txt"
 
-if [ "$fails" -gt 0 ] && [ "${QS_BENCH_STRICT:-0}" = 1 ]; then
-  die "$fails target(s) missed"
-fi
+strict_exit "$fails" "$fails target(s) missed"

@@ -16,26 +16,25 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
-PORT="${QS_PGPORT:-54450}"
-SCALE="${QS_BENCH_SCALE:-10}"
-SECS="${QS_BENCH_SECONDS:-25}"
-ROUNDS="${QS_BENCH_ROUNDS:-5}"
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+
+setting_port 54450
+setting SCALE QS_BENCH_SCALE 10 1
+setting SECONDS_RUN QS_BENCH_SECONDS 25 1
+setting ROUNDS QS_BENCH_ROUNDS 5 1
+setting_flags QS_BENCH_KEEP
+BUILD=0   # no QS_BENCH_BUILD here: the library is built only when missing
 OUT="${QS_BENCH_OUT:-$ROOT/bench/results/querystats.txt}"
 DB=qs_qstats
 TARGET=0.97
-QS_BENCH_NAME=querystats.sh
-. "$ROOT/bench/lib.sh"
-qs_positive SCALE SECS ROUNDS
 
-qs_bench_tmp
-qs_bench_deps
-QS_PRELOAD=0 qs_bench_cluster
+QS_PRELOAD=0 pgbench_cluster qs_qstats
 
-qs_bench_fresh_db
+fresh_db
 log "pgbench -i -s $SCALE"
-pgbench -i -q -s "$SCALE" "$DB" >/dev/null 2>&1 || die "pgbench -i failed"
-psql -X -q -d "$DB" -c "CREATE EXTENSION pg_queryset" >/dev/null
+pgbench -i -q -s "$SCALE" "$DB" > "$TMP/init.out" 2>&1 || { cat "$TMP/init.out" >&2; die "pgbench -i failed"; }
+"${PSQL[@]}" -c "CREATE EXTENSION pg_queryset" >/dev/null || die "CREATE EXTENSION pg_queryset failed"
 
 # variant -> PGOPTIONS
 declare -A OPTS=(
@@ -52,46 +51,37 @@ got="$(PGOPTIONS="${OPTS[counting]}" psql -X -At -d "$DB" -c "SELECT 1" -c "SELE
 [ "$(echo "$got" | tail -1)" = 3 ] || die "the counting variant does not count (got: $got)"
 
 bench() {  # variant seconds -> tps
-  local res
-  res="$(PGOPTIONS="${OPTS[$1]}" qs_pgbench "$1" -S -M prepared -c 1 -j 1 -n -T "$2" "$DB")"
-  echo "${res%% *}"
+  PGOPTIONS="${OPTS[$1]}" pgbench_run "$1" -S -M prepared -c 1 -j 1 -n -T "$2" "$DB"
+  echo "$PGB_TPS"
 }
 
-PER=$(( SECS / ROUNDS )); [ "$PER" -ge 1 ] || PER=1
+PER=$(( SECONDS_RUN / ROUNDS )); [ "$PER" -ge 1 ] || PER=1
 log "warm-up, then $ROUNDS interleaved rounds of ${PER}s per variant"
-for v in "${VARIANTS[@]}"; do bench "$v" 2 >/dev/null; : > "$TMP/$v"; done
-for ((r = 1; r <= ROUNDS; r++)); do
-  for v in "${VARIANTS[@]}"; do bench "$v" "$PER" >> "$TMP/$v"; done
-done
+interleave bench "$TMP/tps." 2 "$ROUNDS" "$PER" "${VARIANTS[@]}"
 
 declare -A TPS
-for v in "${VARIANTS[@]}"; do TPS[$v]="$(awk '{ t += $1; n++ } END { printf "%.1f", t / n }' "$TMP/$v")"; done
+for v in "${VARIANTS[@]}"; do round_means "$TMP/tps.$v"; TPS[$v]="$MEAN_TPS"; done
 fails=0
 {
   echo "pg_queryset statement-counting overhead ($(date -u '+%Y-%m-%d %H:%M UTC'))"
-  echo "machine:    $(nproc) CPUs, $(uname -srm)"
-  echo "postgresql: $(psql -X -At -d "$DB" -c 'SELECT version()')"
+  report_host --no-cpu
   echo "workload:   pgbench -S (built-in select-only), -M prepared -c 1 -j 1, scale $SCALE"
   echo "rounds:     $ROUNDS interleaved rounds of ${PER}s per variant (mean TPS)"
   echo
   printf '%-10s %-74s %10s %8s\n' variant "PGOPTIONS" TPS "vs plain"
   for v in "${VARIANTS[@]}"; do
-    ratio="$(awk -v a="${TPS[$v]}" -v b="${TPS[plain]}" 'BEGIN { printf "%.3f", a / b }')"
-    printf '%-10s %-74s %10s %8s\n' "$v" "${OPTS[$v]:-(library not loaded)}" "${TPS[$v]}" "$ratio"
+    printf '%-10s %-74s %10s %8s\n' "$v" "${OPTS[$v]:-(library not loaded)}" "${TPS[$v]}" "$(ratio "${TPS[$v]}" "${TPS[plain]}" %.3f)"
   done
   echo
   for v in loaded counting nplusone; do
-    ratio="$(awk -v a="${TPS[$v]}" -v b="${TPS[plain]}" 'BEGIN { printf "%.3f", a / b }')"
-    if awk -v r="$ratio" -v t="$TARGET" 'BEGIN { exit !(r >= t) }'; then
-      echo "  $v / plain = $ratio: met (overhead <= 3%)"
+    r="$(ratio "${TPS[$v]}" "${TPS[plain]}" %.3f)"
+    if meets "$r" ">=" "$TARGET"; then
+      echo "  $v / plain = $r: met (overhead <= 3%)"
     else
-      echo "  $v / plain = $ratio: MISSED (overhead > 3%)"; fails=$((fails + 1))
+      echo "  $v / plain = $r: MISSED (overhead > 3%)"; fails=$((fails + 1))
     fi
   done
   echo "per-round TPS:"
-  for v in "${VARIANTS[@]}"; do echo "  $v: $(tr '\n' ' ' < "$TMP/$v")"; done
+  for v in "${VARIANTS[@]}"; do echo "  $v: $(tr '\n' ' ' < "$TMP/tps.$v")"; done
 } > "$TMP/report"
-mkdir -p "$(dirname "$OUT")"
-cp "$TMP/report" "$OUT"
-cat "$OUT"
-log "report written to ${OUT#"$ROOT"/}"
+publish_report "$TMP/report"

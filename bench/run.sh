@@ -26,98 +26,54 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 
-PORT="${QS_PGPORT:-54410}"
-SCALE="${QS_BENCH_SCALE:-20}"
-SECONDS_RUN="${QS_BENCH_SECONDS:-15}"
-WARMUP="${QS_BENCH_WARMUP:-2}"
+pgbench_settings 54410 20 15 5 2
+setting_flags QS_BENCH_BUILD QS_BENCH_KEEP QS_BENCH_NOCACHE QS_BENCH_BREAKDOWN QS_BENCH_STRICT
 OUT="${QS_BENCH_OUT:-$ROOT/bench/results/read_path.txt}"
-SEED="${QS_BENCH_SEED:-20240101}"
 TARGET=0.80
 DB=qs_bench
 
-QS_BENCH_NAME=run.sh
-. "$ROOT/bench/lib.sh"
-qs_positive SCALE SECONDS_RUN
-qs_nonnegative SEED WARMUP
-
-qs_bench_tmp
-
 # ---------------------------------------------------------------------
-# 0. dependencies and the extension
+# 0, 1. dependencies, the extension, a throw-away cluster
 # ---------------------------------------------------------------------
-qs_bench_deps
-
-# ---------------------------------------------------------------------
-# 1. throw-away cluster
-# ---------------------------------------------------------------------
-qs_bench_cluster
+pgbench_cluster qs_bench
 
 # ---------------------------------------------------------------------
 # 2. data
 # ---------------------------------------------------------------------
-qs_bench_demo "$SCALE"
-"${PSQL[@]}" -c "CREATE EXTENSION pg_queryset" -c "VACUUM ANALYZE" >/dev/null
+demo_db "$SCALE"
 
-NPROD="$("${PSQL[@]}" -At -c "SELECT max(id) FROM catalog_product")"
-[ -n "$NPROD" ] && [ "$NPROD" -gt 0 ] || die "catalog_product is empty"
-NCAT="$("${PSQL[@]}" -At -c "SELECT max(id) FROM catalog_category")"
-[ "$NCAT" -ge 24 ] || die "expected at least 24 categories, found $NCAT"
+NPROD="$(sql_value "SELECT max(id) FROM catalog_product")"
+if [ -z "$NPROD" ] || [ "$NPROD" -le 0 ]; then die "catalog_product is empty"; fi
+NCAT="$(sql_value "SELECT max(id) FROM catalog_category")"
+[ "${NCAT:-0}" -ge 24 ] || die "expected at least 24 categories, found ${NCAT:-none}"
 
 # ---------------------------------------------------------------------
 # 3a. correctness: the statements pgbench will time, run once through
 # psql with sample values, must return exactly the same text
 # ---------------------------------------------------------------------
-# The SQL line of a pgbench script (meta-commands and comments removed);
-# psql interpolates :name from -v just as pgbench does from \set.
-script_sql() { grep -v -e '^\\' -e '^--' -e '^[[:space:]]*$' "bench/$1.sql"; }
-
-run_sample() {  # script, then name=value pairs
-  local script="$1"; shift
-  local args=() kv
-  for kv in "$@"; do args+=(-v "$kv"); done
-  script_sql "$script" | "${PSQL[@]}" -At "${args[@]}" -f -
-}
-
-verify() {  # pair, then name=value pairs
-  local pair="$1"; shift
-  run_sample "${pair}_qs" "$@" > "$TMP/qs.out"
-  run_sample "${pair}_hand" "$@" > "$TMP/hand.out"
-  if ! cmp -s "$TMP/qs.out" "$TMP/hand.out"; then
-    echo "run.sh: MISMATCH in '$pair' for $*:" >&2
-    diff "$TMP/qs.out" "$TMP/hand.out" | head -20 >&2 || true
-    die "the extension's output differs from the hand-written output"
-  fi
-  # a sample with rows counts towards the "verified with data" tally
-  if [ -s "$TMP/qs.out" ] && [ "$(cat "$TMP/qs.out")" != "[]" ]; then
-    HITS[$pair]=$(( ${HITS[$pair]:-0} + 1 ))
-  fi
-}
-declare -A HITS
-
 log "verifying that qs and hand-written outputs are identical"
-nver=0
 for id in 1 42 303 888 "$NPROD" $((NPROD + 1)); do   # the last one matches no row
-  verify point id="$id"; nver=$((nver + 1))
+  verify point hand id="$id"
 done
 for p in "1 0 200" "5 100 300" "12 250 450" "24 0 3000" "7 2990 3000"; do
-  set -- $p
-  verify list cat="$1" lo="$2" hi="$3"; nver=$((nver + 1))
-  verify rows cat="$1" lo="$2" hi="$3"; nver=$((nver + 1))
+  read -r cat lo hi <<< "$p"
+  verify list hand cat="$cat" lo="$lo" hi="$hi"
+  verify rows hand cat="$cat" lo="$lo" hi="$hi"
 done
-for pair in point list rows; do
-  [ "${HITS[$pair]:-0}" -gt 0 ] || die "every '$pair' sample came back empty: the data is not what the benchmark expects"
-done
-log "verified $nver samples: identical"
+require_hits point list rows
+log "verified $NVER samples: identical"
 
 # ---------------------------------------------------------------------
 # 3b. timing
 # ---------------------------------------------------------------------
 # pgbench <script> <seconds> [PGOPTIONS]; prints "tps latency_ms"
 bench() {
-  PGOPTIONS="${3:-}" qs_pgbench "$1" -M prepared -c 1 -j 1 -T "$2" -n \
+  PGOPTIONS="${3:-}" pgbench_run "$1" -M prepared -c 1 -j 1 -T "$2" -n \
     --random-seed="$SEED" -D nprod="$NPROD" -f "bench/$1.sql" "$DB"
+  echo "$PGB_TPS $PGB_LAT"
 }
 
 PAIRS=(point list rows)
@@ -128,35 +84,25 @@ declare -A LABEL=(
 )
 declare -A TPS LAT SPREAD
 
-ROUNDS="${QS_BENCH_ROUNDS:-5}"
-case "$ROUNDS" in ''|*[!0-9]*|0) die "QS_BENCH_ROUNDS must be a positive integer";; esac
-PER=$(( SECONDS_RUN / ROUNDS )); [ "$PER" -ge 1 ] || PER=1
 NOCACHE_OPT="-c pg_queryset.plan_cache_size=0"
-
-# variant -> PGOPTIONS
-declare -A OPTS=([qs]="" [hand]="" [nc]="$NOCACHE_OPT")
+# <script>_nc: <script>_qs with the plan cache off
+timed() {  # script, seconds
+  case "$1" in
+    *_nc) bench "${1%_nc}_qs" "$2" "$NOCACHE_OPT";;
+    *) bench "$1" "$2";;
+  esac
+}
 SIDES=(qs hand)
 if [ "${QS_BENCH_NOCACHE:-0}" = 1 ]; then SIDES+=(nc); fi
 
 log "timing: ${#PAIRS[@]} scenarios x ${#SIDES[@]} variants, ${WARMUP}s warm-up + $ROUNDS interleaved rounds of ${PER}s each"
 for pair in "${PAIRS[@]}"; do
+  interleave timed "$TMP/r." "$WARMUP" "$ROUNDS" "$PER" "${SIDES[@]/#/${pair}_}"
   for side in "${SIDES[@]}"; do
-    script="${pair}_${side/nc/qs}"
-    : > "$TMP/$pair.$side"
-    if [ "$WARMUP" -gt 0 ]; then bench "$script" "$WARMUP" "${OPTS[$side]}" >/dev/null; fi
+    round_means "$TMP/r.${pair}_$side"
+    TPS[$pair.$side]="$MEAN_TPS"; LAT[$pair.$side]="$MEAN_LAT"
   done
-  for ((round = 1; round <= ROUNDS; round++)); do
-    for side in "${SIDES[@]}"; do
-      script="${pair}_${side/nc/qs}"
-      bench "$script" "$PER" "${OPTS[$side]}" >> "$TMP/$pair.$side"
-    done
-  done
-  for side in "${SIDES[@]}"; do
-    # mean TPS and mean latency over the rounds (equal durations)
-    read -r "TPS[$pair.$side]" "LAT[$pair.$side]" < <(awk '{ t += $1; l += $2; n++ } END { printf "%.1f %.4f\n", t / n, l / n }' "$TMP/$pair.$side")
-  done
-  # qs/hand ratio of each round: the spread shows the machine's noise
-  SPREAD[$pair]="$(paste -d' ' "$TMP/$pair.qs" "$TMP/$pair.hand" | awk '{ r = $1 / $3; if (NR == 1 || r < lo) lo = r; if (NR == 1 || r > hi) hi = r } END { printf "%.2f-%.2f", lo, hi }')"
+  SPREAD[$pair]="$(round_range "$TMP/r.${pair}_qs" "$TMP/r.${pair}_hand")"
   log "  $pair: qs ${TPS[$pair.qs]} tps, hand ${TPS[$pair.hand]} tps (per-round ratio ${SPREAD[$pair]})"
 done
 
@@ -174,22 +120,12 @@ if [ "${QS_BENCH_BREAKDOWN:-0}" = 1 ]; then
     [point_nc]="qs.json point lookup, plan_cache_size=0"
   )
   log "breakdown: ${#BSTEPS[@]} scripts x $ROUNDS rounds of ${PER}s"
-  for st in "${BSTEPS[@]}"; do
-    : > "$TMP/b.$st"
-    o=""; sc="$st"; if [ "$st" = point_nc ]; then o="$NOCACHE_OPT"; sc=point_qs; fi
-    if [ "$WARMUP" -gt 0 ]; then bench "$sc" "$WARMUP" "$o" >/dev/null; fi
-  done
-  for ((round = 1; round <= ROUNDS; round++)); do
-    for st in "${BSTEPS[@]}"; do
-      o=""; sc="$st"; if [ "$st" = point_nc ]; then o="$NOCACHE_OPT"; sc=point_qs; fi
-      bench "$sc" "$PER" "$o" >> "$TMP/b.$st"
-    done
-  done
+  interleave timed "$TMP/b." "$WARMUP" "$ROUNDS" "$PER" "${BSTEPS[@]}"
   BREAKDOWN="$(
     printf '%-44s %10s  %s\n' "step (point lookup)" "median us" "delta"
     prev=""
     for st in "${BSTEPS[@]}"; do
-      med="$(awk '{ print $2 * 1000 }' "$TMP/b.$st" | sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }')"
+      med="$(awk '{ print $2 * 1000 }' "$TMP/b.$st" | median)"
       case "$st" in
         overhead_build|overhead_compile) d="$(awk -v a="$med" -v b="$prev" 'BEGIN { printf "%+.1f", a - b }')";;
         point_qs) d="$(awk -v a="$med" -v b="$hand" 'BEGIN { printf "%+.1f vs hand", a - b }')";;
@@ -216,36 +152,32 @@ fi
   echo "\\pset footer off"
   echo "SELECT * FROM qs.plan_cache_stats();"
 } > "$TMP/cache.sql"
-CACHE_STATS="$(psql -X -q -v ON_ERROR_STOP=1 -d "$DB" -f "$TMP/cache.sql")"
+CACHE_STATS="$("${PSQL[@]}" -f "$TMP/cache.sql")" || die "qs.plan_cache_stats() failed"
 
-SETTINGS="$(env | grep -E '^QS_(PGPORT|BENCH_[A-Z]+)=' | grep -v '^QS_BENCH_OUT=' | sort | tr '\n' ' ' || true)"
-PGVERSION="$("${PSQL[@]}" -At -c "SELECT version()")"
+SETTINGS="$(settings_line)"
 fails=0
 {
   echo "pg_queryset read-path benchmark ($(date -u '+%Y-%m-%d %H:%M UTC'))"
-  echo "machine:    $(nproc) CPUs, $(uname -srm)"
-  echo "cpu:        $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
-  echo "postgresql: $PGVERSION"
+  report_host
   echo "data:       scale $SCALE ($NPROD products)"
   echo "pgbench:    -M prepared -c 1 -j 1 -n --random-seed=$SEED; per script a ${WARMUP}s warm-up, then $ROUNDS rounds of -T $PER"
   echo "            interleaved qs/hand/qs/hand... (TPS and latency: mean over rounds; ratio = qs TPS / hand TPS)"
   echo "settings:   ${SETTINGS:-defaults}"
-  echo "verified:   $nver sample parameter sets, qs output == hand-written output (exact text)"
+  echo "verified:   $NVER sample parameter sets, qs output == hand-written output (exact text)"
   echo
   printf '%-34s %9s %9s %6s %10s %10s %11s  %s\n' scenario "qs TPS" "hand TPS" ratio "qs ms" "hand ms" "round range" "target"
   for pair in "${PAIRS[@]}"; do
     q="$pair.qs"; h="$pair.hand"
-    ratio="$(awk -v a="${TPS[$q]}" -v b="${TPS[$h]}" 'BEGIN { printf "%.2f", a / b }')"
-    if awk -v r="$ratio" -v t="$TARGET" 'BEGIN { exit !(r >= t) }'; then ok="ok (>= $TARGET)"; else ok="BELOW $TARGET"; fails=$((fails + 1)); fi
-    printf '%-34s %9.0f %9.0f %6s %10.3f %10.3f %11s  %s\n' "${LABEL[$pair]}" "${TPS[$q]}" "${TPS[$h]}" "$ratio" "${LAT[$q]}" "${LAT[$h]}" "${SPREAD[$pair]}" "$ok"
+    r="$(ratio "${TPS[$q]}" "${TPS[$h]}")"
+    if meets "$r" ">=" "$TARGET"; then ok="ok (>= $TARGET)"; else ok="BELOW $TARGET"; fails=$((fails + 1)); fi
+    printf '%-34s %9.0f %9.0f %6s %10.3f %10.3f %11s  %s\n' "${LABEL[$pair]}" "${TPS[$q]}" "${TPS[$h]}" "$r" "${LAT[$q]}" "${LAT[$h]}" "${SPREAD[$pair]}" "$ok"
   done
   if [ "${QS_BENCH_NOCACHE:-0}" = 1 ]; then
     echo
     echo "with SET pg_queryset.plan_cache_size = 0 (every call parses and plans):"
     for pair in "${PAIRS[@]}"; do
       q="$pair.nc"; h="$pair.hand"
-      ratio="$(awk -v a="${TPS[$q]}" -v b="${TPS[$h]}" 'BEGIN { printf "%.2f", a / b }')"
-      printf '%-34s %9.0f %9.0f %6s %10.3f %10.3f\n' "${LABEL[$pair]}" "${TPS[$q]}" "${TPS[$h]}" "$ratio" "${LAT[$q]}" "${LAT[$h]}"
+      printf '%-34s %9.0f %9.0f %6s %10.3f %10.3f\n' "${LABEL[$pair]}" "${TPS[$q]}" "${TPS[$h]}" "$(ratio "${TPS[$q]}" "${TPS[$h]}")" "${LAT[$q]}" "${LAT[$h]}"
     done
   fi
   if [ -n "$BREAKDOWN" ]; then
@@ -256,12 +188,6 @@ fails=0
   echo "qs.plan_cache_stats() in a fresh session after 5 point lookups and 5 list calls (2 shapes):"
   echo "$CACHE_STATS"
 } > "$TMP/report.txt"
+publish_report "$TMP/report.txt"
 
-mkdir -p "$(dirname "$OUT")"
-cp "$TMP/report.txt" "$OUT"
-cat "$OUT"
-log "report written to ${OUT#$ROOT/}"
-
-if [ "$fails" -gt 0 ] && [ "${QS_BENCH_STRICT:-0}" = 1 ]; then
-  die "$fails scenario(s) below the $TARGET target"
-fi
+strict_exit "$fails" "$fails scenario(s) below the $TARGET target"

@@ -22,25 +22,24 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
-PORT="${QS_PGPORT:-54470}"
-SECS="${QS_BENCH_SECONDS:-15}"
-ROUNDS="${QS_BENCH_ROUNDS:-3}"
-CLIENTS="${QS_BENCH_CLIENTS:-2}"
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+
+setting_port 54470
+setting SECONDS_RUN QS_BENCH_SECONDS 15 1
+setting ROUNDS QS_BENCH_ROUNDS 3 1
+setting CLIENTS QS_BENCH_CLIENTS 2 1
+KEEP=0    # no QS_BENCH_KEEP here: the cluster always goes at exit
+BUILD=0   # no QS_BENCH_BUILD here: the library is built only when missing
 OUT="${QS_BENCH_OUT:-$ROOT/bench/results/tenant.txt}"
 DB=qs_tenant_bench
 TARGET=0.90
-QS_BENCH_NAME=tenant.sh
-. "$ROOT/bench/lib.sh"
-qs_positive SECS ROUNDS CLIENTS
 
-qs_bench_tmp
-qs_bench_deps
-qs_bench_cluster
+pgbench_cluster qs_tenant
 
 log "loading 1,000,000 rows x 2 tables"
-qs_bench_fresh_db
-psql -X -q -v ON_ERROR_STOP=1 -d "$DB" >/dev/null <<'SQL'
+fresh_db
+"${PSQL[@]}" >/dev/null <<'SQL' || die "loading the tables failed"
 SET client_min_messages = warning;
 CREATE EXTENSION pg_queryset;
 DROP ROLE IF EXISTS bench_app;
@@ -118,48 +117,45 @@ EXPLAIN (COSTS OFF) SELECT * FROM plain_item WHERE tenant_id = 17 ORDER BY creat
 SQL
 }
 
-run() {  # script -> tps (a failed run or transaction is an ERROR, never a figure)
-  local res
-  res="$(qs_pgbench "$1" -n -M prepared -U bench_app -c "$CLIENTS" -j "$CLIENTS" -T "$SECS" -f "$TMP/$1.sql" "$DB")"
-  echo "${res%% *}"
+run() {  # script seconds [round] -> tps
+  pgbench_run "$1" -n -M prepared -U bench_app -c "$CLIENTS" -j "$CLIENTS" -T "$2" -f "$TMP/$1.sql" "$DB"
+  if [ -n "${3:-}" ]; then log "round $3 $1: $PGB_TPS tps"; fi
+  echo "$PGB_TPS"
 }
 
-declare -A SUM
+VARIANTS=(rls_lookup plain_lookup rls_list plain_list)
 log "warm-up"
-for v in rls_lookup plain_lookup rls_list plain_list; do run "$v" >/dev/null; done
-for r in $(seq 1 "$ROUNDS"); do
-  for v in rls_lookup plain_lookup rls_list plain_list; do
-    t="$(run "$v")"
-    log "round $r $v: $t tps"
-    SUM[$v]="${SUM[$v]:-} $t"
-  done
+interleave run "$TMP/tps." "$SECONDS_RUN" "$ROUNDS" "$SECONDS_RUN" "${VARIANTS[@]}"
+declare -A SUM MEDIAN
+for v in "${VARIANTS[@]}"; do
+  SUM[$v]="$(awk '{ printf " %s", $1 }' "$TMP/tps.$v")"
+  MEDIAN[$v]="$(median < "$TMP/tps.$v")"
 done
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
-check() { awk -v v="$1" -v t="$TARGET" 'BEGIN { exit !(v >= t) }' && echo met || echo MISSED; }
+check() { if meets "$1" ">=" "$TARGET"; then echo met; else echo MISSED; fi; }
+
+plans > "$TMP/plans.txt" || die "EXPLAIN of the four queries failed"
 
 {
   echo "pg_queryset tenant-scoping benchmark ($(date -u '+%Y-%m-%d %H:%M UTC'))"
-  echo "machine:    $(nproc) CPUs, $(uname -srm)"
-  echo "postgresql: $(psql -X -At -d "$DB" -c 'SELECT version()')"
+  report_host --no-cpu
   echo "data:       1,000,000 rows, 1,000 tenants x 1,000 rows, in scoped_item (RLS) and plain_item (none)"
-  echo "load:       pgbench -M prepared, $CLIENTS clients, ${SECS}s per run, $ROUNDS interleaved rounds (medians), role bench_app (not superuser)"
+  echo "load:       pgbench -M prepared, $CLIENTS clients, ${SECONDS_RUN}s per run, $ROUNDS interleaved rounds (medians), role bench_app (not superuser)"
   echo "each transaction: set the tenant (qs.set_tenant / set_config) + the query"
   echo
   printf "%-34s %12s %12s %8s\n" "query" "RLS tps" "explicit tps" "ratio"
   for q in lookup list; do
-    a="$(echo "${SUM[rls_$q]}" | median)"; b="$(echo "${SUM[plain_$q]}" | median)"
-    printf "%-34s %12s %12s %8s\n" "$q" "$a" "$b" "$(ratio "$a" "$b")"
+    a="${MEDIAN[rls_$q]}"; b="${MEDIAN[plain_$q]}"
+    printf "%-34s %12s %12s %8s\n" "$q" "$a" "$b" "$(ratio "$a" "$b" %.3f)"
   done
-  echo "rounds (tps): $(for v in rls_lookup plain_lookup rls_list plain_list; do echo -n "$v:${SUM[$v]}; "; done)"
+  echo "rounds (tps): $(for v in "${VARIANTS[@]}"; do echo -n "$v:${SUM[$v]}; "; done)"
   echo
   echo "plans:"
-  plans | sed 's/^/  /'
+  sed 's/^/  /' "$TMP/plans.txt"
   echo
   echo "targets (RLS / explicit throughput >= $TARGET, i.e. overhead <= 10%):"
   for q in lookup list; do
-    a="$(echo "${SUM[rls_$q]}" | median)"; b="$(echo "${SUM[plain_$q]}" | median)"
-    r="$(ratio "$a" "$b")"
+    r="$(ratio "${MEDIAN[rls_$q]}" "${MEDIAN[plain_$q]}" %.3f)"
     echo "  $q: $r: $(check "$r")"
   done
-} | tee "$OUT"
+} > "$TMP/report.txt"
+publish_report "$TMP/report.txt"

@@ -36,31 +36,24 @@
 #                          (default bench/results/writes.txt)
 set -euo pipefail
 
-CALLER_PWD="$PWD"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 
-PORT="${QS_PGPORT:-54460}"
-SCALE="${QS_BENCH_SCALE:-100}"
-OUT="${QS_WRITES_OUT:-$ROOT/bench/results/writes.txt}"
-case "$OUT" in /*) ;; *) OUT="$CALLER_PWD/$OUT";; esac   # relative to the caller's cwd
+setting_port 54460
+setting SCALE QS_BENCH_SCALE 100 1 1000
+OUT="$(caller_path "${QS_WRITES_OUT:-$ROOT/bench/results/writes.txt}")"
 export QS_WRITES_SIZES="${QS_WRITES_SIZES:-10000 100000}"
-export QS_WRITES_RUNS="${QS_WRITES_RUNS:-5}"
+setting QS_WRITES_RUNS QS_WRITES_RUNS 5 1
 export QS_WRITES_DJANGO="${QS_WRITES_DJANGO:-1}"
-export QS_WRITES_DJANGO_MAX="${QS_WRITES_DJANGO_MAX:-180}"
+setting QS_WRITES_DJANGO_MAX QS_WRITES_DJANGO_MAX 180 1
+export QS_WRITES_RUNS QS_WRITES_DJANGO_MAX   # read by the client
 export QS_WRITES_DJANGO_UPDATE_SIZES="${QS_WRITES_DJANGO_UPDATE_SIZES:-}"
+setting_flags QS_WRITES_DJANGO QS_BENCH_BUILD QS_BENCH_KEEP QS_BENCH_STRICT
 UPD_TARGET=1.30      # qs.bulk_update / hand-written UPDATE ... FROM unnest, every size
 CR_TARGET=2.00       # qs.bulk_create / COPY, at the largest size
 DB=qs_writes
 
-QS_BENCH_NAME=writes.sh
-. "$ROOT/bench/lib.sh"
-qs_port
-case "$SCALE" in ''|*[!0-9]*|0*) bad "QS_BENCH_SCALE must be a positive integer";; esac
-[ "$SCALE" -le 1000 ] || bad "QS_BENCH_SCALE must be at most 1000 (demo_data.sql's limit)"
-case "$QS_WRITES_RUNS" in ''|*[!0-9]*|0*) bad "QS_WRITES_RUNS must be a positive integer";; esac
-case "$QS_WRITES_DJANGO_MAX" in ''|*[!0-9]*|0*) bad "QS_WRITES_DJANGO_MAX must be a positive integer (seconds)";; esac
-qs_flags QS_WRITES_DJANGO QS_BENCH_BUILD QS_BENCH_KEEP QS_BENCH_STRICT
 [ -n "${QS_WRITES_SIZES// /}" ] || bad "QS_WRITES_SIZES is empty"
 MAXSIZE=0
 for n in $QS_WRITES_SIZES $QS_WRITES_DJANGO_UPDATE_SIZES; do
@@ -72,32 +65,33 @@ for n in $QS_WRITES_DJANGO_UPDATE_SIZES; do
   case " $QS_WRITES_SIZES " in *" $n "*) ;; *) bad "QS_WRITES_DJANGO_UPDATE_SIZES: $n is not in QS_WRITES_SIZES";; esac
 done
 
-qs_bench_tmp
+bench_tmp qs_writes
 
 # ---------------------------------------------------------------------
 # 0. dependencies and the extension
 # ---------------------------------------------------------------------
-qs_bench_deps python3-django python3-psycopg2
+install_deps python3-django python3-psycopg2
 PY=/usr/bin/python3
 "$PY" -c "import django, psycopg2" 2>/dev/null || die "$PY cannot import django and psycopg2 (apt-get install python3-django python3-psycopg2)"
+ensure_extension
 
 # ---------------------------------------------------------------------
 # 1. throw-away cluster
 # ---------------------------------------------------------------------
-qs_bench_cluster
+start_cluster
 
 # ---------------------------------------------------------------------
 # 2. data: the demo data (catalog_product is what bulk_update writes),
 # topped up to the largest size if needed; bench_item for bulk_create
 # ---------------------------------------------------------------------
 t0=$(date +%s)
-qs_bench_demo "$SCALE"
-NDEMO="$("${PSQL[@]}" -At -c "SELECT count(*) FROM catalog_product")"
+load_demo "$SCALE"
+NDEMO="$(sql_value "SELECT count(*) FROM catalog_product")"
 TOPUP=0
 if [ "$NDEMO" -lt "$MAXSIZE" ]; then
   TOPUP=$((MAXSIZE - NDEMO))
   log "adding $TOPUP plain products (generate_series) to reach $MAXSIZE"
-  "${PSQL[@]}" -v n="$TOPUP" >/dev/null <<'SQL'
+  "${PSQL[@]}" -v n="$TOPUP" >/dev/null <<'SQL' || die "adding the plain products failed"
 WITH c AS (SELECT array_agg(id ORDER BY id) AS ids FROM catalog_category)
 INSERT INTO catalog_product (name, slug, category_id, price, stock, status)
 SELECT 'Bench product ' || g, 'bench-product-' || g, c.ids[1 + g % cardinality(c.ids)],
@@ -105,7 +99,7 @@ SELECT 'Bench product ' || g, 'bench-product-' || g, c.ids[1 + g % cardinality(c
 FROM c, generate_series(1, :n) AS g;
 SQL
 fi
-"${PSQL[@]}" >/dev/null <<'SQL'
+"${PSQL[@]}" >/dev/null <<'SQL' || die "CREATE EXTENSION or bench_item failed"
 CREATE EXTENSION pg_queryset;
 CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
 -- the shape of a typical model
@@ -119,9 +113,9 @@ CREATE TABLE bench_item (
 VACUUM ANALYZE;
 CHECKPOINT;
 SQL
-NPROD="$("${PSQL[@]}" -At -c "SELECT count(*) FROM catalog_product")"
-NIDX="$("${PSQL[@]}" -At -c "SELECT count(*) || ' (' || string_agg(am.amname, ', ' ORDER BY am.amname) || ')' FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam WHERE i.indrelid = 'catalog_product'::regclass")"
-PSIZE="$("${PSQL[@]}" -At -c "SELECT pg_size_pretty(pg_relation_size('catalog_product'))")"
+NPROD="$(sql_value "SELECT count(*) FROM catalog_product")"
+NIDX="$(sql_value "SELECT count(*) || ' (' || string_agg(am.amname, ', ' ORDER BY am.amname) || ')' FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam WHERE i.indrelid = 'catalog_product'::regclass")"
+PSIZE="$(sql_value "SELECT pg_size_pretty(pg_relation_size('catalog_product'))")"
 LOADSECS=$(( $(date +%s) - t0 ))
 log "data ready in ${LOADSECS}s: $NPROD products"
 
@@ -144,20 +138,18 @@ val() {  # line-prefix key
   awk -v p="$1" -v k="$2" '$1 == "WRITES" && $2 == p { for (i = 3; i <= NF; i++) { split($i, a, "="); if (a[1] == k) print a[2] } }' "$TMP/client.out" | tail -1
 }
 check() {  # value target label
-  if [ -n "$1" ] && awk -v v="$1" -v t="$2" 'BEGIN { exit !(v <= t) }'; then
+  if [ -n "$1" ] && meets "$1" "<=" "$2"; then
     echo "  $3 = $1: met (target <= $2)"
   else
     echo "  $3 = ${1:-?}: MISSED (target <= $2)"
   fi
 }
-PGVERSION="$("${PSQL[@]}" -At -c "SELECT version()")"
-SETTINGS="$(env | grep -E '^QS_(PGPORT|BENCH_[A-Z]+|WRITES_[A-Z_]+)=' | grep -v '^QS_WRITES_OUT=' | sort | tr '\n' ' ' || true)"
+SETTINGS="$(settings_line 'WRITES_[A-Z_]+')"
+SERVER="$(sql_value "SELECT 'jit = ' || current_setting('jit') || ' (available: ' || pg_jit_available() || ', jit_above_cost ' || current_setting('jit_above_cost') || '), shared_buffers ' || current_setting('shared_buffers') || ', fsync ' || current_setting('fsync') || ', synchronous_commit ' || current_setting('synchronous_commit')")"
 {
   echo "pg_queryset bulk-writes benchmark ($(date -u '+%Y-%m-%d %H:%M UTC'))"
-  echo "machine:    $(nproc) CPUs, $(uname -srm)"
-  echo "cpu:        $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
-  echo "postgresql: $PGVERSION"
-  echo "server:     $("${PSQL[@]}" -At -c "SELECT 'jit = ' || current_setting('jit') || ' (available: ' || pg_jit_available() || ', jit_above_cost ' || current_setting('jit_above_cost') || '), shared_buffers ' || current_setting('shared_buffers') || ', fsync ' || current_setting('fsync') || ', synchronous_commit ' || current_setting('synchronous_commit')")"
+  report_host
+  echo "server:     $SERVER"
   echo "data:       demo scale $SCALE: $NPROD products$( [ "$TOPUP" -gt 0 ] && echo " ($TOPUP added by generate_series)"),"
   echo "            catalog_product $PSIZE after loading, $PSIZE_AFTER at the end (rolled-back versions, vacuumed); $NIDX indexes"
   echo "            loaded in ${LOADSECS}s; client ran ${CLIENTSECS}s"
@@ -187,11 +179,6 @@ SETTINGS="$(env | grep -E '^QS_(PGPORT|BENCH_[A-Z]+|WRITES_[A-Z_]+)=' | grep -v 
 } > "$TMP/report.txt"
 fails="$(grep -c ': MISSED (target' "$TMP/report.txt" || true)"
 
-mkdir -p "$(dirname "$OUT")"
-cp "$TMP/report.txt" "$OUT"
-cat "$OUT"
-log "report written to ${OUT#"$ROOT"/}"
+publish_report "$TMP/report.txt"
 
-if [ "$fails" -gt 0 ] && [ "${QS_BENCH_STRICT:-0}" = 1 ]; then
-  die "$fails target(s) missed"
-fi
+strict_exit "$fails" "$fails target(s) missed"
