@@ -390,6 +390,36 @@ KeyPart(QsCompileState *ctx, QsParamRecipe *p, JsonbValue *v)
 	return x;
 }
 
+/*
+ * An "in" list as one array parameter: None dropped, as Django drops it;
+ * for a composite key (QS_PARAM_IN_KEY / IDS_KEY) the array of one key
+ * column.  what names the list in the error for a value that is not one.
+ */
+static Datum
+ListParam(QsCompileState *ctx, QsParamRecipe *p, JsonbValue *v, const char *what)
+{
+	JsonbValue	clean;
+	bool		keys = (p->kind != QS_PARAM_IN);
+	int			i;
+	int			n = 0;
+
+	if (v->type != jbvArray)
+		QsBadValue(ctx, p->field, psprintf("the lookup 'in' expects %s, got %s", what,
+										   QsJsonTypeName(v)));
+	clean.type = jbvArray;
+	clean.val.array.rawScalar = false;
+	clean.val.array.elems = palloc(sizeof(JsonbValue) * Max(1, v->val.array.nElems));
+	for (i = 0; i < v->val.array.nElems; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (v->val.array.elems[i].type != jbvNull)
+			clean.val.array.elems[n++] = keys ? *KeyPart(ctx, p, &v->val.array.elems[i])
+				: v->val.array.elems[i];
+	}
+	clean.val.array.nElems = n;
+	return QsCoerceValue(ctx, &clean, p->type, p->field, NULL);
+}
+
 /* Compute one parameter from a lookup's (unwrapped) JSON value. */
 static Datum
 RunRecipe(QsCompileState *ctx, QsParamRecipe *p, JsonbValue *v, bool *isnull)
@@ -408,23 +438,7 @@ RunRecipe(QsCompileState *ctx, QsParamRecipe *p, JsonbValue *v, bool *isnull)
 		case QS_PARAM_VALUE:
 			return QsCoerceValue(ctx, v, p->type, p->field, isnull);
 		case QS_PARAM_IN:
-			{
-				JsonbValue	clean;
-				int			i;
-				int			n = 0;
-
-				if (v->type != jbvArray)
-					QsBadValue(ctx, p->field, psprintf("the lookup 'in' expects a list, got %s",
-													 QsJsonTypeName(v)));
-				/* Django drops None from the list */
-				clean = *v;
-				clean.val.array.elems = palloc(sizeof(JsonbValue) * Max(1, v->val.array.nElems));
-				for (i = 0; i < v->val.array.nElems; i++)
-					if (v->val.array.elems[i].type != jbvNull)
-						clean.val.array.elems[n++] = v->val.array.elems[i];
-				clean.val.array.nElems = n;
-				return QsCoerceValue(ctx, &clean, p->type, p->field, NULL);
-			}
+			return ListParam(ctx, p, v, "a list");
 		case QS_PARAM_RANGE_LO:
 		case QS_PARAM_RANGE_HI:
 			if (v->type != jbvArray || v->val.array.nElems != 2)
@@ -444,27 +458,7 @@ RunRecipe(QsCompileState *ctx, QsParamRecipe *p, JsonbValue *v, bool *isnull)
 			return QsCoerceValue(ctx, KeyPart(ctx, p, v), p->type, p->field, NULL);
 		case QS_PARAM_IN_KEY:
 		case QS_PARAM_IDS_KEY:
-			{
-				JsonbValue	parts;
-				int			i;
-				int			n = 0;
-
-				if (v->type != jbvArray)
-					QsBadValue(ctx, p->field, psprintf("the lookup 'in' expects a list of keys, got %s",
-													 QsJsonTypeName(v)));
-				/* Django drops None from the list */
-				parts.type = jbvArray;
-				parts.val.array.rawScalar = false;
-				parts.val.array.elems = palloc(sizeof(JsonbValue) * Max(1, v->val.array.nElems));
-				for (i = 0; i < v->val.array.nElems; i++)
-				{
-					CHECK_FOR_INTERRUPTS();
-					if (v->val.array.elems[i].type != jbvNull)
-						parts.val.array.elems[n++] = *KeyPart(ctx, p, &v->val.array.elems[i]);
-				}
-				parts.val.array.nElems = n;
-				return QsCoerceValue(ctx, &parts, p->type, p->field, NULL);
-			}
+			return ListParam(ctx, p, v, "a list of keys");
 		case QS_PARAM_LIMIT:
 			return Int64GetDatum(ctx->limit_value);
 		case QS_PARAM_OFFSET:
