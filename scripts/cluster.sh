@@ -16,7 +16,16 @@ PGVER="${PGVER:-15}"
 PORT="${QS_PGPORT:-54329}"
 # pg_queryset is preloaded (tenant scoping needs it, docs/tenancy.md);
 # QS_PRELOAD=0 leaves it to load on first use (bench/querystats.sh)
-if [ "${QS_PRELOAD:-1}" = 1 ]; then
+# QS_PRELOAD=citus makes a Citus node (test/citus.sh): Citus first, TCP on
+# 127.0.0.1 (nodes reach each other by host and port), prepared
+# transactions for Citus's two-phase commit
+LISTEN="''"
+EXTRA=""
+if [ "${QS_PRELOAD:-1}" = citus ]; then
+  PRELOAD="citus, pg_stat_statements, pg_queryset"
+  LISTEN="'127.0.0.1'"
+  EXTRA="max_prepared_transactions = 100"
+elif [ "${QS_PRELOAD:-1}" = 1 ]; then
   PRELOAD="pg_stat_statements, pg_queryset"
 else
   PRELOAD="pg_stat_statements"
@@ -46,7 +55,8 @@ case "$cmd" in
         || as_pg "$BIN/initdb" -D "$DATA" -U postgres --auth=trust -E UTF8 --locale=C >/dev/null
       cat >> "$DATA/postgresql.conf" <<CONF
 # pg_queryset throw-away cluster
-listen_addresses = ''
+listen_addresses = $LISTEN
+$EXTRA
 port = $PORT
 unix_socket_directories = '$SOCK'
 fsync = off

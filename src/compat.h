@@ -73,4 +73,11 @@
 #define QsB64Decode(src, len, dst, dstlen) pg_b64_decode((src), (len), (dst), (dstlen))
 #endif
 
+/* base64 encoding reads bytes (const uint8 *) since 18 */
+#if PG_VERSION_NUM >= 180000
+#define QsB64Encode(src, len, dst, dstlen) pg_b64_encode((const uint8 *) (src), (len), (dst), (dstlen))
+#else
+#define QsB64Encode(src, len, dst, dstlen) pg_b64_encode((src), (len), (dst), (dstlen))
+#endif
+
 #endif							/* QS_COMPAT_H */

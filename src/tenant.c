@@ -32,6 +32,7 @@
 
 #include "miscadmin.h"
 #include "pgstat.h"
+#include <math.h>
 #include <time.h>
 
 #include "access/parallel.h"
@@ -50,6 +51,7 @@
 #include "utils/datum.h"
 #include "utils/datetime.h"
 #include "utils/guc.h"
+#include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -61,6 +63,8 @@
 #include "common/hmac.h"
 #include "common/sha2.h"
 
+#include "citus.h"
+#include "compat.h"
 #include "model.h"
 #include "tenant.h"
 
@@ -72,8 +76,10 @@ static char *tenant_claim = NULL;	/* pg_queryset.tenant_claim */
 static char *tenant_audience = NULL;	/* pg_queryset.tenant_audience */
 static int	tenant_token_max_age = 3600;	/* pg_queryset.tenant_token_max_age, seconds */
 static bool allow_literal_token = false;	/* pg_queryset.allow_literal_token */
+static int	worker_token_lifetime = 60;	/* pg_queryset.worker_token_lifetime, seconds */
 
 static bool CheckTenantToken(char **newval, void **extra, GucSource source);
+static bool IsWorkerToken(const char *token);
 
 /* ---------------------------------------------------------------------
  * Settings
@@ -126,6 +132,13 @@ QsTenantInit(void)
 							 "and the server log.",
 							 &allow_literal_token, false, PGC_SUSET, 0,
 							 NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_queryset.worker_token_lifetime",
+							"How long the token that carries the tenant to Citus workers lives.",
+							"Seconds.  qs.set_tenant() and qs.set_tenant_token() mint it, signed by "
+							"pg_queryset.tenant_secret, for the workers of the transaction (docs/scale-out.md); "
+							"a transaction that runs longer loses its tenant on the workers.",
+							&worker_token_lifetime, 60, 1, 86400, PGC_SUSET, GUC_UNIT_S,
+							NULL, NULL, NULL);
 	tenant_ready = true;
 }
 
@@ -253,7 +266,17 @@ CheckTenantToken(char **newval, void **extra, GucSource source)
 		case PGC_S_SESSION:
 		case PGC_S_INTERACTIVE:
 			if (TokenInStatement(*newval))
-				RefuseLiteralToken();
+			{
+				/*
+				 * A worker token arrives as Citus's SET LOCAL text; it lives
+				 * seconds and is verified at every read.  Its text is taken
+				 * out of pg_stat_activity here.
+				 */
+				if (!IsWorkerToken(*newval))
+					RefuseLiteralToken();
+				pgstat_report_activity(STATE_RUNNING,
+									   "<statement hidden by pg_queryset: it carried a tenant token for this worker>");
+			}
 			return true;
 		default:
 			return true;
@@ -596,6 +619,137 @@ VerifyToken(const char *token, const char **failure)
 	return *failure ? NULL : fresh.tenant;
 }
 
+/* ---------------------------------------------------------------------
+ * Worker tokens: the tenant on Citus workers (docs/scale-out.md)
+ * ---------------------------------------------------------------------
+ *
+ * On a Citus coordinator the tenant functions carry the context to the
+ * workers of the transaction as a token of their own making: signed by
+ * pg_queryset.tenant_secret (which every node holds), naming the
+ * verified tenant in pg_queryset.tenant_claim, the audience if one is
+ * set, "qsp": "citus", and an exp pg_queryset.worker_token_lifetime
+ * ahead (never beyond pg_queryset.tenant_token_max_age).  The client's
+ * own token never leaves the coordinator.
+ */
+
+/* bytes -> base64url without padding */
+static char *
+Base64UrlEncode(const char *src, int len)
+{
+	char	   *out = palloc(pg_b64_enc_len(len) + 1);
+	int			n = QsB64Encode(src, len, out, pg_b64_enc_len(len));
+	int			i;
+	int			j = 0;
+
+	if (n < 0)
+		elog(ERROR, "base64 encoding failed");
+	for (i = 0; i < n; i++)
+	{
+		if (out[i] == '=')
+			break;
+		out[j++] = out[i] == '+' ? '-' : out[i] == '/' ? '_' : out[i];
+	}
+	out[j] = '\0';
+	return out;
+}
+
+/* A worker token for the tenant (see above); ERROR without a secret. */
+static char *
+MintWorkerToken(const char *tenant)
+{
+	const char *header = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
+	StringInfoData payload;
+	StringInfoData token;
+	uint8		mac[PG_SHA256_DIGEST_LENGTH];
+	pg_hmac_ctx *hctx;
+	double		now = NowSeconds();
+	int			lifetime = worker_token_lifetime;
+
+	if (tenant_secret == NULL || tenant_secret[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the tenant cannot reach the Citus workers: pg_queryset.tenant_secret is not set"),
+				 errdetail("The workers of a Citus cluster learn the tenant from a token the coordinator signs."),
+				 errhint("Set the same pg_queryset.tenant_secret in postgresql.conf on every node.")));
+	if (tenant_token_max_age > 0 && lifetime > tenant_token_max_age)
+		lifetime = tenant_token_max_age;
+	initStringInfo(&payload);
+	appendStringInfoChar(&payload, '{');
+	escape_json(&payload, tenant_claim ? tenant_claim : "tenant_id");
+	appendStringInfoChar(&payload, ':');
+	escape_json(&payload, tenant);
+	if (tenant_audience && tenant_audience[0] != '\0')
+	{
+		appendStringInfoString(&payload, ",\"aud\":");
+		escape_json(&payload, tenant_audience);
+	}
+	appendStringInfo(&payload, ",\"iat\":%.0f,\"exp\":%.0f,\"qsp\":\"citus\"}",
+					 floor(now), floor(now) + lifetime);
+
+	initStringInfo(&token);
+	appendStringInfo(&token, "%s.%s", Base64UrlEncode(header, strlen(header)),
+					 Base64UrlEncode(payload.data, payload.len));
+	hctx = pg_hmac_create(PG_SHA256);
+	if (hctx == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	if (pg_hmac_init(hctx, (const uint8 *) tenant_secret, strlen(tenant_secret)) < 0 ||
+		pg_hmac_update(hctx, (const uint8 *) token.data, token.len) < 0 ||
+		pg_hmac_final(hctx, mac, sizeof(mac)) < 0)
+	{
+		pg_hmac_free(hctx);
+		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not compute HMAC-SHA-256")));
+	}
+	pg_hmac_free(hctx);
+	appendStringInfo(&token, ".%s", Base64UrlEncode((const char *) mac, sizeof(mac)));
+	return token.data;
+}
+
+/*
+ * Is this a worker token: signed by this node's secret, with "qsp":
+ * "citus"?  Only then may it arrive in statement text (Citus's SET LOCAL).
+ */
+static bool
+IsWorkerToken(const char *token)
+{
+	const char *dot1;
+	const char *dot2;
+	int			plen = 0;
+	char	   *payload;
+	Jsonb	   *pj;
+	JsonbValue	v;
+
+	if (tenant_secret == NULL || tenant_secret[0] == '\0' ||
+		CheckTokenForm(token, &dot1, &dot2) != NULL ||
+		CheckSignature(token, dot2, tenant_secret) != NULL)
+		return false;
+	payload = Base64UrlDecode(dot1 + 1, dot2 - dot1 - 1, &plen);
+	pj = payload ? ParseObject(payload, plen) : NULL;
+	return pj != NULL && GetKey(pj, "qsp", &v) && v.type == jbvString &&
+		v.val.string.len == 5 && memcmp(v.val.string.val, "citus", 5) == 0;
+}
+
+/*
+ * Carry the tenant (NULL: no tenant) to the Citus workers of the
+ * transaction.  Nothing without Citus.  A session-level tenant cannot be
+ * carried (Citus propagates SET LOCAL only): refused rather than left
+ * behind on the coordinator.
+ */
+static void
+PropagateTenant(const char *tenant, bool is_local)
+{
+	if (!QsCitusActive())
+		return;
+	if (!is_local && tenant != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("a session-level tenant does not reach the Citus workers"),
+				 errdetail("Citus carries only transaction-local settings to the workers."),
+				 errhint("Set the tenant in each transaction: BEGIN; SELECT qs.set_tenant_token($1); ...")));
+	if (!IsTransactionBlock())
+		return;
+	QsCitusPropagateToken(tenant ? MintWorkerToken(tenant) : "");
+}
+
 /*
  * The current tenant, or NULL (fail closed) with *why saying why not.
  * A token, when one is set, decides: a bad one is no tenant, whatever
@@ -740,6 +894,7 @@ qs_set_tenant(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 	{
 		SetTenantSetting("pg_queryset.tenant", "", is_local);
+		PropagateTenant(NULL, is_local);
 		PG_RETURN_NULL();
 	}
 	t = text_to_cstring(PG_GETARG_TEXT_PP(0));
@@ -749,6 +904,7 @@ qs_set_tenant(PG_FUNCTION_ARGS)
 				 errmsg("the tenant must not be empty"),
 				 errhint("qs.reset_tenant() clears it.")));
 	SetTenantSetting("pg_queryset.tenant", t, is_local);
+	PropagateTenant(t, is_local);
 	PG_RETURN_TEXT_P(cstring_to_text(t));
 }
 
@@ -779,6 +935,7 @@ qs_set_tenant_token(PG_FUNCTION_ARGS)
 	/* the token is the context: every read verifies it again (cached) */
 	(void) set_config_option("pg_queryset.tenant_token", token, PGC_USERSET, PGC_S_SESSION,
 							 is_local ? GUC_ACTION_LOCAL : GUC_ACTION_SET, true, 0, false);
+	PropagateTenant(t, is_local);
 	PG_RETURN_TEXT_P(cstring_to_text(t));
 }
 
@@ -792,6 +949,7 @@ qs_reset_tenant(PG_FUNCTION_ARGS)
 								 GUC_ACTION_SET, true, 0, false);
 		(void) set_config_option("pg_queryset.tenant_token", NULL, PGC_USERSET, PGC_S_SESSION,
 								 GUC_ACTION_SET, true, 0, false);
+		PropagateTenant(NULL, true);
 	}
 	PG_RETURN_VOID();
 }

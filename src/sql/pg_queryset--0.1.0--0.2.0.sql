@@ -42,15 +42,103 @@ AS $$
 $$;
 
 DROP FUNCTION @extschema@._tenant_policy_sql(regclass, name, text, text);
-CREATE FUNCTION @extschema@._tenant_policy_sql(model regclass, col name, typ text, roles text, op text)
+-- Is the table a Citus table (distributed, reference or a Citus local
+-- table)?  False where Citus is not installed; read dynamically so the
+-- extension does not depend on Citus.
+CREATE FUNCTION @extschema@._citus_table(model regclass)
+RETURNS boolean
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+  found boolean;
+BEGIN
+  IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
+    RETURN false;
+  END IF;
+  EXECUTE 'SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid OPERATOR(pg_catalog.=) $1)'
+    INTO found USING model;
+  RETURN found;
+END
+$$;
+
+-- Is the relation one of Citus's shards (on a node that holds
+-- placements)?  The audit leaves shards to the coordinator's checks.
+CREATE FUNCTION @extschema@._citus_shard(rel regclass)
+RETURNS boolean
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+  found boolean;
+BEGIN
+  IF pg_catalog.to_regprocedure('pg_catalog.relation_is_a_known_shard(regclass)') IS NULL THEN
+    RETURN false;
+  END IF;
+  EXECUTE 'SELECT pg_catalog.relation_is_a_known_shard($1)' INTO found USING rel;
+  RETURN coalesce(found, false);
+END
+$$;
+
+-- The audit's Citus findings: for every tenant-scoped Citus table, its
+-- tenant policies must be permissive (Citus creates every policy on the
+-- shards as a permissive one) and every shard placement must carry the
+-- four policies, forced row-level security and no permissive policy of
+-- another name.  Read on the placements with run_command_on_placements.
+-- Nothing where Citus is not installed.
+CREATE FUNCTION @extschema@._citus_audit()
+RETURNS TABLE (severity text, object text, finding text, hint text)
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+  s record;
+  r record;
+  probe constant text :=
+    'SELECT pg_catalog.concat_ws('','', c.relrowsecurity AND c.relforcerowsecurity,'
+    ' (SELECT pg_catalog.count(*) FROM pg_catalog.pg_policy p WHERE p.polrelid OPERATOR(pg_catalog.=) c.oid'
+    '   AND p.polname OPERATOR(pg_catalog.=) ANY (ARRAY[''qs_tenant_select'', ''qs_tenant_insert'', ''qs_tenant_update'', ''qs_tenant_delete'']::pg_catalog.name[])),'
+    ' (SELECT pg_catalog.count(*) FROM pg_catalog.pg_policy p WHERE p.polrelid OPERATOR(pg_catalog.=) c.oid AND p.polpermissive'
+    '   AND pg_catalog.left(p.polname, 10) OPERATOR(pg_catalog.<>) ''qs_tenant_''))'
+    ' FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) ''%1$s''::pg_catalog.regclass';
+BEGIN
+  IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
+    RETURN;
+  END IF;
+  FOR s IN SELECT t.model FROM @extschema@.tenant_scope t WHERE @extschema@._citus_table(t.model) ORDER BY t.model::text LOOP
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_policy p WHERE p.polrelid = s.model AND p.polname = 'qs_tenant_select' AND NOT p.polpermissive) THEN
+      RETURN QUERY SELECT 'high'::text, s.model::text,
+        'Citus table with restrictive tenant policies: Citus creates them on the shards as permissive ones, ORed with the table''s other permissive policies'::text,
+        'Drop the table''s own permissive policies, then qs.disable_tenant_scoping() and qs.enable_tenant_scoping() again.'::text;
+    END IF;
+    -- one finding per table and problem, naming how many placements and the first one
+    FOR r IN EXECUTE
+      'SELECT problem, pg_catalog.count(*) AS n, pg_catalog.min(pg_catalog.format(''shard %s on %s:%s'', shardid, nodename, nodeport)) AS first
+         FROM (SELECT p.shardid, p.nodename, p.nodeport,
+                      CASE WHEN NOT p.success THEN ''its policies could not be read: '' OPERATOR(pg_catalog.||) p.result
+                           WHEN x.parts[1] IS DISTINCT FROM ''t'' THEN ''row-level security is not enabled and forced''
+                           WHEN x.parts[2] IS DISTINCT FROM ''4'' THEN ''does not carry the 4 tenant policies''
+                           WHEN x.parts[3] IS DISTINCT FROM ''0'' THEN ''has permissive policies besides the tenant policies: they widen access''
+                      END AS problem
+                 FROM pg_catalog.run_command_on_placements($1, $2) p,
+                      LATERAL (SELECT pg_catalog.string_to_array(p.result, '','') AS parts) x) q
+        WHERE problem IS NOT NULL GROUP BY problem ORDER BY problem'
+      USING s.model, probe LOOP
+      RETURN QUERY SELECT 'high'::text, s.model::text,
+        pg_catalog.format('%s shard placement(s) (first: %s): %s', r.n, r.first, r.problem),
+        'Citus propagates ALTER TABLE ... ROW LEVEL SECURITY and CREATE/DROP POLICY: qs.disable_tenant_scoping(), then qs.enable_tenant_scoping() on the coordinator.'::text;
+    END LOOP;
+  END LOOP;
+END
+$$;
+
+CREATE FUNCTION @extschema@._tenant_policy_sql(model regclass, col name, typ text, roles text, op text, permissive boolean)
 RETURNS text[]
 LANGUAGE sql IMMUTABLE
 AS $$
   SELECT ARRAY[
-    pg_catalog.format('CREATE POLICY qs_tenant_select ON %s AS RESTRICTIVE FOR SELECT TO %s USING (%I %s @extschema@.current_tenant_as(NULL::%s))', model, roles, col, op, typ),
-    pg_catalog.format('CREATE POLICY qs_tenant_insert ON %s AS RESTRICTIVE FOR INSERT TO %s WITH CHECK (%I %s @extschema@.tenant_required(NULL::%s))', model, roles, col, op, typ),
-    pg_catalog.format('CREATE POLICY qs_tenant_update ON %s AS RESTRICTIVE FOR UPDATE TO %s USING (%I %s @extschema@.tenant_required(NULL::%s)) WITH CHECK (%I %s @extschema@.tenant_required(NULL::%s))', model, roles, col, op, typ, col, op, typ),
-    pg_catalog.format('CREATE POLICY qs_tenant_delete ON %s AS RESTRICTIVE FOR DELETE TO %s USING (%I %s @extschema@.tenant_required(NULL::%s))', model, roles, col, op, typ)]
+    pg_catalog.format('CREATE POLICY qs_tenant_select ON %s AS %s FOR SELECT TO %s USING (%I %s @extschema@.current_tenant_as(NULL::%s))', model, kind, roles, col, op, typ),
+    pg_catalog.format('CREATE POLICY qs_tenant_insert ON %s AS %s FOR INSERT TO %s WITH CHECK (%I %s @extschema@.tenant_required(NULL::%s))', model, kind, roles, col, op, typ),
+    pg_catalog.format('CREATE POLICY qs_tenant_update ON %s AS %s FOR UPDATE TO %s USING (%I %s @extschema@.tenant_required(NULL::%s)) WITH CHECK (%I %s @extschema@.tenant_required(NULL::%s))', model, kind, roles, col, op, typ, col, op, typ),
+    pg_catalog.format('CREATE POLICY qs_tenant_delete ON %s AS %s FOR DELETE TO %s USING (%I %s @extschema@.tenant_required(NULL::%s))', model, kind, roles, col, op, typ)]
+  FROM (SELECT CASE WHEN permissive THEN 'PERMISSIVE' ELSE 'RESTRICTIVE' END AS kind) k
 $$;
 
 CREATE OR REPLACE FUNCTION @extschema@.enable_tenant_scoping(model regclass, tenant_column name DEFAULT 'tenant_id',
@@ -133,15 +221,23 @@ BEGIN
   END IF;
 
   had_perm := EXISTS (SELECT 1 FROM pg_catalog.pg_policy p WHERE p.polrelid = model AND p.polpermissive);
+  -- Citus copies policies to the shards as permissive ones: restrictive
+  -- policies would be ORed with the table's own there (docs/scale-out.md)
+  IF had_perm AND @extschema@._citus_table(model) THEN
+    RAISE EXCEPTION 'cannot tenant-scope Citus table "%": it has permissive policies of its own', model USING ERRCODE = '0A000',
+      DETAIL = 'Citus creates every policy on the shards as a permissive one; the tenant policies would be ORed with the table''s own policies there and widen access.',
+      HINT = 'Drop the table''s permissive policies (or fold their conditions into the tenant policies'' roles), then scope it.';
+  END IF;
   -- the = of the column's type is named with its schema (pg_catalog, or
   -- citext's own): a planted operator earlier in search_path is never used
   EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', model);
-  FOREACH stmt IN ARRAY @extschema@._tenant_policy_sql(model, tenant_column, a.typ, role_sql, a.op) LOOP
+  -- without permissive policies of its own the table gets permissive
+  -- tenant policies (they are then the only ones that grant rows, and
+  -- they survive Citus's propagation); with some, restrictive ones that
+  -- are ANDed with them
+  FOREACH stmt IN ARRAY @extschema@._tenant_policy_sql(model, tenant_column, a.typ, role_sql, a.op, NOT had_perm) LOOP
     EXECUTE stmt;
   END LOOP;
-  IF NOT had_perm THEN
-    EXECUTE pg_catalog.format('CREATE POLICY qs_tenant_permit ON %s AS PERMISSIVE FOR ALL TO %s USING (true) WITH CHECK (true)', model, role_sql);
-  END IF;
   PERFORM @extschema@._tenant_scope_record(model, tenant_column, (options->>'_parent')::regclass, role_names, NOT had_perm, want_default,
          (SELECT pg_catalog.pg_get_expr(d.adbin, d.adrelid) FROM pg_catalog.pg_attrdef d WHERE d.adrelid = model AND d.adnum = a.attnum),
          r.relrowsecurity, r.relforcerowsecurity);
@@ -229,6 +325,18 @@ AS $$
   WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema', '@extschema@')
     AND n.nspname NOT LIKE 'pg\_%'
     AND NOT EXISTS (SELECT 1 FROM scoped s WHERE s.model = c.oid)
+    AND NOT @extschema@._citus_shard(c.oid)
+  UNION ALL
+  -- a permissive policy of its own next to permissive tenant policies:
+  -- the rows it grants are visible to every tenant
+  SELECT 'high', pg_catalog.format('%s policy %s', s.model, p.polname),
+         'is permissive: it is ORed with the permissive tenant policies, and the rows it grants are visible to every tenant',
+         'Make it AS RESTRICTIVE, or drop it; or qs.disable_tenant_scoping(), then qs.enable_tenant_scoping() (restrictive tenant policies next to permissive ones).'
+  FROM scoped s JOIN pg_catalog.pg_policy p ON p.polrelid = s.model AND p.polpermissive AND pg_catalog.left(p.polname, 10) <> 'qs_tenant_'
+  WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_policy q WHERE q.polrelid = s.model AND q.polname = 'qs_tenant_select' AND q.polpermissive)
+  UNION ALL
+  -- Citus: the shards' policies (docs/scale-out.md)
+  SELECT c.severity, c.object, c.finding, c.hint FROM @extschema@._citus_audit() c
   UNION ALL
   -- scoping switched off behind the extension's back
   SELECT 'high', s.model::text, 'row-level security is ' ||
@@ -430,10 +538,13 @@ BEGIN
     CONTINUE WHEN NOT FOUND;
     SELECT pg_catalog.array_to_string(pg_catalog.array_agg(CASE WHEN n = 'public' THEN 'PUBLIC' ELSE pg_catalog.quote_ident(n) END), ', ')
       INTO role_sql FROM pg_catalog.unnest(s.roles) n;
-    FOREACH p IN ARRAY ARRAY['qs_tenant_select', 'qs_tenant_insert', 'qs_tenant_update', 'qs_tenant_delete'] LOOP
+    -- 0.1.0 wrote restrictive policies and a permissive USING (true) one;
+    -- Citus copies policies as permissive, so where the table had no
+    -- permissive policy of its own the tenant policies are permissive now
+    FOREACH p IN ARRAY ARRAY['qs_tenant_select', 'qs_tenant_insert', 'qs_tenant_update', 'qs_tenant_delete', 'qs_tenant_permit'] LOOP
       EXECUTE pg_catalog.format('DROP POLICY IF EXISTS %I ON %s', p, s.model);
     END LOOP;
-    FOREACH stmt IN ARRAY @extschema@._tenant_policy_sql(s.model, s.tenant_column, a.typ, role_sql, a.op) LOOP
+    FOREACH stmt IN ARRAY @extschema@._tenant_policy_sql(s.model, s.tenant_column, a.typ, role_sql, a.op, s.added_permissive) LOOP
       EXECUTE stmt;
     END LOOP;
     IF s.set_default THEN
