@@ -30,8 +30,9 @@ SELECT name, context FROM pg_settings WHERE name LIKE 'pg_queryset.tenant%' ORDE
 SELECT has_function_privilege('tn_app', 'qs.set_tenant(text, boolean)', 'EXECUTE') AS app_may_set_tenant,
        has_function_privilege('tn_app', 'qs.set_tenant_token(text, boolean)', 'EXECUTE') AS app_may_set_token;
 
--- scoping: RLS enabled and forced, four restrictive policies and a
--- permissive one (the table had none); idempotent
+-- scoping: RLS enabled and forced, four permissive policies (the table
+-- had none of its own: they are the only ones that grant rows, and
+-- Citus copies them to its shards as they are); idempotent
 SELECT qs.enable_tenant_scoping('tn_doc');
 SELECT qs.enable_tenant_scoping('tn_doc');
 SELECT * FROM qs.tenant_scoped_models();
@@ -265,14 +266,30 @@ CREATE POLICY tn_pre_own ON tn_pre USING (v IS DISTINCT FROM 'hidden');
 INSERT INTO tn_pre VALUES (1, 'a', 'shown'), (2, 'a', 'hidden'), (3, 'b', 'shown');
 GRANT SELECT ON tn_pre TO tn_app;
 SELECT qs.enable_tenant_scoping('tn_pre', options => '{"default": true}');
-SELECT polname FROM pg_policy WHERE polrelid = 'tn_pre'::regclass ORDER BY 1;
+-- next to a permissive policy of the table's own, restrictive ones
+SELECT polname, polpermissive FROM pg_policy WHERE polrelid = 'tn_pre'::regclass ORDER BY 1;
 BEGIN;
 SELECT qs.set_tenant('a');
 SET LOCAL ROLE tn_app;
 SELECT id FROM tn_pre ORDER BY id;
 ROLLBACK;
+-- without Citus no table is a Citus table
+SELECT qs._citus_table('tn_pre') AS citus_table, qs._citus_shard('tn_pre') AS citus_shard;
 SELECT qs.disable_tenant_scoping('tn_pre');
 SELECT qs.disable_tenant_scoping('tn_pre');
+-- a permissive policy added after scoping is ORed with the permissive
+-- tenant policies: every tenant sees the rows it grants, and the audit
+-- says so
+CREATE POLICY tn_doc_public ON tn_doc FOR SELECT USING (title LIKE 'doc 1%');
+GRANT SELECT ON tn_doc TO tn_app;
+BEGIN;
+SELECT qs.set_tenant('2');
+SET LOCAL ROLE tn_app;
+SELECT count(*) FILTER (WHERE tenant_id <> 2) AS other_tenants_rows FROM tn_doc;
+ROLLBACK;
+SELECT severity, object, finding FROM qs.tenant_audit() WHERE object LIKE 'tn_doc policy%';
+DROP POLICY tn_doc_public ON tn_doc;
+SELECT count(*) AS findings_after_drop FROM qs.tenant_audit() WHERE object LIKE 'tn_doc policy%';
 SELECT polname FROM pg_policy WHERE polrelid = 'tn_pre'::regclass ORDER BY 1;
 SELECT relrowsecurity, relforcerowsecurity, pg_get_expr(d.adbin, d.adrelid) AS tenant_default
 FROM pg_class c LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = 2 WHERE c.oid = 'tn_pre'::regclass;

@@ -28,6 +28,7 @@
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 
+#include "citus.h"
 #include "compile.h"
 #include "expr.h"
 #include "lookup.h"
@@ -284,8 +285,20 @@ QsCompileSpec(QsSpec *spec, QsTarget target, TupleDesc fetch_desc,
 			sql = QsBuildSelect(&ctx, sel, where, NULL, false, false, NULL);
 			break;
 		case QS_TARGET_JSON:
-			sql = psprintf("SELECT coalesce(pg_catalog.json_agg(q.r), '[]'::pg_catalog.json) FROM (%s) q(r)",
-						   QsBuildSelect(&ctx, sel, where, NULL, true, false, NULL));
+			{
+				char	   *rows;
+
+				/* on Citus the rows of several shards arrive in no order */
+				ctx.order_columns = QsCitusActive();
+				rows = QsBuildSelect(&ctx, sel, where, NULL, true, false, NULL);
+				ctx.order_columns = false;
+				if (ctx.agg_order != NULL)
+					sql = psprintf("SELECT coalesce(pg_catalog.json_agg(q.\"row\" ORDER BY %s), "
+								   "'[]'::pg_catalog.json) FROM (%s) q", ctx.agg_order, rows);
+				else
+					sql = psprintf("SELECT coalesce(pg_catalog.json_agg(q.r), '[]'::pg_catalog.json) FROM (%s) q(r)",
+								   rows);
+			}
 			break;
 		case QS_TARGET_COUNT:
 			sql = QsBuildCountOrExists(&ctx, sel, where, false);

@@ -17,6 +17,7 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 
+#include "citus.h"
 #include "embed.h"
 #include "expr.h"
 #include "model.h"
@@ -304,7 +305,13 @@ PrefetchSql(QsCompileState *ctx, QsEmbed *e, const char *from_alias, bool json,
 	char	   *corr;
 	char	   *from_sql;
 	StringInfoData sub;
+	StringInfoData agg_order;
 	ListCell   *lc;
+	ListCell   *le;
+	ListCell   *li;
+	List	   *order_exprs = NIL;
+	List	   *order_items = NIL;
+	bool		keep_order;
 
 	/* the inner spec is a queryset of the target model */
 	for (i = 0; i < e->queryset->val.object.nPairs; i++)
@@ -367,26 +374,55 @@ PrefetchSql(QsCompileState *ctx, QsEmbed *e, const char *from_alias, bool json,
 										   rel->keys, rel->nkeys), rel->target, alias);
 	}
 
+	/*
+	 * The order (before the FROM clause: its paths may join), the
+	 * queryset's then the primary key.  On Citus the keys are selected
+	 * too and the aggregate orders by them: rows gathered from several
+	 * shards arrive in no order.
+	 */
+	QsPathPop(ctx, save_path);
+	QsPathPush(ctx, ".prefetch_related(%s).queryset", e->out);
+	if (rel->kind != QS_REL_FORWARD)
+	{
+		QsOrderLists(ctx, inner->order_by, &order_exprs, &order_items);
+		for (i = 0; i < t->npk; i++)
+		{
+			order_exprs = lappend(order_exprs, psprintf("%s.%s", alias, quote_identifier(t->columns[t->pk[i]].name)));
+			order_items = lappend(order_items, palloc0(sizeof(QsOrderItem)));
+		}
+	}
+	keep_order = rel->kind != QS_REL_FORWARD && QsCitusActive();
 	initStringInfo(&sub);
-	appendStringInfo(&sub, "SELECT %s AS r FROM %s", obj, from_sql);
+	initStringInfo(&agg_order);
+	appendStringInfo(&sub, "SELECT %s AS r", obj);
+	i = 0;
+	forboth(le, order_exprs, li, order_items)
+	{
+		i++;
+		if (!keep_order || lfirst(le) == NULL)
+			continue;
+		appendStringInfo(&sub, ", %s AS o%d", (char *) lfirst(le), i);
+		appendStringInfo(&agg_order, "%sx.o%d%s%s", agg_order.len > 0 ? ", " : " ORDER BY ", i,
+						 ((QsOrderItem *) lfirst(li))->desc ? " DESC" : "",
+						 ((QsOrderItem *) lfirst(li))->nulls == 1 ? " NULLS FIRST" :
+						 ((QsOrderItem *) lfirst(li))->nulls == 2 ? " NULLS LAST" : "");
+	}
+	appendStringInfo(&sub, " FROM %s", from_sql);
 	foreach(lc, scope->joins)
 		appendStringInfoString(&sub, ((QsJoin *) lfirst(lc))->sql);
 	appendStringInfoString(&sub, embed_joins);
 	appendStringInfo(&sub, " WHERE %s", corr);
 	if (strcmp(where, "true") != 0)
 		appendStringInfo(&sub, " AND %s", where);
-	QsPathPop(ctx, save_path);
-	QsPathPush(ctx, ".prefetch_related(%s).queryset", e->out);
 	if (rel->kind != QS_REL_FORWARD)
 	{
 		int			n = 0;
 
 		appendStringInfoString(&sub, " ORDER BY ");
-		QsOrderSql(ctx, &sub, inner->order_by);
-		n = list_length(inner->order_by);
-		for (i = 0; i < t->npk; i++)
-			appendStringInfo(&sub, "%s%s.%s", n++ > 0 ? ", " : "", alias,
-							 quote_identifier(t->columns[t->pk[i]].name));
+		forboth(le, order_exprs, li, order_items)
+			appendStringInfo(&sub, "%s%s", n++ > 0 ? ", " : "",
+							 lfirst(le) ? QsOrderClause((char *) lfirst(le), (QsOrderItem *) lfirst(li))
+							 : "pg_catalog.random()");
 		/* limit and offset per parent */
 		QsAppendInnerSlice(ctx, &sub, e->queryset);
 	}
@@ -395,6 +431,6 @@ PrefetchSql(QsCompileState *ctx, QsEmbed *e, const char *from_alias, bool json,
 
 	if (rel->kind == QS_REL_FORWARD)
 		return psprintf("(%s)", sub.data);
-	return psprintf("(SELECT coalesce(pg_catalog.%s(x.r), '[]'::pg_catalog.%s) FROM (%s) x)",
-					json ? "json_agg" : "jsonb_agg", json ? "json" : "jsonb", sub.data);
+	return psprintf("(SELECT coalesce(pg_catalog.%s(x.r%s), '[]'::pg_catalog.%s) FROM (%s) x)",
+					json ? "json_agg" : "jsonb_agg", agg_order.data, json ? "json" : "jsonb", sub.data);
 }

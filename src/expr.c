@@ -1203,35 +1203,50 @@ QsOrderClause(const char *expr, QsOrderItem *o)
 					o->nulls == 1 ? " NULLS FIRST" : o->nulls == 2 ? " NULLS LAST" : "");
 }
 
-/* "a DESC, b" over a list of QsOrderItem (windows, subqueries). */
+/*
+ * A list of QsOrderItem compiled: one expression per ORDER BY element
+ * (NULL for a random order) into *exprs, and its item into *items; a
+ * composite key orders by its columns, as Django does.
+ */
 void
-QsOrderSql(QsCompileState *ctx, StringInfo buf, List *order_by)
+QsOrderLists(QsCompileState *ctx, List *order_by, List **exprs, List **items)
 {
 	ListCell   *lc;
-	int			n = 0;
 
 	foreach(lc, order_by)
 	{
 		QsOrderItem *o = (QsOrderItem *) lfirst(lc);
+		QsExpr	   *e;
+		int			i;
 
-		QsExpr	   *e = NULL;
-
-		appendStringInfoString(buf, n++ > 0 ? ", " : "");
 		if (o->path == NULL)
 		{
-			appendStringInfoString(buf, "pg_catalog.random()");
+			*exprs = lappend(*exprs, NULL);
+			*items = lappend(*items, o);
 			continue;
 		}
 		e = o->expr ? QsCompileExpr(ctx, o->expr, InvalidOid) : QsResolvePath(ctx, o->path, false);
-		if (e->key != NULL)
+		for (i = 0; i < (e->key != NULL ? e->key->n : 1); i++)
 		{
-			/* a composite key orders by its columns, as Django does */
-			int			i;
-
-			for (i = 0; i < e->key->n; i++)
-				appendStringInfo(buf, "%s%s", i > 0 ? ", " : "", QsOrderClause(e->key->sql[i], o));
-			continue;
+			*exprs = lappend(*exprs, e->key != NULL ? e->key->sql[i] : e->sql);
+			*items = lappend(*items, o);
 		}
-		appendStringInfoString(buf, QsOrderClause(e->sql, o));
 	}
+}
+
+/* "a DESC, b" over a list of QsOrderItem (windows, subqueries). */
+void
+QsOrderSql(QsCompileState *ctx, StringInfo buf, List *order_by)
+{
+	List	   *exprs = NIL;
+	List	   *items = NIL;
+	ListCell   *le;
+	ListCell   *li;
+	int			n = 0;
+
+	QsOrderLists(ctx, order_by, &exprs, &items);
+	forboth(le, exprs, li, items)
+		appendStringInfo(buf, "%s%s", n++ > 0 ? ", " : "",
+						 lfirst(le) ? QsOrderClause((char *) lfirst(le), (QsOrderItem *) lfirst(li))
+						 : "pg_catalog.random()");
 }

@@ -27,6 +27,7 @@ extern char *QsCompileSubquery(QsCompileState *ctx, JsonbValue *spec, bool exist
 extern char *QsCompileInSubquery(QsCompileState *ctx, JsonbValue *spec, QsExpr **value);
 
 /* ordering items */
+extern void QsOrderLists(QsCompileState *ctx, List *order_by, List **exprs, List **items);
 extern void QsOrderSql(QsCompileState *ctx, StringInfo buf, List *order_by);
 extern char *QsOrderClause(const char *expr, QsOrderItem *o);
 

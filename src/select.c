@@ -495,6 +495,40 @@ QsAppendOrder(QsCompileState *ctx, StringInfo buf, List *order_exprs)
 }
 
 /*
+ * With ctx->order_columns, the ORDER BY keys as extra output columns
+ * (", e1 AS o1, e2 AS o2") and, in ctx->agg_order, the same order over
+ * them for the aggregate that collects the rows ("q.o1 DESC, q.o2"): a
+ * distributed engine (Citus) gathers the rows of several shards in no
+ * order, so the aggregate must carry its own ORDER BY.
+ */
+static void
+AppendOrderColumns(QsCompileState *ctx, StringInfo buf, List *order_exprs)
+{
+	ListCell   *le;
+	ListCell   *lo;
+	int			n = 0;
+	StringInfoData agg;
+
+	ctx->agg_order = NULL;
+	if (!ctx->order_columns || order_exprs == NIL)
+		return;
+	initStringInfo(&agg);
+	forboth(le, order_exprs, lo, ctx->spec->order_by)
+	{
+		char	   *expr = (char *) lfirst(le);
+
+		n++;
+		if (expr == NULL)
+			continue;			/* random(): no order to keep */
+		appendStringInfo(buf, ", %s AS o%d", expr, n);
+		appendStringInfo(&agg, "%s%s", agg.len > 0 ? ", " : "",
+						 QsOrderClause(psprintf("q.o%d", n), (QsOrderItem *) lfirst(lo)));
+	}
+	if (agg.len > 0)
+		ctx->agg_order = agg.data;
+}
+
+/*
  * SELECT <target> FROM ... WHERE ... ORDER BY ... LIMIT/OFFSET, where
  * target is built by RowTarget over the selection (or passed in raw).
  */
@@ -554,10 +588,12 @@ QsBuildSelect(QsCompileState *ctx, List *sel, const char *where, const char *ext
 		QsAppendFromWhere(ctx, &inner, where, extra, NULL);
 		AppendGroupHaving(ctx, &inner, sel);
 
-		appendStringInfo(&buf, "SELECT %s%s%s FROM (%s) q",
+		appendStringInfo(&buf, "SELECT %s%s%s",
 						 prefix_target ? "q.k, " : "",
 						 QsRowTarget(sel, srcs, spec->shape, json, columns),
-						 columns ? "" : " AS \"row\"", inner.data);
+						 columns ? "" : " AS \"row\"");
+		AppendOrderColumns(ctx, &buf, outer_order);
+		appendStringInfo(&buf, " FROM (%s) q", inner.data);
 		QsAppendOrder(ctx, &buf, outer_order);
 		QsAppendSlice(ctx, &buf);
 		return buf.data;
@@ -598,6 +634,7 @@ QsBuildSelect(QsCompileState *ctx, List *sel, const char *where, const char *ext
 	appendStringInfoString(&buf, QsRowTarget(sel, srcs, spec->shape, json, columns));
 	if (!columns)
 		appendStringInfoString(&buf, " AS \"row\"");
+	AppendOrderColumns(ctx, &buf, order_exprs);
 	{
 		/* "of" may join relations: resolve it before the FROM clause */
 		StringInfoData lock;

@@ -67,6 +67,8 @@ typedef struct QsCompileState
 	char	   *having;			/* grouped: the HAVING predicate, or NULL */
 	List	   *outer_stack;	/* QsScope * enclosing each subquery (OuterRef) */
 	bool		operand;		/* an operand of a set operation: its slice is data */
+	bool		order_columns;	/* also select the ORDER BY keys, as o1, o2, ... */
+	char	   *agg_order;		/* then: "q.o1 DESC, q.o2" for the aggregate over the rows */
 	bool		literal_columns;	/* bulk_update: literals are columns v.lN */
 	Oid		   *literal_types;	/* ... their types, by value index */
 	QsAnnotationHook annotation_hook;	/* annotation names (expr.c), or NULL */

@@ -1085,10 +1085,11 @@ BEGIN
   FOR child IN SELECT t.model FROM @extschema@.tenant_scope t WHERE t.parent = disable_tenant_scoping.model LOOP
     PERFORM @extschema@.disable_tenant_scoping(child);
   END LOOP;
-  FOREACH p IN ARRAY ARRAY['qs_tenant_select', 'qs_tenant_insert', 'qs_tenant_update', 'qs_tenant_delete', 'qs_tenant_permit'] LOOP
-    IF p <> 'qs_tenant_permit' OR s.added_permissive THEN
-      EXECUTE pg_catalog.format('DROP POLICY IF EXISTS %I ON %s', p, model);
-    END IF;
+  -- the four tenant policies (and 0.1.0's qs_tenant_permit, where one is left)
+  FOR p IN SELECT q.polname FROM pg_catalog.pg_policy q
+           WHERE q.polrelid = model AND q.polname = ANY (ARRAY['qs_tenant_select', 'qs_tenant_insert', 'qs_tenant_update', 'qs_tenant_delete', 'qs_tenant_permit'])
+           ORDER BY q.polname LOOP
+    EXECUTE pg_catalog.format('DROP POLICY %I ON %s', p, model);
   END LOOP;
   IF s.set_default THEN
     IF s.old_default IS NULL THEN
