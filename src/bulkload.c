@@ -62,6 +62,7 @@
 #include "commands/copyfrom_internal.h"
 
 #include "bulkload.h"
+#include "citus.h"
 #include "model.h"
 #include "pg_queryset.h"
 #include "spec.h"
@@ -725,6 +726,9 @@ QsBulkCopy(QsModel *m, QsCompileState *ctx, Jsonb *rows, List *allowed, bool has
 
 	if (!qs_bulk_copy || m->relkind != RELKIND_RELATION ||
 		!JsonContainerIsArray(root) || JsonContainerIsScalar(root))
+		return NULL;
+	/* a Citus table's rows live in its shards: only the executor routes them */
+	if (QsCitusTable(m->relid))
 		return NULL;
 	nrows = JsonContainerSize(root);
 	if (nrows == 0 || !CopyKeyColumn(m, ret_cols, &pk))

@@ -24,15 +24,18 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/typcache.h"
 
 #include "builder.h"
 #include "bulkload.h"
+#include "citus.h"
 #include "expr.h"
 #include "model.h"
 #include "param.h"
 #include "shape.h"
 #include "spec.h"
 #include "state.h"
+#include "tenant.h"
 #include "write.h"
 #include "writecol.h"
 
@@ -351,6 +354,75 @@ GroupColumns(QsCompileState *ctx, QsModel *m, BulkOptions *o, JsonbValue *first,
 }
 
 /*
+ * On Citus the inserted rows come back from several shards in no order:
+ * the INSERT returns its rows through a CTE, and they are put in input
+ * order by joining them to the input's primary key columns WITH
+ * ORDINALITY ("o", the row's place in the batch, is the second column
+ * of each row when not single).  Keys the input does not give (a
+ * sequence) order by the key: the coordinator draws them in input
+ * order.  The CTE also keeps Citus from planning INSERT ... RETURNING
+ * with non-immutable functions, and SPI from miscounting its rows.
+ */
+static char *
+CitusReturning(QsModel *m, List *cols, List *ret_cols, bool single, const char *insert)
+{
+	StringInfoData sql;
+	StringInfoData keys;
+	StringInfoData on;
+	StringInfoData order;
+	int			i;
+	bool		all_given = m->npk > 0;
+
+	initStringInfo(&keys);
+	initStringInfo(&on);
+	initStringInfo(&order);
+	for (i = 0; i < m->npk; i++)
+	{
+		QsColumn   *pkc = &m->columns[m->pk[i]];
+		int			pos = -1;
+		ListCell   *lc;
+		Oid			eq = lookup_type_cache(getBaseType(pkc->typid), TYPECACHE_EQ_OPR)->eq_opr;
+
+		foreach(lc, cols)
+			if (lfirst(lc) == pkc)
+				pos = foreach_current_index(lc);
+
+		appendStringInfo(&order, "%st0.%s", i > 0 ? ", " : "", quote_identifier(pkc->name));
+		if (pos < 0 || !OidIsValid(eq))
+		{
+			all_given = false;
+			continue;
+		}
+		appendStringInfo(&keys, "%spg_catalog.unnest($%d::%s)", keys.len > 0 ? ", " : "", pos + 1,
+						 ArrayTypeSql(pkc));
+		appendStringInfo(&on, "%st0.%s %s %s", on.len > 0 ? " AND " : "",
+						 quote_identifier(pkc->name), QsOperatorSql(eq),
+						 QsWriteReadParam(pkc, psprintf("s.k%d", i + 1)));
+	}
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "WITH ins AS (%s RETURNING t0.*) SELECT ", insert);
+	if (single)
+		appendStringInfo(&sql, "coalesce(pg_catalog.jsonb_agg(%s ORDER BY %s), '[]'::pg_catalog.jsonb)",
+						 QsRowJsonb(ret_cols, "t0"), all_given ? "s.o" : order.data);
+	else
+		appendStringInfo(&sql, "%s, %s", QsRowJsonb(ret_cols, "t0"),
+						 all_given ? "s.o" : "pg_catalog.row_number() OVER (ORDER BY " );
+	if (!single && !all_given)
+		appendStringInfo(&sql, "%s)", order.data);
+	appendStringInfoString(&sql, " FROM ins t0");
+	if (all_given)
+	{
+		appendStringInfo(&sql, " JOIN ROWS FROM (%s) WITH ORDINALITY AS s(", keys.data);
+		for (i = 0; i < m->npk; i++)
+			appendStringInfo(&sql, "k%d, ", i + 1);
+		appendStringInfo(&sql, "o) ON %s", on.data);
+	}
+	if (!single)
+		appendStringInfo(&sql, " ORDER BY %s", all_given ? "s.o" : order.data);
+	return sql.data;
+}
+
+/*
  * INSERT INTO t AS t0 (cols) SELECT ... FROM ROWS FROM (unnest($1), ...)
  * [ON CONFLICT ...] [RETURNING ...]; with one group (single) the rows
  * come back in input order, so the server aggregates them at once.
@@ -409,6 +481,8 @@ BulkCreateSql(QsCompileState *ctx, QsModel *m, BulkOptions *o, List *cols, List 
 			appendStringInfo(&sql, "%s%s = EXCLUDED.%s", k++ ? ", " : "", c, c);
 		}
 	}
+	if (ret_cols != NIL && QsCitusActive())
+		return CitusReturning(m, cols, ret_cols, single, sql.data);
 	if (ret_cols != NIL)
 		appendStringInfo(&sql, " RETURNING %s", QsRowJsonb(ret_cols, "t0"));
 	if (single && ret_cols != NIL)
@@ -477,6 +551,24 @@ PG_FUNCTION_INFO_V1(qs_bulk_create);
  * have defaults) and batch.  Returns the returning fields (default: the
  * primary key) of the rows, in input order.
  */
+/*
+ * The place in its batch (0-based) of returned row r, from the second
+ * column CitusReturning selects; -1 when the result has none.
+ */
+static int64
+RowPlace(uint64 r, int nb)
+{
+	bool		isnull;
+	int64		o;
+
+	if (SPI_tuptable->tupdesc->natts < 2)
+		return -1;
+	o = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &isnull));
+	if (isnull || o < 1 || o > nb)
+		return -1;
+	return o - 1;
+}
+
 Datum
 qs_bulk_create(PG_FUNCTION_ARGS)
 {
@@ -557,8 +649,11 @@ qs_bulk_create(PG_FUNCTION_ARGS)
 			for (r = 0; r < got; r++)
 			{
 				JsonbValue *t = QsResultTree(r, 1);
+				int64		pos = RowPlace(r, nb);
 
-				if (got == (uint64) nb)
+				if (pos >= 0)
+					result[list_nth_int(idx, start + (int) pos)] = t;
+				else if (got == (uint64) nb)
 					result[list_nth_int(idx, start + (int) r)] = t;
 				else
 					extra = lappend(extra, t);	/* conflicts skipped some rows */

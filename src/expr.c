@@ -926,7 +926,12 @@ CompileVariadic(QsCompileState *ctx, const QsFn *fn, JsonbValue *arg, Oid hint)
 	return res;
 }
 
-/* Concat: the arguments' text, NULLs skipped as Django's Concat does. */
+/*
+ * Concat: the arguments' text, NULLs skipped as Django's Concat does, in
+ * the form Django writes for PostgreSQL (COALESCE(x::text, '') || ...):
+ * unlike concat(), which is STABLE, it is as immutable as its arguments'
+ * text, so Citus accepts it in UPDATE ... SET over column references.
+ */
 static QsExpr *
 CompileConcat(QsCompileState *ctx, const QsFn *fn, JsonbValue *arg)
 {
@@ -941,10 +946,11 @@ CompileConcat(QsCompileState *ctx, const QsFn *fn, JsonbValue *arg)
 	initStringInfo(&buf);
 	res = QsMakeExpr(NULL, TEXTOID);
 	res->nullable = false;	/* concat() skips NULLs, as Django's Concat */
-	appendStringInfoString(&buf, "pg_catalog.concat(");
+	appendStringInfoChar(&buf, '(');
 	foreach(lc, exprs)
 	{
-		appendStringInfo(&buf, "%s%s", lc == list_head(exprs) ? "" : ", ",
+		appendStringInfo(&buf, "%sCOALESCE((%s)::pg_catalog.text, ''::pg_catalog.text)",
+						 lc == list_head(exprs) ? "" : " OPERATOR(pg_catalog.||) ",
 						 ((QsExpr *) lfirst(lc))->sql);
 		QsAbsorb(res, (QsExpr *) lfirst(lc));
 	}

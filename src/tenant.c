@@ -826,8 +826,8 @@ QsTenantOfRelation(Relation rel, QsModel *m)
 }
 
 /* An operator as "OPERATOR(schema.name)" for SQL text. */
-static char *
-OperatorSql(Oid opno)
+char *
+QsOperatorSql(Oid opno)
 {
 	HeapTuple	tup = SearchSysCache1(OPEROID, ObjectIdGetDatum(opno));
 	Form_pg_operator op;
@@ -862,7 +862,7 @@ QsTenantPredicate(QsModel *m, const char *alias)
 		if (c->attnum != m->tenant_attnum)
 			continue;
 		return psprintf("%s.%s %s qs.current_tenant_as(NULL::%s)", alias, quote_identifier(c->name),
-						OperatorSql(m->tenant_opno),
+						QsOperatorSql(m->tenant_opno),
 						format_type_extended(c->typid, -1, FORMAT_TYPE_FORCE_QUALIFY));
 	}
 	return NULL;
@@ -1227,5 +1227,5 @@ qs_equality_operator(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_UNDEFINED_FUNCTION),
 				 errmsg("type %s has no default equality operator", format_type_be(typ)),
 				 errhint("A tenant column needs a type with a btree operator class.")));
-	PG_RETURN_TEXT_P(cstring_to_text(OperatorSql(tc->eq_opr)));
+	PG_RETURN_TEXT_P(cstring_to_text(QsOperatorSql(tc->eq_opr)));
 }

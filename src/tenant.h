@@ -12,5 +12,6 @@ extern void QsTenantInit(void);
 extern const char *QsCurrentTenant(const char **why);
 extern void QsTenantOfRelation(Relation rel, QsModel *m);
 extern char *QsTenantPredicate(QsModel *m, const char *alias);
+extern char *QsOperatorSql(Oid opno);
 
 #endif							/* QS_TENANT_H */

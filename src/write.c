@@ -39,6 +39,7 @@
 #include "relation.h"
 #include "spec.h"
 #include "state.h"
+#include "citus.h"
 #include "write.h"
 #include "writecol.h"
 
@@ -399,7 +400,20 @@ InsertRow(QsCompileState *ctx, QsModel *m, List *cols, List *vals, bool skip_con
 		appendStringInfo(&sql, ") VALUES (%s)", vlist.data);
 	if (skip_conflicts)
 		appendStringInfoString(&sql, " ON CONFLICT DO NOTHING");
-	appendStringInfo(&sql, " RETURNING %s", QsRowJsonb(QsAllColumns(m), "t0"));
+	if (QsCitusActive())
+	{
+		/*
+		 * Citus refuses non-immutable functions (jsonb_build_object) in
+		 * RETURNING: the row is built over a CTE of the inserted row.
+		 */
+		char	   *ins = sql.data;
+
+		initStringInfo(&sql);
+		appendStringInfo(&sql, "WITH ins AS (%s RETURNING t0.*) SELECT %s FROM ins t0", ins,
+						 QsRowJsonb(QsAllColumns(m), "t0"));
+	}
+	else
+		appendStringInfo(&sql, " RETURNING %s", QsRowJsonb(QsAllColumns(m), "t0"));
 
 	if (QsRunWriteSql(m, sql.data, n, types, values, nulls) == 0)
 		return NULL;
