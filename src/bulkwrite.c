@@ -708,6 +708,7 @@ typedef struct BulkUpdate
 	List	   *fields;			/* ... their columns (QsColumn *) */
 	List	   *pkcols;			/* the primary key's columns */
 	BulkOptions *o;
+	QsColumn   *tenant;			/* Citus: the tenant column, compared with the tenant parameter */
 } BulkUpdate;
 
 /* The fields argument: columns to set, none of them a key, none twice. */
@@ -1051,6 +1052,24 @@ BulkUpdateSql(BulkUpdate *u, List *exprcols, int nlit, int *ncol)
 						 QsOp("=", pk->basetypid, pk->basetypid), QsWriteReadParam(pk, psprintf("v.k%d", k)));
 		k++;
 	}
+
+	/*
+	 * On Citus a scoped table's rows all belong to the current tenant (its
+	 * policies refuse the others): saying so as a parameter routes the
+	 * statement to the tenant's one shard instead of every shard.
+	 */
+	u->tenant = NULL;
+	if (u->m->tenant_attnum > 0 && QsCitusActive())
+	{
+		int			i;
+
+		for (i = 0; i < u->m->ncolumns; i++)
+			if (u->m->columns[i].attnum == u->m->tenant_attnum)
+				u->tenant = &u->m->columns[i];
+		if (u->tenant)
+			appendStringInfo(&sql, " AND t.%s %s $%d", quote_identifier(u->tenant->name),
+							 QsOperatorSql(u->m->tenant_opno), *ncol + 1);
+	}
 	return sql.data;
 }
 
@@ -1125,9 +1144,9 @@ static uint64
 BulkUpdateBatch(BulkUpdate *u, List *idx, int start, int nb, const char *sql, int ncol,
 				List *exprcols, int nlit)
 {
-	Oid		   *types = palloc(sizeof(Oid) * Max(ncol, 1));
-	Datum	   *arrays = palloc(sizeof(Datum) * Max(ncol, 1));
-	bool	   *anulls = palloc0(sizeof(bool) * Max(ncol, 1));
+	Oid		   *types = palloc(sizeof(Oid) * (ncol + 1));
+	Datum	   *arrays = palloc(sizeof(Datum) * (ncol + 1));
+	bool	   *anulls = palloc0(sizeof(bool) * (ncol + 1));
 	int			a = 0;
 	ListCell   *lf;
 	ListCell   *ln;
@@ -1152,7 +1171,12 @@ BulkUpdateBatch(BulkUpdate *u, List *idx, int start, int nb, const char *sql, in
 		arrays[a++] = BatchColumn(u, idx, start, nb, col, (char *) lfirst(ln), false);
 	}
 	BatchLiterals(u, idx, start, nb, nlit, types + a, arrays + a);
-	n = QsRunWriteSql(u->m, sql, ncol, types, arrays, anulls);
+	if (u->tenant)
+	{
+		types[ncol] = u->tenant->typid;
+		arrays[ncol] = QsTenantDatum(u->tenant->typid, &anulls[ncol]);
+	}
+	n = QsRunWriteSql(u->m, sql, ncol + (u->tenant ? 1 : 0), types, arrays, anulls);
 	u->ctx->literal_columns = true;
 	return n;
 }

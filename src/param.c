@@ -25,6 +25,7 @@
 #include "utils/lsyscache.h"
 
 #include "param.h"
+#include "tenant.h"
 #include "shape.h"
 #include "spec.h"
 #include "state.h"
@@ -425,6 +426,8 @@ static Datum
 RunRecipe(QsCompileState *ctx, QsParamRecipe *p, JsonbValue *v, bool *isnull)
 {
 	*isnull = false;
+	if (p->kind == QS_PARAM_TENANT)
+		return QsTenantDatum(p->type, isnull);
 	if (qs_validating_params && QsContainsParam(v))
 	{
 		*isnull = true;			/* a method's placeholder: any value of the type */
@@ -463,6 +466,8 @@ RunRecipe(QsCompileState *ctx, QsParamRecipe *p, JsonbValue *v, bool *isnull)
 			return Int64GetDatum(ctx->limit_value);
 		case QS_PARAM_OFFSET:
 			return Int64GetDatum(ctx->offset_value);
+		case QS_PARAM_TENANT:
+			break;				/* above */
 	}
 	elog(ERROR, "pg_queryset: unknown parameter recipe %d", (int) p->kind);
 	return (Datum) 0;

@@ -29,7 +29,8 @@ typedef enum QsParamKind
 	QS_PARAM_VALUE,				/* an expression literal (never unwrapped), nulls allowed */
 	QS_PARAM_KEY,				/* one column of a composite key value ({..} or [..]) */
 	QS_PARAM_IN_KEY,				/* that column of each key in a list, as an array */
-	QS_PARAM_IDS_KEY				/* ... of in_bulk()'s id list */
+	QS_PARAM_IDS_KEY,			/* ... of in_bulk()'s id list */
+	QS_PARAM_TENANT				/* the current tenant as the tenant column's type (Citus) */
 } QsParamKind;
 
 typedef struct QsParamRecipe

@@ -1036,6 +1036,25 @@ TenantAs(FunctionCallInfo fcinfo, bool required, bool *isnull)
 	return c->typbyval ? c->value : datumCopy(c->value, false, c->typlen);
 }
 
+/*
+ * The current tenant as a value of the given type (*isnull without one),
+ * read as qs.current_tenant_as() reads it: the value of the tenant
+ * parameter that lets Citus route a statement to one shard (path.c).
+ */
+Datum
+QsTenantDatum(Oid type, bool *isnull)
+{
+	const char *t = QsCurrentTenant(NULL);
+	Oid			typinput;
+	Oid			typioparam;
+
+	*isnull = (t == NULL);
+	if (t == NULL)
+		return (Datum) 0;
+	getTypeInputInfo(type, &typinput, &typioparam);
+	return OidInputFunctionCall(typinput, (char *) t, typioparam, -1);
+}
+
 /* qs.current_tenant_as(anyelement) -> anyelement: for SELECT policies */
 Datum
 qs_current_tenant_as(PG_FUNCTION_ARGS)

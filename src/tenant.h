@@ -13,5 +13,6 @@ extern const char *QsCurrentTenant(const char **why);
 extern void QsTenantOfRelation(Relation rel, QsModel *m);
 extern char *QsTenantPredicate(QsModel *m, const char *alias);
 extern char *QsOperatorSql(Oid opno);
+extern Datum QsTenantDatum(Oid type, bool *isnull);
 
 #endif							/* QS_TENANT_H */
