@@ -747,6 +747,14 @@ PropagateTenant(const char *tenant, bool is_local)
 				 errhint("Set the tenant in each transaction: BEGIN; SELECT qs.set_tenant_token($1); ...")));
 	if (!IsTransactionBlock())
 		return;
+	if (GetCurrentTransactionNestLevel() > 1)
+		ereport(WARNING,
+				(errcode(ERRCODE_WARNING),
+				 errmsg("the tenant was set inside a savepoint: Citus forgets it for the workers when the savepoint ends"),
+				 errdetail("Citus replays SET LOCAL on the worker connections it opens later only while the "
+						   "savepoint that ran it is active; after RELEASE those connections see no tenant "
+						   "(no rows, writes refused)."),
+				 errhint("Set the tenant at the transaction's top level, before the first savepoint.")));
 	QsCitusPropagateToken(tenant ? MintWorkerToken(tenant) : "");
 }
 

@@ -46,6 +46,9 @@ CREATE TABLE shop_task (
     tenant_id int NOT NULL, id bigint NOT NULL, project_id bigint NOT NULL, title text NOT NULL,
     done boolean NOT NULL DEFAULT false, points int NOT NULL,
     PRIMARY KEY (tenant_id, id));
+-- a distributed table without a tenant (reads span every shard), keys
+-- from a sequence (the case bulk_create's COPY path would take)
+CREATE TABLE shop_pageview (id bigserial PRIMARY KEY, path text NOT NULL, seen_at timestamptz NOT NULL);
 CREATE TABLE shop_note (
     tenant_id int NOT NULL, id bigint NOT NULL, body text NOT NULL,
     PRIMARY KEY (tenant_id, id));
@@ -57,6 +60,7 @@ SELECT qs.enable_tenant_scoping('shop_product');
 SELECT qs.enable_tenant_scoping('shop_order');
 SELECT create_reference_table('shop_currency');
 SELECT create_reference_table('shop_tenant_setting');
+SELECT create_distributed_table('shop_pageview', 'id');
 SELECT create_distributed_table('shop_customer', 'tenant_id');
 SELECT create_distributed_table('shop_product', 'tenant_id', colocate_with => 'shop_customer');
 SELECT create_distributed_table('shop_order', 'tenant_id', colocate_with => 'shop_customer');
@@ -93,10 +97,14 @@ INSERT INTO shop_project SELECT t, p, format('project %s', p) FROM generate_seri
 INSERT INTO shop_task SELECT t, p * 10 + i, p, format('task %s.%s', p, i), i % 3 = 0, (p * i) % 8
   FROM generate_series(1, 100) t, generate_series(1, 4) p, generate_series(0, 9) i;
 INSERT INTO shop_note SELECT t, n, format('note %s of tenant %s', n, t) FROM generate_series(1, 100) t, generate_series(1, 3) n;
+INSERT INTO shop_pageview (path, seen_at)
+SELECT '/p/' || (g % 17), timestamptz '2026-01-01' + ((g * 7919) % 1000) * interval '1 minute' FROM generate_series(1, 1000) g;
 RESET citus.multi_shard_modify_mode;
 ANALYZE;
 
 GRANT SELECT ON shop_currency TO qs_app, qs_admin;
+GRANT SELECT, INSERT ON shop_pageview TO qs_app, qs_admin;
+GRANT USAGE ON SEQUENCE shop_pageview_id_seq TO qs_app, qs_admin;
 GRANT SELECT, INSERT, UPDATE, DELETE ON shop_tenant_setting, shop_customer, shop_product, shop_order,
   shop_orderitem, shop_project, shop_task, shop_note TO qs_app, qs_admin;
 
