@@ -83,8 +83,16 @@ else
   log "cached: $(cat "$STAMP") in $DIR"
 fi
 
-# install the staged files into the PostgreSQL installation (idempotent)
-cp -a "$STAGE"/. / || die "could not install Citus's files from $STAGE"
+# install the staged files into the PostgreSQL installation: only files
+# that differ, each through a new file renamed into place -- copying over
+# a loaded library rewrites code that running servers have mapped
+(cd "$STAGE" && find . -type f -print0) | while IFS= read -r -d '' f; do
+  dst="/${f#./}"
+  if ! cmp -s "$STAGE/$f" "$dst"; then
+    mkdir -p "$(dirname "$dst")" && cp -p "$STAGE/$f" "$dst.qs-new" && mv -f "$dst.qs-new" "$dst" \
+      || die "could not install $dst"
+  fi
+done
 LIB="$("$PG_CONFIG" --pkglibdir)/citus.so"
 [ -f "$LIB" ] || die "citus.so is not in $("$PG_CONFIG" --pkglibdir) after the install"
 echo "Citus $CITUS"
