@@ -7,7 +7,8 @@
 # isolation suite (test/tenant.sh), the upgrade test (test/upgrade.sh),
 # the release check (test/release.sh), the pg_dump/restore check, the pgbench concurrency test
 # (test/concurrency.sh), the hardening suite (make stress,
-# test/stress/run.sh) and the kill -9 fault test (test/fault.sh).
+# test/stress/run.sh), the scale-out suite on a Citus coordinator with
+# two workers (test/citus.sh) and the kill -9 fault test (test/fault.sh).
 #
 # Then on every other major of the matrix (QS_MATRIX, default "17 18"),
 # built from Debian's source packages by scripts/pg-build.sh into
@@ -106,6 +107,9 @@ bash test/concurrency.sh || fail "[15] concurrency"
 
 echo "== [15] hardening (make stress: fuzzer, injection corpus, sqlsmith, memory growth, load, valgrind)"
 make -s stress || fail "[15] hardening"
+
+echo "== [15] scale-out on Citus (coordinator + 2 workers; Citus built from ../shared/vendor when absent)"
+bash test/citus.sh || fail "[15] Citus"
 
 # last on 15: it kills a backend, which makes the postmaster restart every session
 echo "== [15] fault (kill -9 mid-write, crash recovery)"

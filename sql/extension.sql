@@ -12,10 +12,15 @@ SELECT * FROM (
   JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'pg_queryset') f
 ORDER BY function COLLATE "C";
 
--- every function runs with the caller's privileges
-SELECT count(*) AS security_definer_functions
+-- every function runs with the caller's privileges, but the sql_drop
+-- event trigger's, which forgets the scope records of dropped tables
+-- (writable by the extension's owner only): it has a fixed search_path
+-- and no EXECUTE for PUBLIC
+SELECT p.oid::regprocedure AS security_definer, p.proconfig,
+       has_function_privilege('public', p.oid, 'EXECUTE') AS public_may_execute
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE n.nspname = 'qs' AND p.prosecdef;
+SELECT evtname, evtevent, evtfoid::regproc FROM pg_event_trigger WHERE evtname LIKE 'qs\_%';
 
 -- the domain
 SELECT typname, format_type(typbasetype, typtypmod) AS base,

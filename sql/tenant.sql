@@ -299,6 +299,25 @@ SELECT count(*) AS policies_left FROM pg_policy WHERE polrelid IN ('tn_event'::r
 DROP VIEW tn_doc_titles, tn_doc_owner_view;
 DROP FUNCTION tn_leak(text);
 SELECT qs.disable_tenant_scoping(model) FROM qs.tenant_scoped_models() WHERE parent IS NULL ORDER BY model::text;
+-- a dropped table takes its record along (the sql_drop event trigger)
+CREATE TABLE tn_gone (id int PRIMARY KEY, tenant_id int NOT NULL);
+SELECT qs.enable_tenant_scoping('tn_gone');
+SELECT count(*) AS recorded FROM qs.tenant_scope WHERE model = 'tn_gone'::regclass;
+DROP TABLE tn_gone;
+SELECT count(*) AS records_of_dropped_tables FROM qs.tenant_scope s WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = s.model);
+-- policies without a record (a table rebuilt by Citus, or restored
+-- without it) are adopted when they are the tenant policies of the column
+CREATE TABLE tn_rebuilt (id int PRIMARY KEY, tenant_id int NOT NULL);
+SELECT qs.enable_tenant_scoping('tn_rebuilt');
+RESET ROLE;
+DELETE FROM qs.tenant_scope WHERE model = 'tn_rebuilt'::regclass;
+SET ROLE tn_owner;
+SELECT qs.enable_tenant_scoping('tn_rebuilt', 'id');
+SELECT qs.enable_tenant_scoping('tn_rebuilt') AS adopted;
+SELECT tenant_column, roles, added_permissive FROM qs.tenant_scope WHERE model = 'tn_rebuilt'::regclass;
+SELECT qs.disable_tenant_scoping('tn_rebuilt');
+SELECT count(*) AS policies_left FROM pg_policy WHERE polrelid = 'tn_rebuilt'::regclass;
+DROP TABLE tn_rebuilt;
 DROP TABLE tn_child, tn_unscoped, tn_pre, tn_event, tn_big, tn_doc, tn_org;
 SELECT count(*) AS scoped_left FROM qs.tenant_scope;
 RESET ROLE;

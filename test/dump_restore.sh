@@ -97,7 +97,7 @@ RESET ROLE;
 SELECT qs.disable_tenant_scoping('dr_doc');
 SQL
 )
-want="dr_doc/tenant_id/true/5 0
+want="dr_doc/tenant_id/true/4 0
 2
 tenant2:3
 t"

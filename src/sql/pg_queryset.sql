@@ -809,6 +809,24 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.tenant_scope', '');
 REVOKE ALL ON @extschema@.tenant_scope FROM PUBLIC;
 GRANT SELECT ON @extschema@.tenant_scope TO PUBLIC;
 
+-- Forget the scoping of dropped tables: a record left behind would name
+-- whatever table later gets the same OID.  SECURITY DEFINER because the
+-- records are written by the extension's owner only (tenant_scope
+-- above), while any owner may drop a table; it deletes nothing but the
+-- records of the relations the firing statement dropped.
+CREATE FUNCTION @extschema@._tenant_scope_dropped()
+RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  DELETE FROM @extschema@.tenant_scope s
+   WHERE s.model::oid IN (SELECT d.objid FROM pg_catalog.pg_event_trigger_dropped_objects() d
+                           WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objsubid = 0);
+END
+$$;
+REVOKE ALL ON FUNCTION @extschema@._tenant_scope_dropped() FROM PUBLIC;
+CREATE EVENT TRIGGER qs_tenant_scope_dropped ON sql_drop EXECUTE FUNCTION @extschema@._tenant_scope_dropped();
+
 -- Record and forget a scoping (src/tenant.c).  The table is writable by
 -- the extension's owner only (security review, finding 8: any role could
 -- write rows, e.g. for a temporary table, that outlived it and broke
@@ -1030,8 +1048,23 @@ BEGIN
       HINT = 'Call qs.disable_tenant_scoping() first.';
   END IF;
   IF EXISTS (SELECT 1 FROM pg_catalog.pg_policy p WHERE p.polrelid = model AND p.polname LIKE 'qs\_tenant\_%') THEN
-    RAISE EXCEPTION '"%" already has qs_tenant_* policies that qs.tenant_scope does not record', model USING ERRCODE = '55000',
-      HINT = 'Drop them, then scope the table again.';
+    -- the four policies without a record: a table a distributed engine
+    -- rebuilt (Citus, docs/scale-out.md) or restored without its record;
+    -- adopted when qs_tenant_select compares this column
+    -- (_tenant_scope_record checks it), refused otherwise
+    IF (SELECT pg_catalog.count(*) FROM pg_catalog.pg_policy p WHERE p.polrelid = model
+         AND p.polname IN ('qs_tenant_select', 'qs_tenant_insert', 'qs_tenant_update', 'qs_tenant_delete')) <> 4 THEN
+      RAISE EXCEPTION '"%" already has qs_tenant_* policies that qs.tenant_scope does not record', model USING ERRCODE = '55000',
+        HINT = 'Drop them, then scope the table again.';
+    END IF;
+    PERFORM @extschema@._tenant_scope_record(model, tenant_column, NULL,
+           (SELECT pg_catalog.array_agg(CASE WHEN u.role_oid = 0 THEN 'public'::name
+                                             ELSE (SELECT rl.rolname FROM pg_catalog.pg_roles rl WHERE rl.oid = u.role_oid) END ORDER BY u.ord)
+              FROM pg_catalog.pg_policy p, pg_catalog.unnest(p.polroles) WITH ORDINALITY u(role_oid, ord)
+             WHERE p.polrelid = model AND p.polname = 'qs_tenant_select'),
+           (SELECT p.polpermissive FROM pg_catalog.pg_policy p WHERE p.polrelid = model AND p.polname = 'qs_tenant_select'),
+           false, NULL, true, true);
+    RETURN true;
   END IF;
 
   had_perm := EXISTS (SELECT 1 FROM pg_catalog.pg_policy p WHERE p.polrelid = model AND p.polpermissive);

@@ -57,6 +57,7 @@ CREATE TABLE shop_note (
 -- and after it (CREATE POLICY is propagated): both orders must hold
 SELECT qs.enable_tenant_scoping('shop_customer');
 SELECT qs.enable_tenant_scoping('shop_order');
+SELECT qs.enable_tenant_scoping('shop_product');
 SELECT create_reference_table('shop_currency');
 SELECT create_reference_table('shop_tenant_setting');
 SELECT create_distributed_table('shop_pageview', 'id');
@@ -71,8 +72,9 @@ ALTER TABLE shop_order ADD FOREIGN KEY (tenant_id, customer_id) REFERENCES shop_
 ALTER TABLE shop_orderitem ADD FOREIGN KEY (tenant_id, order_id) REFERENCES shop_order;
 ALTER TABLE shop_orderitem ADD FOREIGN KEY (tenant_id, product_id) REFERENCES shop_product;
 ALTER TABLE shop_task ADD FOREIGN KEY (tenant_id, project_id) REFERENCES shop_project;
--- shop_product references a reference table: Citus rebuilds it while
--- distributing it (a new relation), so it is scoped afterwards
+-- shop_product references a reference table: Citus rebuilt it while
+-- distributing it (a new relation, its policies copied, its record gone
+-- with the old one); scoping it again adopts the policies
 SELECT qs.enable_tenant_scoping('shop_product');
 SELECT qs.enable_tenant_scoping('shop_orderitem');
 SELECT qs.enable_tenant_scoping('shop_project');
