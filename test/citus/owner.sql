@@ -11,6 +11,10 @@ SELECT no_plan();
 -- every placement of every scoped table: RLS forced, the four tenant
 -- policies, permissive, and nothing else that grants rows
 SELECT is((SELECT count(*) FROM qs.tenant_scope), 8::bigint, 'eight scoped tables');
+SELECT is((SELECT count(*) FROM qs.tenant_scope s WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = s.model)), 0::bigint,
+          'no record of a relation Citus dropped while distributing (the sql_drop trigger)');
+SELECT is((SELECT tenant_column FROM qs.tenant_scope WHERE model = 'shop_product'::regclass), 'tenant_id'::name,
+          'shop_product, rebuilt by Citus, was adopted by a second enable_tenant_scoping');
 SELECT is((SELECT count(*) FROM pg_policy p JOIN qs.tenant_scope s ON s.model = p.polrelid
             WHERE p.polname LIKE 'qs\_tenant\_%' AND p.polpermissive), 32::bigint,
           'the coordinator: four permissive tenant policies per table');
