@@ -42,6 +42,7 @@ AS $$
 $$;
 
 DROP FUNCTION @extschema@._tenant_policy_sql(regclass, name, text, text);
+
 -- Is the table a Citus table (distributed, reference or a Citus local
 -- table)?  False where Citus is not installed; read dynamically so the
 -- extension does not depend on Citus.

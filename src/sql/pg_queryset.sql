@@ -864,10 +864,6 @@ AS $$
   WHERE t.oid = typ
 $$;
 
--- The policies of a scoped table.  op: the column type's equality
--- operator, schema-qualified (_equality_operator); typ: the column's
--- type, schema-qualified (_qualified_type): nothing in a policy resolves
--- through search_path.
 -- Is the table a Citus table (distributed, reference or a Citus local
 -- table)?  False where Citus is not installed; read dynamically so the
 -- extension does not depend on Citus.
@@ -955,6 +951,10 @@ BEGIN
 END
 $$;
 
+-- The policies of a scoped table.  op: the column type's equality
+-- operator, schema-qualified (_equality_operator); typ: the column's
+-- type, schema-qualified (_qualified_type): nothing in a policy resolves
+-- through search_path.
 CREATE FUNCTION @extschema@._tenant_policy_sql(model regclass, col name, typ text, roles text, op text, permissive boolean)
 RETURNS text[]
 LANGUAGE sql IMMUTABLE
