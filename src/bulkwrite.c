@@ -28,7 +28,6 @@
 
 #include "builder.h"
 #include "bulkload.h"
-#include "citus.h"
 #include "expr.h"
 #include "model.h"
 #include "param.h"
@@ -481,7 +480,7 @@ BulkCreateSql(QsCompileState *ctx, QsModel *m, BulkOptions *o, List *cols, List 
 			appendStringInfo(&sql, "%s%s = EXCLUDED.%s", k++ ? ", " : "", c, c);
 		}
 	}
-	if (ret_cols != NIL && QsCitusActive())
+	if (ret_cols != NIL && QsOnCitus(ctx))
 		return CitusReturning(m, cols, ret_cols, single, sql.data);
 	if (ret_cols != NIL)
 		appendStringInfo(&sql, " RETURNING %s", QsRowJsonb(ret_cols, "t0"));
@@ -1058,18 +1057,10 @@ BulkUpdateSql(BulkUpdate *u, List *exprcols, int nlit, int *ncol)
 	 * policies refuse the others): saying so as a parameter routes the
 	 * statement to the tenant's one shard instead of every shard.
 	 */
-	u->tenant = NULL;
-	if (u->m->tenant_attnum > 0 && QsCitusActive())
-	{
-		int			i;
-
-		for (i = 0; i < u->m->ncolumns; i++)
-			if (u->m->columns[i].attnum == u->m->tenant_attnum)
-				u->tenant = &u->m->columns[i];
-		if (u->tenant)
-			appendStringInfo(&sql, " AND t.%s %s $%d", quote_identifier(u->tenant->name),
-							 QsOperatorSql(u->m->tenant_opno), *ncol + 1);
-	}
+	u->tenant = QsOnCitus(u->ctx) ? QsTenantColumn(u->m) : NULL;
+	if (u->tenant)
+		appendStringInfo(&sql, " AND t.%s %s $%d", quote_identifier(u->tenant->name),
+						 QsOperatorSql(u->m->tenant_opno), *ncol + 1);
 	return sql.data;
 }
 

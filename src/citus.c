@@ -16,7 +16,7 @@
  * (citus.propagate_set_commands = 'local', switched on around the
  * statement when it is off).  What travels is never the client's token
  * nor a bare tenant: the tenant functions mint a short-lived token signed
- * by the server's secret (tenant.c, QsMintWorkerToken), and the workers
+ * by the server's secret (tenant.c, MintWorkerToken), and the workers
  * verify it like any other token.  This node's own setting is put back
  * as it was afterwards, so the coordinator keeps the context it had.
  *
@@ -24,7 +24,6 @@
  */
 #include "postgres.h"
 
-#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
@@ -72,9 +71,10 @@ QsCitusTable(Oid relid)
  * SET LOCAL pg_queryset.tenant_token to the given token on the workers of
  * this transaction (an empty token clears it there), through Citus's
  * SET propagation; this node's own pg_queryset.tenant_token and
- * citus.propagate_set_commands are left as they were.  Outside a
- * transaction block there is nothing to carry: the context ends with the
- * statement, and Citus propagates nothing.
+ * citus.propagate_set_commands are left as they were.  The caller
+ * (tenant.c) runs it only with Citus installed and in a transaction
+ * block: outside one the context ends with the statement, and Citus
+ * propagates nothing.
  */
 void
 QsCitusPropagateToken(const char *token)
@@ -85,8 +85,6 @@ QsCitusPropagateToken(const char *token)
 	char	   *sql;
 	int			rc;
 
-	if (!IsTransactionBlock() || !QsCitusActive())
-		return;
 	old_token = pstrdup(GetConfigOption("pg_queryset.tenant_token", false, false));
 	prop = GetConfigOption("citus.propagate_set_commands", true, false);
 	if (prop == NULL)

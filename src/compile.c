@@ -28,7 +28,6 @@
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 
-#include "citus.h"
 #include "compile.h"
 #include "expr.h"
 #include "lookup.h"
@@ -289,7 +288,7 @@ QsCompileSpec(QsSpec *spec, QsTarget target, TupleDesc fetch_desc,
 				char	   *rows;
 
 				/* on Citus the rows of several shards arrive in no order */
-				ctx.order_columns = QsCitusActive();
+				ctx.order_columns = QsOnCitus(&ctx);
 				rows = QsBuildSelect(&ctx, sel, where, NULL, true, false, NULL);
 				ctx.order_columns = false;
 				if (ctx.agg_order != NULL)

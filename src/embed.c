@@ -17,7 +17,6 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 
-#include "citus.h"
 #include "embed.h"
 #include "expr.h"
 #include "model.h"
@@ -305,13 +304,10 @@ PrefetchSql(QsCompileState *ctx, QsEmbed *e, const char *from_alias, bool json,
 	char	   *corr;
 	char	   *from_sql;
 	StringInfoData sub;
-	StringInfoData agg_order;
+	char	   *agg_order = NULL;
 	ListCell   *lc;
-	ListCell   *le;
-	ListCell   *li;
 	List	   *order_exprs = NIL;
 	List	   *order_items = NIL;
-	bool		keep_order;
 
 	/* the inner spec is a queryset of the target model */
 	for (i = 0; i < e->queryset->val.object.nPairs; i++)
@@ -391,22 +387,10 @@ PrefetchSql(QsCompileState *ctx, QsEmbed *e, const char *from_alias, bool json,
 			order_items = lappend(order_items, palloc0(sizeof(QsOrderItem)));
 		}
 	}
-	keep_order = rel->kind != QS_REL_FORWARD && QsCitusActive();
 	initStringInfo(&sub);
-	initStringInfo(&agg_order);
 	appendStringInfo(&sub, "SELECT %s AS r", obj);
-	i = 0;
-	forboth(le, order_exprs, li, order_items)
-	{
-		i++;
-		if (!keep_order || lfirst(le) == NULL)
-			continue;
-		appendStringInfo(&sub, ", %s AS o%d", (char *) lfirst(le), i);
-		appendStringInfo(&agg_order, "%sx.o%d%s%s", agg_order.len > 0 ? ", " : " ORDER BY ", i,
-						 ((QsOrderItem *) lfirst(li))->desc ? " DESC" : "",
-						 ((QsOrderItem *) lfirst(li))->nulls == 1 ? " NULLS FIRST" :
-						 ((QsOrderItem *) lfirst(li))->nulls == 2 ? " NULLS LAST" : "");
-	}
+	if (rel->kind != QS_REL_FORWARD && QsOnCitus(ctx))
+		agg_order = QsOrderColumns(&sub, order_exprs, order_items, "x");
 	appendStringInfo(&sub, " FROM %s", from_sql);
 	foreach(lc, scope->joins)
 		appendStringInfoString(&sub, ((QsJoin *) lfirst(lc))->sql);
@@ -416,13 +400,8 @@ PrefetchSql(QsCompileState *ctx, QsEmbed *e, const char *from_alias, bool json,
 		appendStringInfo(&sub, " AND %s", where);
 	if (rel->kind != QS_REL_FORWARD)
 	{
-		int			n = 0;
-
 		appendStringInfoString(&sub, " ORDER BY ");
-		forboth(le, order_exprs, li, order_items)
-			appendStringInfo(&sub, "%s%s", n++ > 0 ? ", " : "",
-							 lfirst(le) ? QsOrderClause((char *) lfirst(le), (QsOrderItem *) lfirst(li))
-							 : "pg_catalog.random()");
+		QsAppendOrderList(&sub, order_exprs, order_items);
 		/* limit and offset per parent */
 		QsAppendInnerSlice(ctx, &sub, e->queryset);
 	}
@@ -431,6 +410,7 @@ PrefetchSql(QsCompileState *ctx, QsEmbed *e, const char *from_alias, bool json,
 
 	if (rel->kind == QS_REL_FORWARD)
 		return psprintf("(%s)", sub.data);
-	return psprintf("(SELECT coalesce(pg_catalog.%s(x.r%s), '[]'::pg_catalog.%s) FROM (%s) x)",
-					json ? "json_agg" : "jsonb_agg", agg_order.data, json ? "json" : "jsonb", sub.data);
+	return psprintf("(SELECT coalesce(pg_catalog.%s(x.r%s%s), '[]'::pg_catalog.%s) FROM (%s) x)",
+					json ? "json_agg" : "jsonb_agg", agg_order ? " ORDER BY " : "", agg_order ? agg_order : "",
+					json ? "json" : "jsonb", sub.data);
 }

@@ -1240,19 +1240,56 @@ QsOrderLists(QsCompileState *ctx, List *order_by, List **exprs, List **items)
 	}
 }
 
+/* "a DESC, b" over compiled ORDER BY elements (NULL: random()). */
+void
+QsAppendOrderList(StringInfo buf, List *exprs, List *items)
+{
+	ListCell   *le;
+	ListCell   *li;
+	int			n = 0;
+
+	forboth(le, exprs, li, items)
+		appendStringInfo(buf, "%s%s", n++ > 0 ? ", " : "",
+						 lfirst(le) ? QsOrderClause((char *) lfirst(le), (QsOrderItem *) lfirst(li))
+						 : "pg_catalog.random()");
+}
+
+/*
+ * The ORDER BY elements as extra output columns of a subquery (", e1 AS
+ * o1, e2 AS o2" appended to target) and the same order over them for the
+ * aggregate that collects its rows ("alias.o1 DESC, alias.o2"), or NULL
+ * when there is no order to keep (random() keeps none).  A distributed
+ * engine (Citus) gathers the rows of several shards in no order: the
+ * aggregate must carry its own ORDER BY.
+ */
+char *
+QsOrderColumns(StringInfo target, List *exprs, List *items, const char *alias)
+{
+	ListCell   *le;
+	ListCell   *li;
+	int			n = 0;
+	StringInfoData agg;
+
+	initStringInfo(&agg);
+	forboth(le, exprs, li, items)
+	{
+		n++;
+		if (lfirst(le) == NULL)
+			continue;
+		appendStringInfo(target, ", %s AS o%d", (char *) lfirst(le), n);
+		appendStringInfo(&agg, "%s%s", agg.len > 0 ? ", " : "",
+						 QsOrderClause(psprintf("%s.o%d", alias, n), (QsOrderItem *) lfirst(li)));
+	}
+	return agg.len > 0 ? agg.data : NULL;
+}
+
 /* "a DESC, b" over a list of QsOrderItem (windows, subqueries). */
 void
 QsOrderSql(QsCompileState *ctx, StringInfo buf, List *order_by)
 {
 	List	   *exprs = NIL;
 	List	   *items = NIL;
-	ListCell   *le;
-	ListCell   *li;
-	int			n = 0;
 
 	QsOrderLists(ctx, order_by, &exprs, &items);
-	forboth(le, exprs, li, items)
-		appendStringInfo(buf, "%s%s", n++ > 0 ? ", " : "",
-						 lfirst(le) ? QsOrderClause((char *) lfirst(le), (QsOrderItem *) lfirst(li))
-						 : "pg_catalog.random()");
+	QsAppendOrderList(buf, exprs, items);
 }

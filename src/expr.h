@@ -29,6 +29,8 @@ extern char *QsCompileInSubquery(QsCompileState *ctx, JsonbValue *spec, QsExpr *
 /* ordering items */
 extern void QsOrderLists(QsCompileState *ctx, List *order_by, List **exprs, List **items);
 extern void QsOrderSql(QsCompileState *ctx, StringInfo buf, List *order_by);
+extern void QsAppendOrderList(StringInfo buf, List *exprs, List *items);
+extern char *QsOrderColumns(StringInfo target, List *exprs, List *items, const char *alias);
 extern char *QsOrderClause(const char *expr, QsOrderItem *o);
 
 /* shared with aggregate.c */

@@ -25,10 +25,10 @@
 #include "utils/lsyscache.h"
 
 #include "param.h"
-#include "tenant.h"
 #include "shape.h"
 #include "spec.h"
 #include "state.h"
+#include "tenant.h"
 
 static Datum RunRecipe(QsCompileState *ctx, QsParamRecipe *p, JsonbValue *v, bool *isnull);
 

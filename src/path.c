@@ -25,7 +25,6 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 
-#include "citus.h"
 #include "model.h"
 #include "param.h"
 #include "path.h"
@@ -544,13 +543,14 @@ KeyEquality(Oid lrel, const char *lalias, AttrNumber *lkeys, Oid rrel, const cha
 char *
 QsTenantCond(QsCompileState *ctx, QsModel *m, const char *alias)
 {
-	int			i;
+	QsColumn   *c;
+	QsParamRecipe p;
+	Datum		d;
+	bool		isnull;
 
 	if (ctx->spec != NULL && ctx->spec->no_tenant_predicate)
 		return NULL;
-	if (ctx->citus == 0)
-		ctx->citus = QsCitusActive() ? 2 : 1;
-	if (ctx->citus == 1 || m->tenant_attnum <= 0)
+	if ((c = QsTenantColumn(m)) == NULL || !QsOnCitus(ctx))
 		return QsTenantPredicate(m, alias);
 
 	/*
@@ -559,26 +559,15 @@ QsTenantCond(QsCompileState *ctx, QsModel *m, const char *alias)
 	 * statement to the one shard of the tenant.  The shards' policies
 	 * still decide which rows the statement may touch.
 	 */
-	for (i = 0; i < m->ncolumns; i++)
-	{
-		QsColumn   *c = &m->columns[i];
-		QsParamRecipe p;
-		Datum		d;
-		bool		isnull;
-
-		if (c->attnum != m->tenant_attnum)
-			continue;
-		memset(&p, 0, sizeof(p));
-		p.kind = QS_PARAM_TENANT;
-		p.lookup = -1;
-		p.type = c->typid;
-		p.field = pstrdup(c->name);
-		p.path = pstrdup(QsPathString(ctx));
-		d = QsTenantDatum(c->typid, &isnull);
-		return psprintf("%s.%s %s %s", alias, quote_identifier(c->name), QsOperatorSql(m->tenant_opno),
-						QsAddParam(ctx, c->typid, d, isnull, &p));
-	}
-	return QsTenantPredicate(m, alias);
+	memset(&p, 0, sizeof(p));
+	p.kind = QS_PARAM_TENANT;
+	p.lookup = -1;
+	p.type = c->typid;
+	p.field = pstrdup(c->name);
+	p.path = pstrdup(QsPathString(ctx));
+	d = QsTenantDatum(c->typid, &isnull);
+	return psprintf("%s.%s %s %s", alias, quote_identifier(c->name), QsOperatorSql(m->tenant_opno),
+					QsAddParam(ctx, c->typid, d, isnull, &p));
 }
 
 /* A correlation condition with the tenant predicate of the model it reads. */

@@ -476,56 +476,21 @@ AppendDistinctOn(StringInfo buf, List *dexprs)
 void
 QsAppendOrder(QsCompileState *ctx, StringInfo buf, List *order_exprs)
 {
-	ListCell   *le;
-	ListCell   *lo;
-	int			n = 0;
-
 	if (order_exprs == NIL)
 		return;
 	appendStringInfoString(buf, " ORDER BY ");
-	forboth(le, order_exprs, lo, ctx->spec->order_by)
-	{
-		char	   *expr = (char *) lfirst(le);
-
-		if (n++ > 0)
-			appendStringInfoString(buf, ", ");
-		appendStringInfoString(buf, expr ? QsOrderClause(expr, (QsOrderItem *) lfirst(lo))
-							   : "pg_catalog.random()");
-	}
+	QsAppendOrderList(buf, order_exprs, ctx->spec->order_by);
 }
 
 /*
- * With ctx->order_columns, the ORDER BY keys as extra output columns
- * (", e1 AS o1, e2 AS o2") and, in ctx->agg_order, the same order over
- * them for the aggregate that collects the rows ("q.o1 DESC, q.o2"): a
- * distributed engine (Citus) gathers the rows of several shards in no
- * order, so the aggregate must carry its own ORDER BY.
+ * With ctx->order_columns, the ORDER BY keys as extra output columns and,
+ * in ctx->agg_order, the same order over them for the aggregate over the
+ * rows (QsOrderColumns, alias q).
  */
 static void
 AppendOrderColumns(QsCompileState *ctx, StringInfo buf, List *order_exprs)
 {
-	ListCell   *le;
-	ListCell   *lo;
-	int			n = 0;
-	StringInfoData agg;
-
-	ctx->agg_order = NULL;
-	if (!ctx->order_columns || order_exprs == NIL)
-		return;
-	initStringInfo(&agg);
-	forboth(le, order_exprs, lo, ctx->spec->order_by)
-	{
-		char	   *expr = (char *) lfirst(le);
-
-		n++;
-		if (expr == NULL)
-			continue;			/* random(): no order to keep */
-		appendStringInfo(buf, ", %s AS o%d", expr, n);
-		appendStringInfo(&agg, "%s%s", agg.len > 0 ? ", " : "",
-						 QsOrderClause(psprintf("q.o%d", n), (QsOrderItem *) lfirst(lo)));
-	}
-	if (agg.len > 0)
-		ctx->agg_order = agg.data;
+	ctx->agg_order = ctx->order_columns ? QsOrderColumns(buf, order_exprs, ctx->spec->order_by, "q") : NULL;
 }
 
 /*

@@ -21,6 +21,7 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 
+#include "citus.h"
 #include "model.h"
 #include "param.h"
 #include "state.h"
@@ -82,6 +83,19 @@ QsInitCompile(QsCompileState *ctx, QsModel *model)
 	ctx->relids = list_make1_oid(model->relid);
 	initStringInfo(&ctx->path);
 	appendStringInfoChar(&ctx->path, '$');
+}
+
+/*
+ * Is this compile for a Citus database?  Asked of the catalog once per
+ * compile state (citus.c), whatever the number of places that shape the
+ * statement for Citus.
+ */
+bool
+QsOnCitus(QsCompileState *ctx)
+{
+	if (ctx->citus == 0)
+		ctx->citus = QsCitusActive() ? 2 : 1;
+	return ctx->citus == 2;
 }
 
 /* Is name one of the strings in names? */

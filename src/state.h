@@ -68,7 +68,7 @@ typedef struct QsCompileState
 	List	   *outer_stack;	/* QsScope * enclosing each subquery (OuterRef) */
 	bool		operand;		/* an operand of a set operation: its slice is data */
 	bool		order_columns;	/* also select the ORDER BY keys, as o1, o2, ... */
-	int			citus;			/* Citus installed: 0 not asked yet, 1 no, 2 yes */
+	int			citus;			/* QsOnCitus: 0 not asked yet, 1 no, 2 yes */
 	char	   *agg_order;		/* then: "q.o1 DESC, q.o2" for the aggregate over the rows */
 	bool		literal_columns;	/* bulk_update: literals are columns v.lN */
 	Oid		   *literal_types;	/* ... their types, by value index */
@@ -137,5 +137,6 @@ extern void QsPathPop(QsCompileState *ctx, int len);
 extern char *QsPathString(QsCompileState *ctx);
 extern const char *QsOp(const char *op, Oid ltype, Oid rtype);
 extern bool QsNameInList(List *names, const char *name);
+extern bool QsOnCitus(QsCompileState *ctx);
 
 #endif							/* QS_STATE_H */

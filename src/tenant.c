@@ -474,28 +474,35 @@ CheckTokenForm(const char *token, const char **dot1, const char **dot2)
 	return NULL;
 }
 
-/* Check 2: the HMAC-SHA-256 of header.payload under the secret, compared in constant time. */
-static const char *
-CheckSignature(const char *token, const char *dot2, const char *secret)
+/* The HMAC-SHA-256 of data[0..len) under the secret into mac. */
+static void
+HmacSha256(const char *secret, const char *data, size_t len, uint8 *mac)
 {
-	uint8		mac[PG_SHA256_DIGEST_LENGTH];
 	pg_hmac_ctx *hctx = pg_hmac_create(PG_SHA256);
-	char	   *sig;
-	int			siglen = 0;
-	uint8		diff = 0;
-	int			i;
 
 	if (hctx == NULL)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 	if (pg_hmac_init(hctx, (const uint8 *) secret, strlen(secret)) < 0 ||
-		pg_hmac_update(hctx, (const uint8 *) token, dot2 - token) < 0 ||
-		pg_hmac_final(hctx, mac, sizeof(mac)) < 0)
+		pg_hmac_update(hctx, (const uint8 *) data, len) < 0 ||
+		pg_hmac_final(hctx, mac, PG_SHA256_DIGEST_LENGTH) < 0)
 	{
 		pg_hmac_free(hctx);
 		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not compute HMAC-SHA-256")));
 	}
 	pg_hmac_free(hctx);
+}
 
+/* Check 2: the HMAC-SHA-256 of header.payload under the secret, compared in constant time. */
+static const char *
+CheckSignature(const char *token, const char *dot2, const char *secret)
+{
+	uint8		mac[PG_SHA256_DIGEST_LENGTH];
+	char	   *sig;
+	int			siglen = 0;
+	uint8		diff = 0;
+	int			i;
+
+	HmacSha256(secret, token, dot2 - token, mac);
 	sig = Base64UrlDecode(dot2 + 1, strlen(dot2 + 1), &siglen);
 	if (sig == NULL || siglen != PG_SHA256_DIGEST_LENGTH)
 		return "The signature is malformed";
@@ -661,7 +668,6 @@ MintWorkerToken(const char *tenant)
 	StringInfoData payload;
 	StringInfoData token;
 	uint8		mac[PG_SHA256_DIGEST_LENGTH];
-	pg_hmac_ctx *hctx;
 	double		now = NowSeconds();
 	int			lifetime = worker_token_lifetime;
 
@@ -689,17 +695,7 @@ MintWorkerToken(const char *tenant)
 	initStringInfo(&token);
 	appendStringInfo(&token, "%s.%s", Base64UrlEncode(header, strlen(header)),
 					 Base64UrlEncode(payload.data, payload.len));
-	hctx = pg_hmac_create(PG_SHA256);
-	if (hctx == NULL)
-		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-	if (pg_hmac_init(hctx, (const uint8 *) tenant_secret, strlen(tenant_secret)) < 0 ||
-		pg_hmac_update(hctx, (const uint8 *) token.data, token.len) < 0 ||
-		pg_hmac_final(hctx, mac, sizeof(mac)) < 0)
-	{
-		pg_hmac_free(hctx);
-		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not compute HMAC-SHA-256")));
-	}
-	pg_hmac_free(hctx);
+	HmacSha256(tenant_secret, token.data, token.len, mac);
 	appendStringInfo(&token, ".%s", Base64UrlEncode((const char *) mac, sizeof(mac)));
 	return token.data;
 }
@@ -850,6 +846,18 @@ QsOperatorSql(Oid opno)
 	return sql;
 }
 
+/* The tenant column of a scoped model, or NULL. */
+QsColumn *
+QsTenantColumn(QsModel *m)
+{
+	int			i;
+
+	for (i = 0; m->tenant_attnum > 0 && i < m->ncolumns; i++)
+		if (m->columns[i].attnum == m->tenant_attnum)
+			return &m->columns[i];
+	return NULL;
+}
+
 /*
  * The explicit tenant predicate of a scoped model's statement, or NULL:
  * "t0.tenant_id OPERATOR(pg_catalog.=) qs.current_tenant_as(NULL::bigint)".
@@ -859,21 +867,13 @@ QsOperatorSql(Oid opno)
 char *
 QsTenantPredicate(QsModel *m, const char *alias)
 {
-	int			i;
+	QsColumn   *c = QsTenantColumn(m);
 
-	if (m->tenant_attnum <= 0)
+	if (c == NULL)
 		return NULL;
-	for (i = 0; i < m->ncolumns; i++)
-	{
-		QsColumn   *c = &m->columns[i];
-
-		if (c->attnum != m->tenant_attnum)
-			continue;
-		return psprintf("%s.%s %s qs.current_tenant_as(NULL::%s)", alias, quote_identifier(c->name),
-						QsOperatorSql(m->tenant_opno),
-						format_type_extended(c->typid, -1, FORMAT_TYPE_FORCE_QUALIFY));
-	}
-	return NULL;
+	return psprintf("%s.%s %s qs.current_tenant_as(NULL::%s)", alias, quote_identifier(c->name),
+					QsOperatorSql(m->tenant_opno),
+					format_type_extended(c->typid, -1, FORMAT_TYPE_FORCE_QUALIFY));
 }
 
 /* ---------------------------------------------------------------------

@@ -11,6 +11,7 @@
 extern void QsTenantInit(void);
 extern const char *QsCurrentTenant(const char **why);
 extern void QsTenantOfRelation(Relation rel, QsModel *m);
+extern QsColumn *QsTenantColumn(QsModel *m);
 extern char *QsTenantPredicate(QsModel *m, const char *alias);
 extern char *QsOperatorSql(Oid opno);
 extern Datum QsTenantDatum(Oid type, bool *isnull);

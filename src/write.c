@@ -39,7 +39,6 @@
 #include "relation.h"
 #include "spec.h"
 #include "state.h"
-#include "citus.h"
 #include "write.h"
 #include "writecol.h"
 
@@ -400,7 +399,7 @@ InsertRow(QsCompileState *ctx, QsModel *m, List *cols, List *vals, bool skip_con
 		appendStringInfo(&sql, ") VALUES (%s)", vlist.data);
 	if (skip_conflicts)
 		appendStringInfoString(&sql, " ON CONFLICT DO NOTHING");
-	if (QsCitusActive())
+	if (QsOnCitus(ctx))
 	{
 		/*
 		 * Citus refuses non-immutable functions (jsonb_build_object) in
