@@ -84,16 +84,16 @@ declare -A WNAME=([pk]="PK lookup" [graph]="order graph" [dashboard]="dashboard 
 # 0. temp dir, clean-up of both clusters, tools
 # ---------------------------------------------------------------------
 bench_tmp qs_citus
+# the EXIT trap: the Citus nodes, then lib.sh's bench_cleanup (temp dir,
+# the single node, the script's exit status)
 citus_cleanup() {
   local rc=$?
-  rm -rf "$TMP"
   if [ "$KEEP" = 1 ]; then
-    log "clusters left running (QS_BENCH_KEEP=1): psql -h ${HOST[one]} -p $PORT -U postgres $DB; psql -h 127.0.0.1 -p $COORD -U postgres $DB"
+    log "Citus left running (QS_BENCH_KEEP=1): psql -h 127.0.0.1 -p $COORD -U postgres $DB"
   else
     QS_PGPORT="$PORT" bash scripts/citus-cluster.sh stop >/dev/null 2>&1 || true
-    QS_PGPORT="$PORT" bash scripts/cluster.sh stop >/dev/null 2>&1 || true
   fi
-  exit "$rc"
+  bench_cleanup "$rc"
 }
 trap citus_cleanup EXIT
 # a failure anywhere is reported as FAIL (lib.sh's die prints ERROR)

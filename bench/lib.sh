@@ -103,9 +103,10 @@ bench_tmp() {
   trap 'exit 130' INT TERM
 }
 
-# bench_cleanup: the EXIT trap of bench_tmp; keeps the script's exit status
+# bench_cleanup [RC]: the EXIT trap of bench_tmp; keeps the script's exit
+# status (or RC, from a trap of the script's own that calls it)
 bench_cleanup() {
-  local rc=$?
+  local rc=${1:-$?}
   rm -rf "$TMP"
   if [ "$KEEP" = 1 ]; then
     log "cluster left running (QS_BENCH_KEEP=1): eval \"\$(QS_PGPORT=$PORT bash scripts/cluster.sh env)\"; psql -d $DB"
