@@ -25,6 +25,9 @@ SELECT p.id, p.price FROM catalog_product p JOIN catalog_category c ON c.id = p.
  WHERE p.status = 'active' AND c.slug = 'laptops' AND p.price BETWEEN 50 AND 500 ORDER BY p.price, p.id;
 -- the same chain as keys of a spec, from any client
 SELECT qs.count('{"model": "catalog_product", "manager": "objects", "use": ["active", {"by_category": {"slug": "laptops"}}, {"in_price_range": {"lo": 50, "hi": 500}}]}');
+-- a spec's methods chain before its projection and slice: objects.active().by_category(...).values(...)[:3]
+SELECT qs.json('{"model": "catalog_product", "manager": "objects", "use": ["active", {"by_category": {"slug": "laptops"}}], "values": ["id", "price"], "order_by": ["price", "id"], "limit": 3, "offset": 1}');
+SELECT qs.json(qs.slice(qs.values(qs.order_by(qs.use(qs.use(qs.objects('catalog_product'), 'active'), 'by_category', '{"slug": "laptops"}'), 'price', 'id'), 'id', 'price'), 1, 4));
 -- composition with annotations: filter on a method's aggregate annotation
 SELECT qs.json(qs.order_by(qs.only(qs.use(qs.filter(qs.objects('catalog_product'), '{"id__lte": 60}'), 'well_rated', '{"min": 4.5}'), 'name'), 'id'));
 SELECT p.id, p.name, avg(r.rating), count(r.id) FROM catalog_product p JOIN catalog_review r ON r.product_id = p.id

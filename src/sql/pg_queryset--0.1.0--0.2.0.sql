@@ -588,3 +588,40 @@ BEGIN
   END LOOP;
 END
 $upgrade$;
+
+-- 0.2.0: a spec's "use" methods chain before its values and slice
+CREATE OR REPLACE FUNCTION @extschema@._expand(spec jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+  m regclass;
+  q jsonb;
+  mgr text := spec ->> 'manager';
+  mspec jsonb;
+BEGIN
+  IF NOT spec ? 'model' THEN
+    RAISE EXCEPTION 'invalid spec at $: the key "model" is required' USING ERRCODE = '22023';
+  END IF;
+  m := (spec ->> 'model')::regclass;
+  q := pg_catalog.jsonb_build_object('model', m::text);
+  IF mgr IS NOT NULL THEN
+    SELECT d.spec INTO mspec FROM @extschema@.managers(m) d WHERE d.kind = 'manager' AND d.name = mgr;
+    IF NOT FOUND THEN
+      RAISE EXCEPTION 'manager "%" is not defined for model %', mgr, m
+        USING ERRCODE = '42704',
+              HINT = format('Defined: %s.', coalesce((SELECT string_agg(name, ', ' ORDER BY name) FROM @extschema@.managers(m) WHERE kind = 'manager'), 'none'));
+    END IF;
+    q := @extschema@._apply(q, mspec, 1);
+  END IF;
+  q := @extschema@._apply(q, spec - 'model' - 'manager' - 'use'
+         - 'values' - 'values_list' - 'flat' - 'named' - 'limit' - 'offset' - 'select_for_update', 1);
+  -- methods chain before the spec's projection and slice, as
+  -- Product.objects.active().values(...)[:5] does in Django
+  IF spec ? 'use' THEN
+    q := @extschema@._use_list(q, spec -> 'use', 1);
+  END IF;
+  RETURN q || (spec - 'model' - 'manager' - 'use' - 'where' - 'annotate' - 'alias' - 'order_by' - 'only' - 'defer'
+                    - 'distinct' - 'select_related' - 'prefetch_related');
+END
+$$;

@@ -592,13 +592,14 @@ BEGIN
     q := @extschema@._apply(q, mspec, 1);
   END IF;
   q := @extschema@._apply(q, spec - 'model' - 'manager' - 'use'
-         - 'values' - 'values_list' - 'flat' - 'named' - 'limit' - 'offset' - 'select_for_update', 1)
-       || (spec - 'model' - 'manager' - 'use' - 'where' - 'annotate' - 'alias' - 'order_by' - 'only' - 'defer'
-                - 'distinct' - 'select_related' - 'prefetch_related');
+         - 'values' - 'values_list' - 'flat' - 'named' - 'limit' - 'offset' - 'select_for_update', 1);
+  -- methods chain before the spec's projection and slice, as
+  -- Product.objects.active().values(...)[:5] does in Django
   IF spec ? 'use' THEN
     q := @extschema@._use_list(q, spec -> 'use', 1);
   END IF;
-  RETURN q;
+  RETURN q || (spec - 'model' - 'manager' - 'use' - 'where' - 'annotate' - 'alias' - 'order_by' - 'only' - 'defer'
+                    - 'distinct' - 'select_related' - 'prefetch_related');
 END
 $$;
 
