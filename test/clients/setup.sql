@@ -31,7 +31,7 @@ SELECT setval(pg_get_serial_sequence('tenancy_tenant', 'id'), 60);
 INSERT INTO tenancy_project (tenant_id, name, status, budget, created_at)
 SELECT t, 'Project ' || t || '-' || k, 'active', 1000 * k, timestamptz '2024-06-01 00:00:00+00' + (t * 2 + k) * interval '1 hour'
 FROM generate_series(6, 60) AS t, generate_series(1, 2) AS k;
-SELECT qs.enable_tenant_scoping('tenancy_project', 'tenant_id');
+SELECT qs.enable_tenant_scoping('tenancy_project', 'tenant_id', '{"default": true}');
 
 -- the application login: an ordinary role, no BYPASSRLS, not the owner
 DO $$
