@@ -67,7 +67,7 @@ def main():
             print(f"FAIL [{lang}] {label}: missing")
             failures.append(label)
         elif canon(got[label]) != canon(value):
-            print(f"FAIL [{lang}] {label}:\n  expected {json.dumps(value, default=str)[:600]}\n  got      {json.dumps(got[label], default=str)[:600]}")
+            print(f"FAIL [{lang}] {label}:\n  expected {json.dumps(value, default=float)[:600]}\n  got      {json.dumps(got[label], default=float)[:600]}")
             failures.append(label)
         else:
             print(f"PASS [{lang}] {label}")

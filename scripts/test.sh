@@ -6,7 +6,8 @@
 # expected/), the pgTAP suites (test/pgtap/, via pg_prove), the tenant
 # isolation suite (test/tenant.sh), the upgrade test (test/upgrade.sh),
 # the release check (test/release.sh), the pg_dump/restore check, the pgbench concurrency test
-# (test/concurrency.sh), the hardening suite (make stress,
+# (test/concurrency.sh), the client programs of clients/ in four languages
+# through PgBouncer (test/clients.sh), the hardening suite (make stress,
 # test/stress/run.sh), the scale-out suite on a Citus coordinator with
 # two workers (test/citus.sh) and the kill -9 fault test (test/fault.sh).
 #
@@ -104,6 +105,9 @@ bash test/dump_restore.sh || fail "[15] pg_dump / restore"
 
 echo "== [15] concurrency (pgbench)"
 bash test/concurrency.sh || fail "[15] concurrency"
+
+echo "== [15] clients (Python, Node.js, Go, Java) through PgBouncer: workloads, no leaks in transaction and session mode, statement mode"
+bash test/clients.sh || fail "[15] clients"
 
 echo "== [15] hardening (make stress: fuzzer, injection corpus, sqlsmith, memory growth, load, valgrind)"
 make -s stress || fail "[15] hardening"

@@ -154,15 +154,25 @@ RequirePreload(void)
 				 errhint("Add pg_queryset to shared_preload_libraries and restart the server.")));
 }
 
-/* Set one of our settings, as the extension (not as the caller). */
+/*
+ * A transaction-local tenant set outside a transaction block lasts for its
+ * own statement: say so (autocommit drivers, PgBouncer in statement mode).
+ */
 static void
-SetTenantSetting(const char *name, const char *value, bool is_local)
+WarnIfStatementOnly(bool is_local)
 {
 	if (is_local && !IsTransactionBlock())
 		ereport(WARNING,
 				(errcode(ERRCODE_NO_ACTIVE_SQL_TRANSACTION),
 				 errmsg("the tenant was set outside a transaction block and ends with this statement"),
 				 errhint("Call it after BEGIN, or pass is_local => false for the session.")));
+}
+
+/* Set one of our settings, as the extension (not as the caller). */
+static void
+SetTenantSetting(const char *name, const char *value, bool is_local)
+{
+	WarnIfStatementOnly(is_local);
 	(void) set_config_option(name, value, PGC_SUSET, PGC_S_SESSION,
 							 is_local ? GUC_ACTION_LOCAL : GUC_ACTION_SET, true, 0, false);
 }
@@ -941,6 +951,7 @@ qs_set_tenant_token(PG_FUNCTION_ARGS)
 				 errmsg("invalid tenant token"),
 				 errdetail("%s.", failure)));
 	/* the token is the context: every read verifies it again (cached) */
+	WarnIfStatementOnly(is_local);
 	(void) set_config_option("pg_queryset.tenant_token", token, PGC_USERSET, PGC_S_SESSION,
 							 is_local ? GUC_ACTION_LOCAL : GUC_ACTION_SET, true, 0, false);
 	PropagateTenant(t, is_local);
