@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Run the Python client program (after build.sh):
+#
+#   bash clients/python/run.sh workloads
+#   bash clients/python/run.sh load --clients N --requests R --first-tenant T [--session]
+#   bash clients/python/run.sh bench --seconds S [--clients 16]
+#
+# Connection from PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE and tokens from
+# QS_TENANT_SECRET/QS_TENANT_AUDIENCE; unset ones default to the development
+# setup (PgBouncer in transaction mode on 127.0.0.1:54629, qs_client,
+# database qs_clients_python).
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+OUT="${QS_CLIENTS_CACHE:-/var/cache/pg_queryset/clients}/python"
+bash "$HERE/build.sh" >&2
+export PGHOST="${PGHOST:-127.0.0.1}" PGPORT="${PGPORT:-54629}" PGUSER="${PGUSER:-qs_client}" \
+       PGPASSWORD="${PGPASSWORD:-qs-client-pw}" PGDATABASE="${PGDATABASE:-qs_clients_python}" \
+       QS_TENANT_SECRET="${QS_TENANT_SECRET:-clients-secret}" QS_TENANT_AUDIENCE="${QS_TENANT_AUDIENCE:-qs-clients}"
+exec /usr/bin/python3 -E -s -X pycache_prefix="$OUT/pycache" "$HERE/shop.py" "$@"
