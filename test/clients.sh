@@ -73,7 +73,7 @@ sleep 1   # the reloaded secret reaches new sessions
 
 echo "-- the oracle: psql on a fresh copy still prints clients/expected.out"
 fresh qs_clients_oracle || die "createdb qs_clients_oracle failed"
-if ! psql -X -At -F $'\t' -v ON_ERROR_STOP=1 -d qs_clients_oracle -f test/clients/expected.sql \
+if ! PGTZ=UTC psql -X -At -F $'\t' -v ON_ERROR_STOP=1 -d qs_clients_oracle -f test/clients/expected.sql \
      > "$OUT/oracle.out" 2> "$OUT/oracle.err"; then
   cat "$OUT/oracle.err"; die "test/clients/expected.sql failed"
 fi
@@ -83,7 +83,7 @@ fi
 
 bash scripts/pgbouncer.sh start transaction "$TX_PORT" "$POOL" || die "PgBouncer (transaction mode) did not start"
 # the clients connect as the application login, through PgBouncer
-CLIENT=(env PGHOST=127.0.0.1 PGUSER=qs_client PGPASSWORD=qs-client-pw)
+CLIENT=(env TZ=UTC PGHOST=127.0.0.1 PGUSER=qs_client PGPASSWORD=qs-client-pw)
 
 echo "-- workloads, each language on its own fresh database, through PgBouncer (transaction mode)"
 for lang in "${LANGS[@]}"; do

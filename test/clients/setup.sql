@@ -40,6 +40,9 @@ BEGIN
     CREATE ROLE qs_client LOGIN PASSWORD 'qs-client-pw';
   END IF;
 END $$;
+-- timestamps in the expected output are UTC, whatever the machine's zone
+-- (JDBC sends the JVM's zone at connect: test/clients.sh runs clients with TZ=UTC)
+ALTER ROLE qs_client SET TimeZone = 'UTC';
 GRANT USAGE ON SCHEMA public, qs TO qs_client;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO qs_client;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO qs_client;
