@@ -537,7 +537,7 @@ public final class Shop {
     /**
      * Runs req for the given seconds on this thread, after a warm-up of at
      * most 20 requests or half a second; returns {requests, queries, nanos}.
-     * Requests are numbered from 0 again when the clock starts (users 1..200).
+     * Requests are numbered from 0 again when the clock starts (users 101..150).
      */
     static long[] timed(double seconds, Request req) throws Exception {
         long warm = System.nanoTime() + 500_000_000L;
@@ -649,7 +649,7 @@ public final class Shop {
         Map<String, Object> graph = new LinkedHashMap<>();
         try (Connection conn = Env.connect()) {
             long[] r = timed(seconds, k -> {
-                int user = k % 200 + 1;
+                int user = k % 50 + 101;
                 Json.parse(QuerySet.of("shop_order").filter(Map.of("user", user)).orderBy("id")
                     .selectRelated("shipping_address").prefetchRelated("items__product__category").json(conn));
                 return 1;
@@ -659,7 +659,7 @@ public final class Shop {
             NPlusOne n1 = new NPlusOne(conn);
             r = timed(seconds, k -> {
                 long[] q = {0};
-                n1.graph(k % 200 + 1, q);
+                n1.graph(k % 50 + 101, q);
                 return q[0];
             });
             graph.put("n1_rps", round1(r[0] / (r[2] / 1e9)));
@@ -667,7 +667,7 @@ public final class Shop {
 
             try (PreparedStatement hand = conn.prepareStatement(handSql)) {
                 r = timed(seconds, k -> {
-                    hand.setInt(1, k % 200 + 1);
+                    hand.setInt(1, k % 50 + 101);
                     try (ResultSet rs = hand.executeQuery()) {
                         rs.next();
                         Json.parse(rs.getString(1));
