@@ -57,14 +57,14 @@ func TestBuilders(t *testing.T) {
 
 func TestExpressions(t *testing.T) {
 	cases := map[string]any{
-		`{"-":[{"F":"stock"},2]}`:                           F("stock").Sub(2),
+		`{"-":[{"F":"stock"},2]}`:                             F("stock").Sub(2),
 		`{"Sum":{"*":[{"F":"quantity"},{"F":"unit_price"}]}}`: Sum(F("quantity").Mul(F("unit_price"))),
-		`{"Cast":"total","output_field":"text"}`:            Cast("total", "text"),
-		`{"Count":"user","distinct":true}`:                  Count("user").With("distinct", true),
-		`{"TruncMonth":"created_at"}`:                       TruncMonth("created_at"),
-		`{"Coalesce":["a",{"Value":0}]}`:                    Coalesce("a", Value(0)),
-		`{"F":"release_date","desc":true,"nulls_last":true}`: Desc(F("release_date")).NullsLast(),
-		`{"*":[{"F":"price"},1.1]}`:                         F("price").Mul(json.Number("1.1")),
+		`{"Cast":"total","output_field":"text"}`:              Cast("total", "text"),
+		`{"Count":"user","distinct":true}`:                    Count("user").With("distinct", true),
+		`{"TruncMonth":"created_at"}`:                         TruncMonth("created_at"),
+		`{"Coalesce":["a",{"Value":0}]}`:                      Coalesce("a", Value(0)),
+		`{"F":"release_date","desc":true,"nulls_last":true}`:  Desc(F("release_date")).NullsLast(),
+		`{"*":[{"F":"price"},1.1]}`:                           F("price").Mul(json.Number("1.1")),
 	}
 	for want, e := range cases {
 		b, err := marshal(e)
@@ -103,10 +103,16 @@ func TestErrors(t *testing.T) {
 	}
 }
 
+// pySig: the signature Python's hmac/hashlib compute for the same input (cross-check)
+const pySig = "szaHkbSyyhSEBlMrt4Bt9SN_mTeDlCNfU6-kl0lDAYo"
+
 func TestMintToken(t *testing.T) {
 	parts := strings.Split(mintAt("s", "2", "aud", 60), ".")
 	if parts[0] != "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9" || parts[1] != "eyJ0ZW5hbnRfaWQiOiIyIiwiYXVkIjoiYXVkIiwiZXhwIjo2MH0" {
 		t.Errorf("token %v", parts)
+	}
+	if got := mintAt("s", "2", "aud", 60); got != "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0ZW5hbnRfaWQiOiIyIiwiYXVkIjoiYXVkIiwiZXhwIjo2MH0."+pySig {
+		t.Errorf("token %s", got)
 	}
 	if len(parts) != 3 || strings.ContainsAny(parts[2], "=+/") || len(parts[2]) != 43 {
 		t.Errorf("signature %q", parts[2])

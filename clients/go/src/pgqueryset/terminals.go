@@ -359,7 +359,7 @@ func (c *Cursor) Batch() []json.RawMessage { return c.batch }
 // Err is the error that stopped Next, if any.
 func (c *Cursor) Err() error { return c.err }
 
-// Batches and Rows count what Next has fetched so far.
+// Batches is the number of non-empty batches Next has fetched so far.
 func (c *Cursor) Batches() int { return c.batches }
 
 // Rows is the number of rows fetched so far.

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Run the Go client program (after build.sh):
+#
+#   bash clients/go/run.sh workloads
+#   bash clients/go/run.sh load --clients N --requests R --first-tenant T [--session]
+#   bash clients/go/run.sh bench --seconds S [--clients 16]
+#
+# Connection from PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE and tokens from
+# QS_TENANT_SECRET/QS_TENANT_AUDIENCE; unset ones default to the development
+# setup (PgBouncer in transaction mode on 127.0.0.1:54629, qs_client,
+# database qs_clients_go).
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+OUT="${QS_CLIENTS_CACHE:-/var/cache/pg_queryset/clients}/go"
+bash "$HERE/build.sh" >&2
+export PGHOST="${PGHOST:-127.0.0.1}" PGPORT="${PGPORT:-54629}" PGUSER="${PGUSER:-qs_client}" \
+       PGPASSWORD="${PGPASSWORD:-qs-client-pw}" PGDATABASE="${PGDATABASE:-qs_clients_go}" \
+       QS_TENANT_SECRET="${QS_TENANT_SECRET:-clients-secret}" QS_TENANT_AUDIENCE="${QS_TENANT_AUDIENCE:-qs-clients}" \
+       QS_ROOT="$(cd "$HERE/../.." && pwd)"
+exec "$OUT/shop" "$@"
