@@ -3,12 +3,7 @@
 
 /** Anything with node-postgres' `query(config)`: a `pg.Client`, a `pg.PoolClient`, or a `pg.Pool`. */
 export interface Queryable {
-  query(config: { text: string; values?: unknown[]; types?: unknown }): Promise<{ rows: any[]; rowCount: number | null }>;
-}
-
-/** `raw: true`: json/jsonb results as the server's text, every digit of every number kept. */
-export interface RawOption {
-  raw?: boolean;
+  query(config: { text: string; values?: unknown[] }): Promise<{ rows: any[]; rowCount: number | null }>;
 }
 
 /** A Q tree: lookups (`{"price__lt": 10}`) and `$and` / `$or` / `$not` (docs/queryset.md). */
@@ -69,7 +64,8 @@ export class QuerySet {
   /** Django's `qs[start:stop]`. */
   slice(start: number, stop?: number | null): QuerySet;
 
-  // terminals (async; errors are DatabaseError subclasses)
+  // terminals (async; errors are DatabaseError subclasses). `{raw: true}`:
+  // the JSON as the server's text (`::text`), every digit of every number kept.
   json<T = any>(client: Queryable, opts?: { raw?: false }): Promise<T[]>;
   json(client: Queryable, opts: { raw: true }): Promise<string>;
   rows<T = any>(client: Queryable, opts?: { raw?: false }): Promise<T[]>;
@@ -90,7 +86,7 @@ export class QuerySet {
 export function qs(modelOrSpec: string | Spec): QuerySet;
 
 /** One parameterised statement (unnamed prepared statement), errors mapped. */
-export function query(client: Queryable, text: string, values?: unknown[], opts?: RawOption): Promise<{ rows: any[]; rowCount: number | null }>;
+export function query(client: Queryable, text: string, values?: unknown[]): Promise<{ rows: any[]; rowCount: number | null }>;
 export function create<T = any>(client: Queryable, model: string, values: Record<string, unknown>, opts?: { raw?: false }): Promise<T>;
 export function create(client: Queryable, model: string, values: Record<string, unknown>, opts: { raw: true }): Promise<string>;
 export function bulkUpdate(client: Queryable, model: string, rows: Array<Record<string, unknown>>, fields: string[]): Promise<number>;

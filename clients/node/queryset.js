@@ -31,7 +31,6 @@
  */
 
 const crypto = require('node:crypto');
-const { types: pgTypes } = require('pg');
 
 // ---------------------------------------------------------------------------
 // errors
@@ -130,31 +129,17 @@ function mapError(err) {
  * @typedef {{query: (config: any) => Promise<any>}} Queryable
  */
 
-const JSON_OIDS = new Set([114, 3802]); // json, jsonb
-/** Type parsers that leave json/jsonb as the server's text. */
-const RAW_JSON_TYPES = {
-  /** @param {number} oid @param {string} [format] */
-  getTypeParser(oid, format) {
-    if (JSON_OIDS.has(oid)) return (/** @type {string} */ v) => v;
-    return pgTypes.getTypeParser(oid, format);
-  },
-};
-
 /**
  * Run one parameterised statement (never named: the unnamed prepared
  * statement, as PgBouncer in transaction mode needs) and map its errors.
  * @param {Queryable} client
  * @param {string} text SQL with `$1`, `$2`, ...
  * @param {unknown[]} [values] bind parameters
- * @param {{raw?: boolean}} [opts] `raw`: json/jsonb columns as text
  * @returns {Promise<{rows: any[], rowCount: number|null}>}
  */
-async function query(client, text, values = [], opts = {}) {
-  /** @type {{text: string, values: unknown[], types?: typeof RAW_JSON_TYPES}} */
-  const config = { text, values };
-  if (opts.raw) config.types = RAW_JSON_TYPES;
+async function query(client, text, values = []) {
   try {
-    return await client.query(config);
+    return await client.query({ text, values });
   } catch (err) {
     throw mapError(err);
   }
@@ -162,12 +147,21 @@ async function query(client, text, values = [], opts = {}) {
 
 /**
  * The first column of the first row.
- * @param {Queryable} client @param {string} text @param {unknown[]} values @param {{raw?: boolean}} [opts]
+ * @param {Queryable} client @param {string} text @param {unknown[]} values
  */
-async function scalar(client, text, values, opts) {
-  const r = await query(client, text, values, opts);
+async function scalar(client, text, values) {
+  const r = await query(client, text, values);
   const row = r.rows[0];
   return row === undefined ? undefined : row[Object.keys(row)[0]];
+}
+
+/**
+ * `expr AS name`, or `expr::text AS name` when the caller wants the JSON as
+ * the server wrote it (text is not parsed by node-postgres).
+ * @param {string} expr @param {string} name @param {{raw?: boolean}} opts
+ */
+function selectJson(expr, name, opts) {
+  return `SELECT ${expr}${opts.raw ? '::text' : ''} AS ${name}`;
 }
 
 /** A bigint/numeric that node-postgres hands over as a string, as a Number. */
@@ -477,7 +471,7 @@ class QuerySet {
    * @returns {Promise<any>}
    */
   json(client, opts = {}) {
-    return scalar(client, 'SELECT qs.json($1::jsonb) AS json', [this.toString()], opts);
+    return scalar(client, selectJson('qs.json($1::jsonb)', 'json', opts), [this.toString()]);
   }
 
   /**
@@ -487,7 +481,7 @@ class QuerySet {
    * @returns {Promise<any[]>}
    */
   async rows(client, opts = {}) {
-    const r = await query(client, 'SELECT qs.rows($1::jsonb) AS row', [this.toString()], opts);
+    const r = await query(client, selectJson('qs.rows($1::jsonb)', 'row', opts), [this.toString()]);
     return r.rows.map((x) => x.row);
   }
 
@@ -508,8 +502,9 @@ class QuerySet {
    * @returns {Promise<any>}
    */
   get(client, lookups, opts = {}) {
-    if (lookups === undefined) return scalar(client, 'SELECT qs.get($1::jsonb) AS row', [this.toString()], opts);
-    return scalar(client, 'SELECT qs.get($1::jsonb, $2::jsonb) AS row', [this.toString(), JSON.stringify(lookups)], opts);
+    if (lookups === undefined) return scalar(client, selectJson('qs.get($1::jsonb)', 'row', opts), [this.toString()]);
+    return scalar(client, selectJson('qs.get($1::jsonb, $2::jsonb)', 'row', opts),
+      [this.toString(), JSON.stringify(lookups)]);
   }
 
   /**
@@ -529,8 +524,8 @@ class QuerySet {
    * @returns {Promise<any>}
    */
   aggregate(client, aggregates, opts = {}) {
-    return scalar(client, 'SELECT qs.aggregate($1::jsonb, $2::jsonb) AS aggregate',
-      [this.toString(), JSON.stringify(aggregates)], opts);
+    return scalar(client, selectJson('qs.aggregate($1::jsonb, $2::jsonb)', 'aggregate', opts),
+      [this.toString(), JSON.stringify(aggregates)]);
   }
 
   /**
@@ -618,7 +613,7 @@ function qs(modelOrSpec) {
  * @returns {Promise<any>}
  */
 function create(client, model, values, opts = {}) {
-  return scalar(client, 'SELECT qs.create($1::regclass, $2::jsonb) AS row', [model, JSON.stringify(values)], opts);
+  return scalar(client, selectJson('qs.create($1::regclass, $2::jsonb)', 'row', opts), [model, JSON.stringify(values)]);
 }
 
 /**

@@ -12,6 +12,7 @@
  * node-postgres itself); tokens from QS_TENANT_SECRET and QS_TENANT_AUDIENCE.
  */
 
+const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -482,7 +483,7 @@ async function pkRun(seconds, clients, call) {
 async function bench(seconds, clients) {
   const client = await connect();
   /** @param {number} k */
-  const user = (k) => (k % 200) + 1;
+  const user = (k) => (k % 50) + 101; // users 101..150: 1-13 orders each, 5.3 on average
   /** @param {number} u */
   const graph = (u) => qs('shop_order').filter({ user: u }).orderBy('id')
     .selectRelated('shipping_address').prefetchRelated('items__product__category');
@@ -496,13 +497,22 @@ async function bench(seconds, clients) {
       return nPlusOne(client, user(k), counter);
     });
     const hand = handSql();
+    // the expert's statement answers what qs.json answers
+    const [mine, theirs] = [await graph(7).json(client), (await query(client, hand, [7])).rows[0].coalesce];
+    assert.deepEqual(mine, theirs, 'bench/nested_hand.sql and qs.json differ for user 7');
     handRps = await timed(seconds, (k) => query(client, hand, [user(k)]));
   } finally {
     await client.end();
   }
-  const pkQs = await pkRun(seconds, clients, (c, id) => qs('catalog_product').filter({ id }).json(c));
-  const pkHand = await pkRun(seconds, clients,
-    (c, id) => query(c, 'SELECT row_to_json(p) FROM catalog_product p WHERE id = $1', [id]));
+  // every answer is checked: a pooler that mixed up two clients' statements would show here
+  /** @param {unknown} got @param {number} id */
+  const check = (got, id) => {
+    if (/** @type {any} */ (got)?.id !== id) throw new Error(`pk ${id}: got ${JSON.stringify(got)}`);
+  };
+  const pkQs = await pkRun(seconds, clients,
+    async (c, id) => check((await qs('catalog_product').filter({ id }).json(c))[0], id));
+  const pkHand = await pkRun(seconds, clients, async (c, id) => check(
+    (await query(c, 'SELECT row_to_json(p) AS row FROM catalog_product p WHERE id = $1', [id])).rows[0].row, id));
   /** @param {number} x */
   const r1 = (x) => Math.round(x * 10) / 10;
   process.stdout.write(`${JSON.stringify({

@@ -153,7 +153,7 @@ func bench(ctx context.Context, seconds float64, clients int) error {
 		return err
 	}
 	defer conn.Close(ctx)
-	user := func(k int) int { return k%200 + 1 }
+	user := func(k int) int { return k%50 + 101 } // users 101..150: 1-13 orders each, 5.3 on average
 	orders := qs.Model("shop_order").OrderBy("id").
 		SelectRelated("shipping_address").PrefetchRelated("items__product__category")
 
