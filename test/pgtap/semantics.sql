@@ -2,7 +2,7 @@
 -- demo shop and composite primary keys on a schema keyed on the tenant,
 -- each result equal to the SQL an expert writes, each error its SQLSTATE.
 BEGIN;
-SELECT plan(30);
+SELECT plan(32);
 
 CREATE FUNCTION pg_temp.ids(q jsonb) RETURNS SETOF bigint LANGUAGE sql
   AS $$ SELECT (r->>'id')::bigint FROM qs.rows(q) r $$;
@@ -69,6 +69,20 @@ SELECT is((SELECT array_agg(points ORDER BY tenant_id) FROM pg_temp.kt WHERE id 
 SELECT throws_ok($$ SELECT qs.count('{"model": "pg_temp.kt", "where": {"pk": [1]}}') $$, '22P02', NULL, 'a key of the wrong length: 22P02');
 SELECT throws_ok($$ SELECT qs.count('{"model": "pg_temp.kt", "where": {"pk": {"F": "pk"}}}') $$, '0A000', NULL, 'a key compared with F(): 0A000');
 SELECT throws_ok($$ SELECT qs.count('{"model": "pg_temp.kt", "where": {"pk__icontains": "1"}}') $$, '22023', NULL, 'another lookup on a key: 22023');
+
+-- a spec's "use" methods chain before its projection and slice
+-- (Product.objects.active().by_category("laptops").values("id", "price")[1:4])
+SELECT qs.define_manager('catalog_product', 'sem_objects', '{"where": {"$not": {"status": "archived"}}}');
+SELECT qs.define_method('catalog_product', 'sem_active', '{"where": {"status": "active"}}');
+SELECT qs.define_method('catalog_product', 'sem_by_category', '{"where": {"category__slug": {"$param": "slug"}}}');
+SELECT is(qs.json('{"model": "catalog_product", "manager": "sem_objects", "use": ["sem_active", {"sem_by_category": {"slug": "laptops"}}],
+                    "values": ["id", "price"], "order_by": ["price", "id"], "limit": 3, "offset": 1}')::jsonb,
+          (SELECT jsonb_agg(jsonb_build_object('id', id, 'price', price) ORDER BY price, id) FROM (
+             SELECT p.id, p.price FROM catalog_product p JOIN catalog_category c ON c.id = p.category_id
+              WHERE p.status = 'active' AND c.slug = 'laptops' ORDER BY p.price, p.id OFFSET 1 LIMIT 3) s),
+          'use + values + limit/offset in one spec: methods first, then the projection and the slice');
+SELECT is(qs.count('{"model": "catalog_product", "manager": "sem_objects", "use": ["sem_active"], "limit": 5}'), 5::bigint,
+          'use + limit: count of the slice');
 
 SELECT * FROM finish();
 ROLLBACK;
