@@ -71,15 +71,21 @@ createdb "$TPL" || die "createdb $TPL failed"
   || die "test/clients/setup.sql failed"
 sleep 1   # the reloaded secret reaches new sessions
 
+# compare WHO FILE: clients/compare.py once; its FAIL lines and summary shown, its status returned
+compare() {
+  local st=0
+  /usr/bin/python3 clients/compare.py clients/expected.out "$2" "$1" > "$OUT/compare-$1.txt" || st=$?
+  grep -v '^PASS' "$OUT/compare-$1.txt"
+  return "$st"
+}
+
 echo "-- the oracle: psql on a fresh copy still prints clients/expected.out"
 fresh qs_clients_oracle || die "createdb qs_clients_oracle failed"
 if ! PGTZ=UTC psql -X -At -F $'\t' -v ON_ERROR_STOP=1 -d qs_clients_oracle -f test/clients/expected.sql \
      > "$OUT/oracle.out" 2> "$OUT/oracle.err"; then
   cat "$OUT/oracle.err"; die "test/clients/expected.sql failed"
 fi
-/usr/bin/python3 clients/compare.py clients/expected.out "$OUT/oracle.out" psql | tail -1 \
-  && /usr/bin/python3 clients/compare.py clients/expected.out "$OUT/oracle.out" psql >/dev/null \
-  || bad "psql no longer prints clients/expected.out"
+compare psql "$OUT/oracle.out" || bad "psql no longer prints clients/expected.out"
 
 bash scripts/pgbouncer.sh start transaction "$TX_PORT" "$POOL" || die "PgBouncer (transaction mode) did not start"
 # the clients connect as the application login, through PgBouncer
@@ -92,10 +98,7 @@ for lang in "${LANGS[@]}"; do
        > "$OUT/$lang.out" 2> "$OUT/$lang.err"; then
     bad "$lang workloads exited with an error"; tail -20 "$OUT/$lang.err"
   fi
-  /usr/bin/python3 clients/compare.py clients/expected.out "$OUT/$lang.out" "$lang" | grep -v '^PASS' \
-    || true
-  /usr/bin/python3 clients/compare.py clients/expected.out "$OUT/$lang.out" "$lang" >/dev/null \
-    || bad "$lang workloads differ from clients/expected.out"
+  compare "$lang" "$OUT/$lang.out" || bad "$lang workloads differ from clients/expected.out"
 done
 
 # run the four languages' load mode at once; $1 = port, $2.. = extra flags
