@@ -299,6 +299,11 @@ QsCompileSpec(QsSpec *spec, QsTarget target, TupleDesc fetch_desc,
 								   rows);
 			}
 			break;
+		case QS_TARGET_PAGE:
+			/* SELECT <keys> AS k, <row> ... (keyset.c): the cursors come from k */
+			ctx.keyset_keys = true;
+			sql = QsBuildSelect(&ctx, sel, where, NULL, false, false, NULL);
+			break;
 		case QS_TARGET_COUNT:
 			sql = QsBuildCountOrExists(&ctx, sel, where, false);
 			break;

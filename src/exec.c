@@ -36,6 +36,7 @@
 
 #include "compile.h"
 #include "exec.h"
+#include "keyset.h"
 #include "manager.h"
 #include "model.h"
 #include "param.h"
@@ -50,15 +51,25 @@
  * ---------------------------------------------------------------------
  */
 
-/* The spec argument: a qs.queryset or a raw jsonb spec. */
+static JsonbValue *PageTreeRows(JsonbValue *tree);
+
+/*
+ * The spec argument: a qs.queryset or a raw jsonb spec (with "page",
+ * the spec of that page, as qs.rows() reads it).
+ */
 static QsSpec *
 SpecArg(FunctionCallInfo fcinfo, int argno)
 {
+	JsonbValue *tree;
+
 	if (PG_ARGISNULL(argno))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("queryset must not be null")));
-	return QsSpecParse(PG_GETARG_JSONB_P(argno));
+	tree = QsJsonbToTree(PG_GETARG_JSONB_P(argno));
+	if (QsTreeGet(tree, "page") != NULL)
+		tree = PageTreeRows(tree);
+	return QsSpecFromTree(tree);
 }
 
 /* SPI's ' '/'n' null flags. */
@@ -245,6 +256,7 @@ typedef struct QsCall
 	const char *in_bulk_field;
 	JsonbValue *in_bulk_ids;
 	const char *model_display;	/* out: the model, for messages */
+	QsPage	   *page;			/* qs.page()'s arguments, or a "page" key's (keyset.c) */
 } QsCall;
 
 static QsCall *SimpleCall(QsTarget target, const char *variant);
@@ -351,6 +363,37 @@ CompileCall(JsonbValue *tree, QsCall *call)
 	return QsCompileSpec(spec, call->target, call->fetch_desc, field, call->in_bulk_ids);
 }
 
+/*
+ * A page request (qs.page(), or the "page" key of a terminal that
+ * returns rows): the spec of that page (keyset.c), before its shape.
+ */
+static JsonbValue *
+PageTree(JsonbValue *tree, QsCall *call)
+{
+	bool		rows = (call->target == QS_TARGET_ROWS || call->target == QS_TARGET_JSON ||
+						call->target == QS_TARGET_FETCH || call->target == QS_TARGET_PAGE);
+
+	if (!rows || call->first || call->last || call->order_override != NIL || call->default_limit > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid spec at $.page: \"page\" is read by qs.page(), qs.rows(), qs.json(), "
+						"qs.fetch() and qs.cursor()"),
+				 errhint("Leave \"page\" out of this call's queryset.")));
+	if (call->page == NULL)
+	{
+		call->page = palloc0(sizeof(QsPage));
+		call->page->size = -1;
+	}
+	return QsPageRewrite(tree, call->page, call->target == QS_TARGET_PAGE);
+}
+
+/* The page of a "page" key, as qs.rows() reads it (qs.sql, qs.explain). */
+static JsonbValue *
+PageTreeRows(JsonbValue *tree)
+{
+	return PageTree(tree, SimpleCall(QS_TARGET_ROWS, "rows"));
+}
+
 /* Raise an internal error if a cached shape and a fresh compile differ. */
 static void
 CheckShape(QsCompiledQuery *cached, QsCompiledQuery *fresh)
@@ -396,6 +439,13 @@ Prepare(FunctionCallInfo fcinfo, int argno, JsonbValue *tree, QsCall *call)
 		tree = QsJsonbToTree(PG_GETARG_JSONB_P(argno));
 	}
 	tree = QsExpandTree(tree);	/* "manager" and "use" (manager.c) */
+	if (call->page != NULL || QsTreeGet(tree, "page") != NULL)
+		tree = PageTree(tree, call);
+	else if (QsTreeGet(tree, "$keyset") != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid spec at $.$keyset: it is written by qs.page()"),
+				 errhint("Use qs.page() or the \"page\" key.")));
 
 	/* terminal, name resolution environment, limits, then the spec's shape */
 	initStringInfo(&key);
@@ -976,6 +1026,134 @@ qs_cursor(PG_FUNCTION_ARGS)
 	memcpy(VARDATA(res), portal->name, strlen(portal->name));
 	SPI_finish();
 	PG_RETURN_TEXT_P(res);
+}
+
+PG_FUNCTION_INFO_V1(qs_page);
+
+/* Push a cursor, or null, as the value of key. */
+static void
+PushCursor(JsonbParseState **st, const char *key, char *cursor)
+{
+	JsonbValue	k;
+	JsonbValue	v;
+
+	k.type = jbvString;
+	k.val.string.val = (char *) key;
+	k.val.string.len = strlen(key);
+	pushJsonbValue(st, WJB_KEY, &k);
+	if (cursor == NULL)
+		v.type = jbvNull;
+	else
+	{
+		v.type = jbvString;
+		v.val.string.val = cursor;
+		v.val.string.len = strlen(cursor);
+	}
+	pushJsonbValue(st, WJB_VALUE, &v);
+}
+
+/*
+ * qs.page(q, after, size, before) -> jsonb: {"results": [...], "next":
+ * cursor or null, "previous": cursor or null}, one keyset page in one
+ * statement (keyset.c writes its spec and its cursors).  The statement
+ * reads size + 1 rows: the extra row tells whether a next page (or,
+ * reading backwards, a previous page) exists.
+ */
+Datum
+qs_page(PG_FUNCTION_ARGS)
+{
+	QsCall	   *call = SimpleCall(QS_TARGET_PAGE, "page");
+	QsPage	   *page = palloc0(sizeof(QsPage));
+	MemoryContext caller = CurrentMemoryContext;
+	QsCompiledQuery *c;
+	JsonbParseState *st = NULL;
+	JsonbValue *res;
+	JsonbValue	key;
+	Jsonb	   *out;
+	uint64		n;
+	uint64		first;
+	uint64		count;
+	uint64		i;
+	char	   *next = NULL;
+	char	   *previous = NULL;
+
+	page->size = PG_ARGISNULL(2) ? -1 : PG_GETARG_INT32(2);
+	if (!PG_ARGISNULL(1))
+		page->after = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	if (PG_NARGS() > 3 && !PG_ARGISNULL(3))
+		page->before = text_to_cstring(PG_GETARG_TEXT_PP(3));
+	call->page = page;
+	c = Prepare(fcinfo, 0, NULL, call);
+
+	SPI_connect();
+	RunStatement(c, 0);
+	MemoryContextSwitchTo(caller);
+	n = SPI_processed;
+	count = Min(n, (uint64) page->size);
+	/* forwards the extra row is the last; backwards (rows in order) the first */
+	first = (page->backwards && n > count) ? n - count : 0;
+
+	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+	key.type = jbvString;
+	key.val.string.val = "results";
+	key.val.string.len = 7;
+	pushJsonbValue(&st, WJB_KEY, &key);
+	pushJsonbValue(&st, WJB_BEGIN_ARRAY, NULL);
+	for (i = first; i < first + count; i++)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull);
+		JsonbValue	row;
+
+		CHECK_FOR_INTERRUPTS();
+		if (isnull)
+			row.type = jbvNull;
+		else
+		{
+			Jsonb	   *jb = DatumGetJsonbP(d);
+
+			row.type = jbvBinary;
+			row.val.binary.data = &jb->root;
+			row.val.binary.len = VARSIZE(jb) - VARHDRSZ;
+		}
+		pushJsonbValue(&st, WJB_ELEM, &row);
+	}
+	pushJsonbValue(&st, WJB_END_ARRAY, NULL);
+
+	/* the cursors: the first and last rows' keys, or the boundary's */
+	{
+		char	   *first_keys = NULL;
+		char	   *last_keys = NULL;
+		bool		more = n > count;
+
+		if (count > 0)
+		{
+			first_keys = SPI_getvalue(SPI_tuptable->vals[first], SPI_tuptable->tupdesc, 1);
+			last_keys = SPI_getvalue(SPI_tuptable->vals[first + count - 1], SPI_tuptable->tupdesc, 1);
+		}
+		if (!page->backwards)
+		{
+			if (more)
+				next = QsPageCursor(page, false, false, last_keys);
+			if (page->has_boundary)
+				previous = count > 0 ? QsPageCursor(page, true, false, first_keys) :
+					QsPageCursor(page, true, !page->inclusive, page->boundary_keys);
+		}
+		else
+		{
+			if (more)
+				previous = QsPageCursor(page, true, false, first_keys);
+			next = count > 0 ? QsPageCursor(page, false, false, last_keys) :
+				QsPageCursor(page, false, !page->inclusive, page->boundary_keys);
+		}
+	}
+	PushCursor(&st, "next", next);
+	PushCursor(&st, "previous", previous);
+	res = pushJsonbValue(&st, WJB_END_OBJECT, NULL);
+	/* serialized before SPI_finish frees the rows it points into */
+	out = JsonbValueToJsonb(res);
+	SPI_finish();
+	PG_RETURN_JSONB_P(out);
 }
 
 PG_FUNCTION_INFO_V1(qs_aggregate);

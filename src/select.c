@@ -31,6 +31,7 @@
 
 #include "embed.h"
 #include "expr.h"
+#include "keyset.h"
 #include "model.h"
 #include "param.h"
 #include "path.h"
@@ -295,6 +296,7 @@ QsOrderExprs(QsCompileState *ctx)
 	int			save = ctx->path.len;
 
 	List	   *items = NIL;
+	List	   *meta = NIL;
 
 	foreach(lc, ctx->spec->order_by)
 	{
@@ -313,20 +315,25 @@ QsOrderExprs(QsCompileState *ctx)
 			for (k = 0; k < e->key->n; k++)
 			{
 				QsOrderItem *c = palloc(sizeof(QsOrderItem));
+				QsExpr	   *ke = QsMakeExpr(e->key->sql[k], e->key->types[k]);
 
 				*c = *o;
 				items = lappend(items, c);
 				exprs = lappend(exprs, e->key->sql[k]);
+				ke->nullable = (strcmp(o->path, "pk") != 0);	/* a primary key is NOT NULL */
+				meta = lappend(meta, ke);
 			}
 		}
 		else
 		{
 			items = lappend(items, o);
 			exprs = lappend(exprs, e != NULL ? e->sql : NULL);
+			meta = lappend(meta, e);
 		}
 		QsPathPop(ctx, save);
 	}
 	ctx->spec->order_by = items;
+	ctx->order_meta = meta;
 	return exprs;
 }
 
@@ -510,6 +517,19 @@ QsBuildSelect(QsCompileState *ctx, List *sel, const char *where, const char *ext
 
 	initStringInfo(&buf);
 
+	if (spec->keyset != NULL)
+	{
+		/* a keyset page (keyset.c): its boundary, and for qs.page() its keys */
+		char	   *kc;
+
+		order_exprs = QsKeysetOrder(ctx, order_exprs);
+		kc = QsKeysetCondition(ctx, where, order_exprs);
+		if (kc != NULL)
+			extra = extra ? psprintf("%s AND %s", extra, kc) : kc;
+		if (ctx->keyset_keys)
+			prefix_target = QsKeysetKeys(order_exprs);
+	}
+
 	if (spec->distinct && spec->distinct_on == NIL)
 	{
 		/* DISTINCT on the selected columns in a subquery, rows built over it */
@@ -609,7 +629,9 @@ QsBuildSelect(QsCompileState *ctx, List *sel, const char *where, const char *ext
 		QsAppendFromWhere(ctx, &buf, where, extra, embed_joins.data);
 		AppendGroupHaving(ctx, &buf, sel);
 		QsAppendOrder(ctx, &buf, order_exprs);
-		QsAppendSlice(ctx, &buf);
+		/* a page read backwards is sliced inside its keyset condition */
+		if (spec->keyset == NULL || !spec->keyset->before)
+			QsAppendSlice(ctx, &buf);
 		appendStringInfoString(&buf, lock.data);
 	}
 	return buf.data;

@@ -300,6 +300,9 @@ QsBuildCombined(QsCompileState *ctx, QsTarget target)
 		case QS_TARGET_DELETE:
 			method = "delete";
 			break;
+		case QS_TARGET_PAGE:
+			method = "page";		/* refused before (keyset.c) */
+			break;
 	}
 	if (method != NULL)
 		ereport(ERROR,

@@ -526,6 +526,34 @@ ShapeSpec(JsonbValue *tree, StringInfo s, List **lookups, bool operand)
 				appendStringInfoChar(s, ',');
 			}
 		}
+		else if (strcmp(key, "$keyset") == 0 && v->type == jbvObject)
+		{
+			/* a page boundary: its values are data, their nullness structure */
+			int			k;
+
+			for (k = 0; k < v->val.object.nPairs; k++)
+			{
+				JsonbValue *kv = &v->val.object.pairs[k].value;
+
+				ShapeExact(s, &v->val.object.pairs[k].key);
+				appendStringInfoChar(s, '=');
+				if (kv->type == jbvArray)
+				{
+					int			e;
+
+					appendStringInfo(s, "[%d:", kv->val.array.nElems);
+					for (e = 0; e < kv->val.array.nElems; e++)
+					{
+						*lookups = lappend(*lookups, &kv->val.array.elems[e]);
+						ShapeData(s, &kv->val.array.elems[e]);
+					}
+					appendStringInfoChar(s, ']');
+				}
+				else
+					ShapeExact(s, kv);
+				appendStringInfoChar(s, ',');
+			}
+		}
 		else if (strcmp(key, "limit") == 0 || strcmp(key, "offset") == 0)
 		{
 			if (operand && v->type != jbvNull)

@@ -585,6 +585,33 @@ SpecOrderItem(JsonbValue *e, int i)
 }
 
 static List *SpecCombined(JsonbValue *v);
+
+/* "$keyset": {"values": [...], "before": bool, "inclusive": bool} (keyset.c writes it) */
+static QsKeyset *
+SpecKeyset(JsonbValue *v)
+{
+	QsKeyset   *k = palloc0(sizeof(QsKeyset));
+	int			i;
+
+	if (v->type != jbvObject)
+		SpecError("$.$keyset", psprintf("expected an object, got %s", QsJsonTypeName(v)), NULL);
+	for (i = 0; i < v->val.object.nPairs; i++)
+	{
+		char	   *key = QsTreeKey(&v->val.object.pairs[i].key);
+		JsonbValue *val = &v->val.object.pairs[i].value;
+
+		if (strcmp(key, "values") == 0 && val->type == jbvArray)
+			k->values = val;
+		else if (strcmp(key, "before") == 0 && val->type == jbvBool)
+			k->before = val->val.boolean;
+		else if (strcmp(key, "inclusive") == 0 && val->type == jbvBool)
+			k->inclusive = val->val.boolean;
+		else
+			SpecError(psprintf("$.$keyset.%s", key), "expected values (an array), before or inclusive (booleans)",
+					  "\"$keyset\" is written by qs.page() and \"page\"; use those.");
+	}
+	return k;
+}
 static void SpecCheckCombined(QsSpec *spec, JsonbValue *tree);
 
 /* Parse a spec tree's top level into a QsSpec, checking every key. */
@@ -711,6 +738,15 @@ SpecKey(QsSpec *spec, const char *key, JsonbValue *v, JsonbValue **values_list,
 	}
 	else if (strcmp(key, "combined") == 0)
 		spec->combined = SpecCombined(v);
+	else if (strcmp(key, "$keyset") == 0)
+		spec->keyset = SpecKeyset(v);
+	else if (strcmp(key, "page") == 0)
+	{
+		/* read by the terminals (keyset.c rewrites it into "$keyset") */
+		if (v->type != jbvObject)
+			SpecError("$.page", psprintf("expected an object, got %s", QsJsonTypeName(v)),
+					  "Write \"page\": {\"size\": 20, \"after\": \"<cursor>\"}.");
+	}
 	else if (strcmp(key, "manager") == 0 || strcmp(key, "use") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -721,7 +757,7 @@ SpecKey(QsSpec *spec, const char *key, JsonbValue *v, JsonbValue **values_list,
 		SpecError(psprintf("$.%s", key), psprintf("unknown key \"%s\"", key),
 				  "Known keys: model, where, annotate, alias, order_by, only, defer, values, "
 				  "values_list, flat, named, distinct, offset, limit, select_related, "
-				  "prefetch_related, combinator, all, combined.");
+				  "prefetch_related, combinator, all, combined, page.");
 }
 
 /* values_list with flat / named: the row shape. */

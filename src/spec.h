@@ -17,6 +17,14 @@ typedef struct QsOrderItem
 	JsonbValue *expr;			/* {"expression": ...}: ordered by an expression */
 } QsOrderItem;
 
+/* "$keyset" (keyset.c): the page boundary qs.page() and "page" write */
+typedef struct QsKeyset
+{
+	JsonbValue *values;			/* the boundary row's ordering keys, or NULL (first page) */
+	bool		before;			/* rows before the boundary (else after) */
+	bool		inclusive;		/* ... or equal to it */
+} QsKeyset;
+
 typedef enum QsRowShape
 {
 	QS_ROW_OBJECT,				/* model rows or values(): {"k": v} */
@@ -58,6 +66,7 @@ typedef struct QsSpec
 	const char *combinator;		/* "union", "intersection", "difference", or NULL */
 	bool		combine_all;	/* "all": true (UNION ALL) */
 	List	   *combined;		/* QsSpec *: the operands, in order */
+	QsKeyset   *keyset;			/* "$keyset": a keyset page (keyset.c), or NULL */
 } QsSpec;
 
 /* one annotate / alias / aggregate entry */

@@ -23,7 +23,8 @@ typedef enum QsTarget
 	QS_TARGET_IN_BULK,			/* jsonb object keyed by a unique field */
 	QS_TARGET_AGGREGATE,		/* qs.aggregate(): one jsonb object */
 	QS_TARGET_UPDATE,			/* qs.update(): UPDATE, the row count */
-	QS_TARGET_DELETE			/* qs.delete(): DELETE, the row count */
+	QS_TARGET_DELETE,			/* qs.delete(): DELETE, the row count */
+	QS_TARGET_PAGE				/* qs.page(): the ordering keys (k) and the row */
 } QsTarget;
 
 /* internal compile state, shared by compile.c and lookup.c */
@@ -70,6 +71,8 @@ typedef struct QsCompileState
 	bool		order_columns;	/* also select the ORDER BY keys, as o1, o2, ... */
 	int			citus;			/* QsOnCitus: 0 not asked yet, 1 no, 2 yes */
 	char	   *agg_order;		/* then: "q.o1 DESC, q.o2" for the aggregate over the rows */
+	List	   *order_meta;		/* QsOrderExprs: each ordering item's QsExpr (NULL: random) */
+	bool		keyset_keys;	/* qs.page(): also select the ordering keys as k (keyset.c) */
 	bool		literal_columns;	/* bulk_update: literals are columns v.lN */
 	Oid		   *literal_types;	/* ... their types, by value index */
 	QsAnnotationHook annotation_hook;	/* annotation names (expr.c), or NULL */

@@ -213,6 +213,13 @@ RETURNS refcursor
 AS 'MODULE_PATHNAME', 'qs_cursor'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
+-- keyset pages over any ordering (docs/pagination.md); from 0.2.0
+CREATE FUNCTION @extschema@.page(q jsonb, after text DEFAULT NULL, size integer DEFAULT NULL,
+                                 before text DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'qs_page'
+LANGUAGE C STABLE PARALLEL UNSAFE;
+
 ------------------------------------------------------------------------
 -- Plan cache introspection
 ------------------------------------------------------------------------
