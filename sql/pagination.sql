@@ -172,6 +172,8 @@ SELECT jsonb_array_length(qs.page('{"model": "pg_feed", "page": {"size": 2}}')->
        jsonb_array_length(qs.page('{"model": "pg_feed", "page": {"size": 2}}', size => 4)->'results') AS from_argument;
 
 -- a page prefetches per page: each order with its items, only this page's orders
+-- (the relation is named "items" by sql/nested.sql; name it when this file runs alone)
+DO $$ BEGIN PERFORM qs.name_relation('shop_order', 'shop_orderitem', 'items'); EXCEPTION WHEN undefined_column THEN NULL; END $$;  -- 42703: already named
 SELECT jsonb_array_length(p->'results') AS orders,
        (SELECT sum(jsonb_array_length(o->'items')) FROM jsonb_array_elements(p->'results') o) AS items,
        (SELECT sum(jsonb_array_length(o->'items')) FROM jsonb_array_elements(p->'results') o) =

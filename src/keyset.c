@@ -192,10 +192,6 @@ ReadCursor(QsPage *page, const char *arg, const char *cursor, bool *inclusive, c
 	StringInfoData payload;
 	StringInfoData check;
 	uint8		expect[QS_CURSOR_CHECK_LEN];
-	Jsonb	   *jb;
-	JsonbValue *tree;
-	JsonbValue *d;
-	JsonbValue *i;
 	JsonbValue *k;
 
 	if (strlen(cursor) > 64 * 1024)
@@ -217,23 +213,44 @@ ReadCursor(QsPage *page, const char *arg, const char *cursor, bool *inclusive, c
 		if (diff != 0)
 			BadCursor(arg, "It was altered, or it belongs to another model or ordering.");
 	}
-	/* written by QsPageCursor: well-formed unless the check was forged */
-	jb = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(payload.data)));
-	tree = QsJsonbToTree(jb);
-	if (tree->type != jbvObject ||
-		(d = QsTreeGet(tree, "d")) == NULL || d->type != jbvString ||
-		(i = QsTreeGet(tree, "i")) == NULL || i->type != jbvBool ||
-		(k = QsTreeGet(tree, "k")) == NULL || k->type != jbvArray || k->val.array.nElems == 0)
-		BadCursor(arg, "Its contents are not those of a page cursor.");
-	if ((strcmp(arg, "before") == 0) != (d->val.string.len == 1 && d->val.string.val[0] == 'p'))
-		BadCursor(arg, strcmp(arg, "before") == 0 ?
-				  "It is a \"next\" cursor; pass it as after." :
-				  "It is a \"previous\" cursor; pass it as before.");
-	*inclusive = i->val.boolean;
+	/*
+	 * Written by QsPageCursor: {"d": "n", "i": false, "k": [...]}, read by
+	 * position; only the keys are parsed, as JSON (a forged check with
+	 * another layout is refused here, never deeper down).
+	 */
 	{
-		Jsonb	   *kj = QsTreeToJsonb(k);
+		static const char *layout = "{\"d\": \"?\", \"i\": ";
+		size_t		ll = strlen(layout);
+		const char *p = payload.data;
+		bool		backwards;
 
-		*keys_text = JsonbToCString(NULL, &kj->root, VARSIZE(kj));
+		if (payload.len < (int) ll + 12 || strncmp(p, layout, 7) != 0 ||
+			(p[7] != 'n' && p[7] != 'p') || strncmp(p + 8, layout + 8, ll - 8) != 0)
+			BadCursor(arg, "Its contents are not those of a page cursor.");
+		backwards = (p[7] == 'p');
+		p += ll;
+		if (strncmp(p, "true, \"k\": ", 11) == 0)
+		{
+			*inclusive = true;
+			p += 11;
+		}
+		else if (strncmp(p, "false, \"k\": ", 12) == 0)
+		{
+			*inclusive = false;
+			p += 12;
+		}
+		else
+			BadCursor(arg, "Its contents are not those of a page cursor.");
+		if (payload.data[payload.len - 1] != '}' || *p != '[')
+			BadCursor(arg, "Its contents are not those of a page cursor.");
+		*keys_text = pnstrdup(p, payload.data + payload.len - 1 - p);
+		k = QsJsonbToTree(DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(*keys_text))));
+		if (k->type != jbvArray || k->val.array.nElems == 0)
+			BadCursor(arg, "Its contents are not those of a page cursor.");
+		if ((strcmp(arg, "before") == 0) != backwards)
+			BadCursor(arg, strcmp(arg, "before") == 0 ?
+					  "It is a \"next\" cursor; pass it as after." :
+					  "It is a \"previous\" cursor; pass it as before.");
 	}
 	return k;
 }
