@@ -29,6 +29,7 @@
 #include "builder.h"
 #include "bulkload.h"
 #include "expr.h"
+#include "guards.h"
 #include "model.h"
 #include "param.h"
 #include "shape.h"
@@ -588,6 +589,18 @@ qs_bulk_create(PG_FUNCTION_ARGS)
 	uint64		inserted = 0;
 	Jsonb	   *whole = NULL;	/* single: the result so far */
 
+	/*
+	 * pg_queryset.max_affected: without ignore_conflicts every row is
+	 * inserted (or updated) or the call fails, so more rows than the limit
+	 * are refused before anything is written; otherwise each batch counts.
+	 */
+	if (unlikely(qs_max_affected > 0) && !PG_ARGISNULL(1) && !o->ignore_conflicts)
+	{
+		Jsonb	   *all = PG_GETARG_JSONB_P(1);
+
+		if (JB_ROOT_IS_ARRAY(all) && !JB_ROOT_IS_SCALAR(all))
+			QsGuardAffected(JB_ROOT_COUNT(all), "qs.bulk_create()");
+	}
 	/* a plain table whose keys come from a sequence: COPY (bulkload.c) */
 	if (!PG_ARGISNULL(1) && !o->ignore_conflicts && !o->update_conflicts)
 	{
@@ -631,6 +644,7 @@ qs_bulk_create(PG_FUNCTION_ARGS)
 			BulkCreateArrays(ctx, rows, idx, start, nb, cols, keys, types, arrays);
 			got = QsRunWriteSql(m, sql, ncols, types, arrays, anulls);
 			inserted += got;
+			QsGuardAffected(inserted, "qs.bulk_create()");
 			if (ret_cols == NIL)
 				continue;
 			if (single)
@@ -1218,6 +1232,7 @@ qs_bulk_update(PG_FUNCTION_ARGS)
 			int			end = (int) Min((int64) total_rows, (int64) start + batch);
 
 			total += BulkUpdateBatch(&u, idx, start, end - start, sql, ncol, exprcols, nlit);
+			QsGuardAffected(total, "qs.bulk_update()");
 		}
 		u.ctx->literal_columns = false;
 	}

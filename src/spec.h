@@ -58,6 +58,7 @@ typedef struct QsSpec
 	const char *combinator;		/* "union", "intersection", "difference", or NULL */
 	bool		combine_all;	/* "all": true (UNION ALL) */
 	List	   *combined;		/* QsSpec *: the operands, in order */
+	bool		count_rows;		/* qs.json also selects count(*) (pg_queryset.max_rows, guards.c) */
 } QsSpec;
 
 /* one annotate / alias / aggregate entry */
