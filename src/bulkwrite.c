@@ -588,6 +588,7 @@ qs_bulk_create(PG_FUNCTION_ARGS)
 	bool		single;
 	uint64		inserted = 0;
 	Jsonb	   *whole = NULL;	/* single: the result so far */
+	uint64		written = 0;	/* single: the rows in it (pg_queryset.max_affected) */
 
 	/*
 	 * pg_queryset.max_affected: without ignore_conflicts every row is
@@ -644,9 +645,11 @@ qs_bulk_create(PG_FUNCTION_ARGS)
 			BulkCreateArrays(ctx, rows, idx, start, nb, cols, keys, types, arrays);
 			got = QsRunWriteSql(m, sql, ncols, types, arrays, anulls);
 			inserted += got;
-			QsGuardAffected(inserted, "qs.bulk_create()");
 			if (ret_cols == NIL)
+			{
+				QsGuardAffected(inserted, "qs.bulk_create()");
 				continue;
+			}
 			if (single)
 			{
 				bool		isnull;
@@ -655,10 +658,14 @@ qs_bulk_create(PG_FUNCTION_ARGS)
 				/* copied out of SPI's memory: it is freed at SPI_finish() */
 				Jsonb	   *part = DatumGetJsonbPCopy(d);
 
+				/* one row holds the batch's array: its length is the rows written */
+				written += JB_ROOT_COUNT(part);
+				QsGuardAffected(written, "qs.bulk_create()");
 				whole = whole ? DatumGetJsonbP(DirectFunctionCall2(jsonb_concat, JsonbPGetDatum(whole),
 																   JsonbPGetDatum(part))) : part;
 				continue;
 			}
+			QsGuardAffected(inserted, "qs.bulk_create()");
 			for (r = 0; r < got; r++)
 			{
 				JsonbValue *t = QsResultTree(r, 1);
