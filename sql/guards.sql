@@ -145,6 +145,21 @@ SELECT count(*) FILTER (WHERE stock = 0) = :zero_stock_before AS nothing_changed
 BEGIN;
 SELECT guard.err($$ SELECT qs.cursor(qs.all('catalog_product'), 'c') $$);
 ROLLBACK;
+-- nested: a qs call in a trigger of a qs write is checked on its own, the
+-- trigger's own SQL is not
+CREATE FUNCTION guard.audit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM count(*) FROM catalog_product a, catalog_tag b;
+  PERFORM qs.count(qs.all(TG_ARGV[0]::regclass));
+  RETURN NULL;
+END $$;
+CREATE TRIGGER audit AFTER UPDATE ON guard.item FOR EACH STATEMENT EXECUTE FUNCTION guard.audit('guard.part');
+SELECT guard.err($$ SELECT qs.update('{"model": "guard.item", "where": {"id": 1}}', '{"qty": 1}') $$) AS cheap_inner;
+DROP TRIGGER audit ON guard.item;
+CREATE TRIGGER audit AFTER UPDATE ON guard.item FOR EACH STATEMENT EXECUTE FUNCTION guard.audit('catalog_product');
+SELECT guard.err($$ SELECT qs.update('{"model": "guard.item", "where": {"id": 1}}', '{"qty": 99}') $$) AS costly_inner;
+DROP TRIGGER audit ON guard.item;
+SELECT qty AS item_1_qty_not_99 FROM guard.item WHERE id = 1;
 -- plain SQL, and qs.sql / qs.explain (which run nothing), are not checked
 SELECT count(*) AS plain_sql FROM catalog_product a, catalog_tag b;
 SELECT qs.explain(qs.all('catalog_product')) IS NOT NULL AS explained;
