@@ -59,6 +59,7 @@ typedef struct GuardCursor
 {
 	struct GuardCursor *next;
 	QueryDesc  *qd;				/* the portal's query (matched by address) */
+	int64		max;			/* max_rows when it opened */
 	int64		seen;			/* rows fetched so far */
 	bool		warned;			/* truncate: the WARNING was given */
 	const char *fn;
@@ -71,6 +72,8 @@ static struct
 	const char *armed_sql;		/* source text of the statement qs is about to run */
 	GuardCursor *cursors;		/* open guarded cursors */
 } Guards;
+
+static bool RowsOver(const char *fn, int64 max);
 
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
 static ExecutorRun_hook_type prev_ExecutorRun = NULL;
@@ -96,22 +99,29 @@ CostText(double v)
 bool
 QsGuardRowsOver(const char *fn)
 {
+	return RowsOver(fn, qs_max_rows);
+}
+
+/* The same for a limit taken earlier (a cursor keeps the one it opened with). */
+static bool
+RowsOver(const char *fn, int64 max)
+{
 	if (qs_max_rows_action != QS_MAX_ROWS_TRUNCATE)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("%s would return more than %d rows, the limit of pg_queryset.max_rows",
-						fn, qs_max_rows),
-				 errdetail("The queryset matches more than %d rows and pg_queryset.max_rows_action is \"error\".",
-						   qs_max_rows),
-				 errhint("Filter or slice the queryset to at most %d rows. Only a superuser can raise the limit "
-						 "(ALTER ROLE name SET pg_queryset.max_rows = ...; 0 turns it off).", qs_max_rows)));
+				 errmsg("%s would return more than " INT64_FORMAT " rows, the limit of pg_queryset.max_rows",
+						fn, max),
+				 errdetail("The queryset matches more than " INT64_FORMAT " rows and pg_queryset.max_rows_action is \"error\".",
+						   max),
+				 errhint("Filter or slice the queryset to at most " INT64_FORMAT " rows. Only a superuser can raise the limit "
+						 "(ALTER ROLE name SET pg_queryset.max_rows = ...; 0 turns it off).", max)));
 	ereport(WARNING,
 			(errcode(ERRCODE_WARNING),
-			 errmsg("%s result truncated to %d rows by pg_queryset.max_rows", fn, qs_max_rows),
-			 errdetail("The queryset matches more than %d rows and pg_queryset.max_rows_action is \"truncate\": "
-					   "the first %d are returned.", qs_max_rows, qs_max_rows),
-			 errhint("Filter or slice the queryset to at most %d rows. Only a superuser can raise the limit "
-					 "(ALTER ROLE name SET pg_queryset.max_rows = ...; 0 turns it off).", qs_max_rows)));
+			 errmsg("%s result truncated to " INT64_FORMAT " rows by pg_queryset.max_rows", fn, max),
+			 errdetail("The queryset matches more than " INT64_FORMAT " rows and pg_queryset.max_rows_action is \"truncate\": "
+					   "the first " INT64_FORMAT " are returned.", max, max),
+			 errhint("Filter or slice the queryset to at most " INT64_FORMAT " rows. Only a superuser can raise the limit "
+					 "(ALTER ROLE name SET pg_queryset.max_rows = ...; 0 turns it off).", max)));
 	return true;
 }
 
@@ -120,6 +130,7 @@ typedef struct GuardDest
 {
 	DestReceiver pub;
 	DestReceiver *inner;
+	int64		max;			/* the limit: max_rows */
 	int64		own_seen;		/* a one-shot read counts here ... */
 	int64	   *seen;			/* ... a cursor in its GuardCursor */
 	bool		own_warned;
@@ -133,10 +144,10 @@ GuardReceive(TupleTableSlot *slot, DestReceiver *self)
 {
 	GuardDest  *g = (GuardDest *) self;
 
-	if (qs_max_rows > 0 && ++(*g->seen) > qs_max_rows)
+	if (++(*g->seen) > g->max)
 	{
 		if (!*g->warned)
-			*g->warned = QsGuardRowsOver(g->fn);
+			*g->warned = RowsOver(g->fn, g->max);
 		return false;			/* the executor stops here */
 	}
 	return g->inner->receiveSlot(slot, g->inner);
@@ -185,6 +196,7 @@ MakeGuardDest(DestReceiver *inner, const char *fn)
 	g->seen = &g->own_seen;
 	g->warned = &g->own_warned;
 	g->fn = fn;
+	g->max = qs_max_rows;
 	return g;
 }
 
@@ -229,6 +241,7 @@ QsGuardCursor(Portal portal, const char *fn)
 		return;
 	gc = MemoryContextAllocZero(portal->portalContext, sizeof(GuardCursor));
 	gc->qd = portal->queryDesc;
+	gc->max = qs_max_rows;
 	gc->fn = fn;
 	gc->cb.func = GuardCursorGone;
 	gc->cb.arg = gc;
@@ -249,6 +262,7 @@ GuardsExecutorRun(QS_EXECUTOR_RUN_PARAMS)
 		if (gc->qd == queryDesc)
 		{
 			g = MakeGuardDest(saved, gc->fn);
+			g->max = gc->max;
 			g->seen = &gc->seen;
 			g->warned = &gc->warned;
 			queryDesc->dest = (DestReceiver *) g;
