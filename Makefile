@@ -13,7 +13,7 @@ EXTRA_CLEAN = $(EXTENSION)--$(EXTVERSION).sql results regression.diffs regressio
 
 # pg_regress: one file per area in sql/, expected output in expected/
 # setup loads the demo schema and data (scale 1) and must run first
-REGRESS      = setup extension queryset lookups terminals errors plancache cursor relations nested expressions aggregates writes bulkload reentrancy querystats managers tenant tenant_hardening django_semantics composite_keys set_operations pagination
+REGRESS      = setup extension queryset lookups terminals errors plancache cursor relations nested expressions aggregates writes bulkload reentrancy querystats managers tenant tenant_hardening django_semantics composite_keys set_operations pagination guards
 REGRESS_OPTS = --inputdir=. --outputdir=. --dbname=qs_regression
 
 PG_CPPFLAGS = -I$(srcdir)/src

@@ -248,3 +248,16 @@ DROP ROLE qs_pager_owner;
 SELECT qs.drop_manager('pg_feed', 'high');
 DROP TABLE pg_feed, pg_ledger, pg_tiny;
 DROP FUNCTION pg_walk_forwards, pg_walk_backwards, pg_walk_offset, pg_with_pk, pg_check, pg_page_sql, pg_plan_facts;
+
+-- pg_queryset.max_rows (docs/guards.md): a page larger than the limit fails,
+-- or with max_rows_action = truncate is read at the limit's size (and a
+-- WARNING); its next cursor continues after the shortened page
+SET pg_queryset.max_rows = 5;
+SELECT jsonb_array_length(qs.page('{"model": "catalog_category"}', size => 5)->'results') AS at_the_limit;
+SELECT qs.page('{"model": "catalog_category"}', size => 6);
+SET pg_queryset.max_rows_action = truncate;
+SELECT jsonb_array_length(p->'results') AS n, p->'results'->4->'id' AS last_id,
+       qs.page('{"model": "catalog_category", "values": ["id"]}', after => p->>'next', size => 3)->'results' AS next_page
+FROM qs.page('{"model": "catalog_category", "values": ["id"]}', size => 8) p;
+RESET pg_queryset.max_rows;
+RESET pg_queryset.max_rows_action;

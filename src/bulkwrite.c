@@ -29,6 +29,7 @@
 #include "builder.h"
 #include "bulkload.h"
 #include "expr.h"
+#include "guards.h"
 #include "model.h"
 #include "param.h"
 #include "shape.h"
@@ -587,7 +588,20 @@ qs_bulk_create(PG_FUNCTION_ARGS)
 	bool		single;
 	uint64		inserted = 0;
 	Jsonb	   *whole = NULL;	/* single: the result so far */
+	uint64		written = 0;	/* single: the rows in it (pg_queryset.max_affected) */
 
+	/*
+	 * pg_queryset.max_affected: without ignore_conflicts every row is
+	 * inserted (or updated) or the call fails, so more rows than the limit
+	 * are refused before anything is written; otherwise each batch counts.
+	 */
+	if (unlikely(qs_max_affected > 0) && !PG_ARGISNULL(1) && !o->ignore_conflicts)
+	{
+		Jsonb	   *all = PG_GETARG_JSONB_P(1);
+
+		if (JB_ROOT_IS_ARRAY(all) && !JB_ROOT_IS_SCALAR(all))
+			QsGuardAffected(JB_ROOT_COUNT(all), "qs.bulk_create()");
+	}
 	/* a plain table whose keys come from a sequence: COPY (bulkload.c) */
 	if (!PG_ARGISNULL(1) && !o->ignore_conflicts && !o->update_conflicts)
 	{
@@ -632,7 +646,10 @@ qs_bulk_create(PG_FUNCTION_ARGS)
 			got = QsRunWriteSql(m, sql, ncols, types, arrays, anulls);
 			inserted += got;
 			if (ret_cols == NIL)
+			{
+				QsGuardAffected(inserted, "qs.bulk_create()");
 				continue;
+			}
 			if (single)
 			{
 				bool		isnull;
@@ -641,10 +658,14 @@ qs_bulk_create(PG_FUNCTION_ARGS)
 				/* copied out of SPI's memory: it is freed at SPI_finish() */
 				Jsonb	   *part = DatumGetJsonbPCopy(d);
 
+				/* one row holds the batch's array: its length is the rows written */
+				written += JB_ROOT_COUNT(part);
+				QsGuardAffected(written, "qs.bulk_create()");
 				whole = whole ? DatumGetJsonbP(DirectFunctionCall2(jsonb_concat, JsonbPGetDatum(whole),
 																   JsonbPGetDatum(part))) : part;
 				continue;
 			}
+			QsGuardAffected(inserted, "qs.bulk_create()");
 			for (r = 0; r < got; r++)
 			{
 				JsonbValue *t = QsResultTree(r, 1);
@@ -1218,6 +1239,7 @@ qs_bulk_update(PG_FUNCTION_ARGS)
 			int			end = (int) Min((int64) total_rows, (int64) start + batch);
 
 			total += BulkUpdateBatch(&u, idx, start, end - start, sql, ncol, exprcols, nlit);
+			QsGuardAffected(total, "qs.bulk_update()");
 		}
 		u.ctx->literal_columns = false;
 	}

@@ -293,10 +293,11 @@ QsCompileSpec(QsSpec *spec, QsTarget target, TupleDesc fetch_desc,
 				ctx.order_columns = false;
 				if (ctx.agg_order != NULL)
 					sql = psprintf("SELECT coalesce(pg_catalog.json_agg(q.\"row\" ORDER BY %s), "
-								   "'[]'::pg_catalog.json) FROM (%s) q", ctx.agg_order, rows);
+								   "'[]'::pg_catalog.json)%s FROM (%s) q", ctx.agg_order,
+								   spec->count_rows ? ", pg_catalog.count(*)" : "", rows);
 				else
-					sql = psprintf("SELECT coalesce(pg_catalog.json_agg(q.r), '[]'::pg_catalog.json) FROM (%s) q(r)",
-								   rows);
+					sql = psprintf("SELECT coalesce(pg_catalog.json_agg(q.r), '[]'::pg_catalog.json)%s FROM (%s) q(r)",
+								   spec->count_rows ? ", pg_catalog.count(*)" : "", rows);
 			}
 			break;
 		case QS_TARGET_PAGE:

@@ -36,6 +36,7 @@
 
 #include "compile.h"
 #include "exec.h"
+#include "guards.h"
 #include "keyset.h"
 #include "manager.h"
 #include "model.h"
@@ -92,9 +93,11 @@ RunStatement(QsCompiledQuery *c, long tcount)
 	SPIPlanPtr	plan = QsPlanCacheGet(c, CURSOR_OPT_PARALLEL_OK);
 	int			rc;
 
+	QsGuardArm(plan);
 	QsPlanCacheEnter();
 	rc = SPI_execute_plan(plan, c->pvalues, SpiNulls(c), !c->writes, tcount);
 	QsPlanCacheLeave();
+	QsGuardDisarm();
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "pg_queryset: unexpected SPI result %s", SPI_result_code_string(rc));
 }
@@ -143,10 +146,13 @@ MaterializeInit(FunctionCallInfo fcinfo, TupleDesc desc)
 /*
  * Run a compiled statement and stream every row into the tuplestore,
  * converted to desc by position (dropped columns of a row type are
- * skipped).  The executor writes straight into the tuplestore.
+ * skipped).  The executor writes straight into the tuplestore; with
+ * pg_queryset.max_rows set, through the counter of guards.c (fn names
+ * the terminal in its messages).
  */
 static void
-RunIntoTuplestore(FunctionCallInfo fcinfo, QsCompiledQuery *c, Tuplestorestate *ts, TupleDesc desc)
+RunIntoTuplestore(FunctionCallInfo fcinfo, QsCompiledQuery *c, Tuplestorestate *ts, TupleDesc desc,
+				  const char *fn)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	SPIPlanPtr	plan;
@@ -170,13 +176,16 @@ RunIntoTuplestore(FunctionCallInfo fcinfo, QsCompiledQuery *c, Tuplestorestate *
 		SetTuplestoreDestReceiverParams(dest, ts, rsinfo->econtext->ecxt_per_query_memory,
 										false, desc,
 										"pg_queryset: result row does not match the row type");
+		dest = QsGuardRowsDest(dest, fn);
 		memset(&opts, 0, sizeof(opts));
 		opts.params = params;
 		opts.read_only = !c->writes;
 		opts.dest = dest;
+		QsGuardArm(plan);
 		QsPlanCacheEnter();
 		rc = SPI_execute_plan_extended(plan, &opts);
 		QsPlanCacheLeave();
+		QsGuardDisarm();
 		dest->rDestroy(dest);
 	}
 	if (rc != SPI_OK_SELECT && rc != SPI_OK_UTILITY)
@@ -255,6 +264,7 @@ typedef struct QsCall
 	TupleDesc	fetch_desc;
 	const char *in_bulk_field;
 	JsonbValue *in_bulk_ids;
+	int64		row_cap;		/* pg_queryset.max_rows: the rows asked for (guards.c), 0 off */
 	const char *model_display;	/* out: the model, for messages */
 	QsPage	   *page;			/* qs.page()'s arguments, or a "page" key's (keyset.c) */
 } QsCall;
@@ -280,6 +290,12 @@ AdjustSlice(QsCall *call, bool *has_offset, int64 *offset, bool *has_limit, int6
 	{
 		*has_limit = true;
 		*limit = call->default_limit;
+	}
+	if (call->row_cap > 0 && (!*has_limit || *limit > call->row_cap))
+	{
+		/* pg_queryset.max_rows: never more than the cap (max_rows + 1) */
+		*has_limit = true;
+		*limit = call->row_cap;
 	}
 }
 
@@ -329,6 +345,8 @@ AdjustSpec(QsSpec *spec, QsCall *call)
 					 errmsg("in_bulk() cannot be used with distinct()")));
 	}
 	AdjustSlice(call, &spec->has_offset, &spec->offset, &spec->has_limit, &spec->limit);
+	/* pg_queryset.max_rows: qs.json also counts the rows it aggregates */
+	spec->count_rows = (call->row_cap > 0 && call->target == QS_TARGET_JSON);
 }
 
 /* The in_bulk() field: "pk" is the primary key (compile.c keys a composite one). */
@@ -454,6 +472,8 @@ Prepare(FunctionCallInfo fcinfo, int argno, JsonbValue *tree, QsCall *call)
 					 qs_max_depth);
 	if (call->fetch_desc)
 		appendStringInfo(&key, "%u|", call->fetch_desc->tdtypeid);
+	if (call->row_cap > 0)
+		appendStringInfoString(&key, "max_rows|");	/* a LIMIT, and qs.json's count */
 	QsShapeOf(tree, &key, &lookups);
 
 	sh = QsShapeCacheGet(key.data, key.len);
@@ -522,9 +542,11 @@ QsRunWrite(QsCompiledQuery *c, bool want_rows)
 	int			rc;
 
 	(void) want_rows;
+	QsGuardArm(plan);
 	QsPlanCacheEnter();
 	rc = SPI_execute_plan(plan, c->pvalues, SpiNulls(c), false, 0);
 	QsPlanCacheLeave();
+	QsGuardDisarm();
 	/* SPI returns in its own procedure context; the caller builds in its own */
 	MemoryContextSwitchTo(cxt);
 	if (rc < 0)
@@ -593,13 +615,17 @@ PG_FUNCTION_INFO_V1(qs_rows);
 Datum
 qs_rows(PG_FUNCTION_ARGS)
 {
-	QsCompiledQuery *c = Prepare(fcinfo, 0, NULL, SimpleCall(QS_TARGET_ROWS, "rows"));
+	QsCall	   *call = SimpleCall(QS_TARGET_ROWS, "rows");
+	QsCompiledQuery *c;
 	TupleDesc	desc = CreateTemplateTupleDesc(1);
 	Tuplestorestate *ts;
 
+	call->row_cap = QsGuardRowCap();
+	c = Prepare(fcinfo, 0, NULL, call);
+
 	TupleDescInitEntry(desc, 1, "row", JSONBOID, -1, 0);
 	ts = MaterializeInit(fcinfo, desc);
-	RunIntoTuplestore(fcinfo, c, ts, desc);
+	RunIntoTuplestore(fcinfo, c, ts, desc, "qs.rows()");
 	return (Datum) 0;
 }
 
@@ -620,21 +646,61 @@ qs_fetch(PG_FUNCTION_ARGS)
 				 errmsg("qs.fetch() needs a row type as its second argument"),
 				 errhint("Pass NULL cast to the table's row type, e.g. NULL::catalog_product.")));
 	call->fetch_desc = desc;
+	call->row_cap = QsGuardRowCap();
 	c = Prepare(fcinfo, 0, NULL, call);
 	ts = MaterializeInit(fcinfo, desc);
-	RunIntoTuplestore(fcinfo, c, ts, desc);
+	RunIntoTuplestore(fcinfo, c, ts, desc, "qs.fetch()");
 	return (Datum) 0;
 }
 
 PG_FUNCTION_INFO_V1(qs_json);
 
+/*
+ * qs.json under pg_queryset.max_rows: the statement asks for max_rows + 1
+ * rows and selects their count beside the array.  Over the limit: the
+ * error, or (truncate) the statement again for max_rows rows -- the same
+ * SQL, only the LIMIT parameter differs.
+ */
+static Datum
+JsonGuarded(FunctionCallInfo fcinfo, QsCall *call, QsCompiledQuery *c, bool *isnull)
+{
+	Datum		d = (Datum) 0;
+	bool		cnull;
+	int64		n;
+
+	SPI_connect();
+	RunStatement(c, 0);
+	if (SPI_processed != 1 || SPI_tuptable->tupdesc->natts != 2)
+		elog(ERROR, "pg_queryset: expected the array and its row count");
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, isnull);
+	if (!*isnull)
+		d = SPI_datumTransfer(d, false, -1);
+	n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &cnull));
+	SPI_finish();
+	if (n > qs_max_rows && QsGuardRowsOver("qs.json()"))
+	{
+		call->row_cap = qs_max_rows;
+		c = Prepare(fcinfo, 0, NULL, call);
+		d = RunScalarCompiled(c, isnull);
+	}
+	return d;
+}
+
 /* qs.json(q) -> json: the whole result as one JSON array. */
 Datum
 qs_json(PG_FUNCTION_ARGS)
 {
-	QsCompiledQuery *c = Prepare(fcinfo, 0, NULL, SimpleCall(QS_TARGET_JSON, "json"));
+	QsCall	   *call = SimpleCall(QS_TARGET_JSON, "json");
+	QsCompiledQuery *c;
 	bool		isnull;
-	Datum		d = RunScalarCompiled(c, &isnull);
+	Datum		d;
+
+	call->row_cap = QsGuardRowCap();
+	c = Prepare(fcinfo, 0, NULL, call);
+	if (call->row_cap > 0)
+		d = JsonGuarded(fcinfo, call, c, &isnull);
+	else
+		d = RunScalarCompiled(c, &isnull);
 
 	if (isnull)
 		PG_RETURN_NULL();
@@ -852,6 +918,7 @@ qs_in_bulk(PG_FUNCTION_ARGS)
 	JsonbValue *ids = NULL;
 	QsCompiledQuery *c;
 	bool		isnull;
+	Datum		d;
 
 	if (PG_NARGS() > 2 && !PG_ARGISNULL(2))
 		field = text_to_cstring(PG_GETARG_TEXT_PP(2));
@@ -876,8 +943,18 @@ qs_in_bulk(PG_FUNCTION_ARGS)
 		(void) CompileCall(QsJsonbToTree(PG_GETARG_JSONB_P(0)), call);
 		PG_RETURN_JSONB_P(QsTreeToJsonb(QsTreeObject()));
 	}
+	call->row_cap = QsGuardRowCap();
 	c = Prepare(fcinfo, 0, NULL, call);
-	PG_RETURN_DATUM(RunScalarCompiled(c, &isnull));
+	d = RunScalarCompiled(c, &isnull);
+	/* pg_queryset.max_rows: one key per row; truncate runs it again for max_rows rows */
+	if (call->row_cap > 0 && JsonContainerSize(&DatumGetJsonbP(d)->root) > qs_max_rows &&
+		QsGuardRowsOver("qs.in_bulk()"))
+	{
+		call->row_cap = qs_max_rows;
+		c = Prepare(fcinfo, 0, NULL, call);
+		d = RunScalarCompiled(c, &isnull);
+	}
+	PG_RETURN_DATUM(d);
 }
 
 PG_FUNCTION_INFO_V1(qs_sql);
@@ -1009,17 +1086,24 @@ PG_FUNCTION_INFO_V1(qs_cursor);
 Datum
 qs_cursor(PG_FUNCTION_ARGS)
 {
-	QsCompiledQuery *c = Prepare(fcinfo, 0, NULL, SimpleCall(QS_TARGET_ROWS, "rows"));
+	QsCall	   *call = SimpleCall(QS_TARGET_ROWS, "rows");
+	QsCompiledQuery *c;
 	char	   *name = NULL;
 	SPIPlanPtr	plan;
 	Portal		portal;
 	text	   *res;
 
+	call->row_cap = QsGuardRowCap();
+	c = Prepare(fcinfo, 0, NULL, call);
 	if (PG_NARGS() > 1 && !PG_ARGISNULL(1))
 		name = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	SPI_connect();
 	plan = QsPlanCacheGet(c, CURSOR_OPT_NO_SCROLL);
 	portal = SPI_cursor_open(name, plan, c->pvalues, SpiNulls(c), false);
+	/* the guards: its cost now, its rows as they are fetched (guards.c) */
+	QsGuardCostPortal(portal);
+	if (call->row_cap > 0)
+		QsGuardCursor(portal, "qs.cursor()");
 	/* the name outlives SPI: copy it into the caller's context */
 	res = (text *) SPI_palloc(VARHDRSZ + strlen(portal->name));
 	SET_VARSIZE(res, VARHDRSZ + strlen(portal->name));
@@ -1090,6 +1174,9 @@ qs_page(PG_FUNCTION_ARGS)
 	MemoryContextSwitchTo(caller);
 	n = SPI_processed;
 	count = Min(n, (uint64) page->size);
+	/* pg_queryset.max_rows: error mode fails here, truncate mode warns of a shortened page */
+	if ((page->max_rows > 0 && count > (uint64) page->max_rows) || (page->clamped && n > count))
+		(void) QsGuardRowsOver("qs.page()");
 	/* forwards the extra row is the last; backwards (rows in order) the first */
 	first = (page->backwards && n > count) ? n - count : 0;
 

@@ -43,6 +43,7 @@
 #include "utils/jsonb.h"
 
 #include "expr.h"
+#include "guards.h"
 #include "keyset.h"
 #include "param.h"
 #include "select.h"
@@ -368,6 +369,17 @@ QsPageRewrite(JsonbValue *tree, QsPage *page, bool extra_row)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("page size must be between 1 and %d, got " INT64_FORMAT, QS_PAGE_MAX_SIZE, page->size),
 				 errhint("Read more rows than that with qs.cursor(), which streams them.")));
+	/* pg_queryset.max_rows (guards.c): a smaller page, or the check after reading */
+	if (qs_max_rows > 0 && page->size > qs_max_rows)
+	{
+		if (qs_max_rows_action == QS_MAX_ROWS_TRUNCATE)
+		{
+			page->size = qs_max_rows;
+			page->clamped = true;
+		}
+		else
+			page->max_rows = qs_max_rows;
+	}
 	if (page->after != NULL && page->before != NULL)
 		PageError(ERRCODE_INVALID_PARAMETER_VALUE, "a page is read either after or before a cursor, not both",
 				  "Pass the \"next\" cursor as after, or the \"previous\" cursor as before.");

@@ -26,6 +26,8 @@ typedef struct QsPage
 	bool		has_boundary;	/* a cursor was given */
 	char	   *boundary_keys;	/* ... its keys, as JSON text */
 	bool		inclusive;		/* ... and whether its row belongs to the page */
+	int64		max_rows;		/* pg_queryset.max_rows below the size: check (error) or 0 */
+	bool		clamped;		/* ... or the size was lowered to it (truncate) */
 } QsPage;
 
 /* the spec of a page (exec.c, before the shape is taken) */

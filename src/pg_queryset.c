@@ -15,6 +15,7 @@
 
 #include "utils/guc.h"
 
+#include "guards.h"
 #include "model.h"
 #include "pg_queryset.h"
 #include "plancache.h"
@@ -30,6 +31,12 @@ bool		qs_shape_cache_check = false;
 bool		qs_bulk_copy = true;
 
 void		_PG_init(void);
+
+static const struct config_enum_entry max_rows_action_options[] = {
+	{"error", QS_MAX_ROWS_ERROR, false},
+	{"truncate", QS_MAX_ROWS_TRUNCATE, false},
+	{NULL, 0, false}
+};
 
 static const struct config_enum_entry nplusone_options[] = {
 	{"off", QS_NPLUSONE_OFF, false},
@@ -105,6 +112,41 @@ _PG_init(void)
 							0, 0, INT_MAX,
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
+	/*
+	 * The guards (guards.c): superuser-only, so the limits a DBA pins on
+	 * the application role with ALTER ROLE ... SET cannot be lifted by it
+	 * (SET, RESET, set_config(), a function's SET clause, ALTER ROLE on
+	 * itself all need the privilege; GRANT SET ON PARAMETER can give it).
+	 */
+	DefineCustomIntVariable("pg_queryset.max_rows",
+							"Maximum rows a qs read returns (0: no limit).",
+							"A read that would return more fails, or with pg_queryset.max_rows_action = truncate "
+							"returns the first max_rows rows with a WARNING.",
+							&qs_max_rows,
+							0, 0, INT_MAX - 1,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+	DefineCustomEnumVariable("pg_queryset.max_rows_action",
+							 "What a read over pg_queryset.max_rows does: error or truncate.",
+							 "error (SQLSTATE 54000) or truncate (the first max_rows rows and a WARNING).",
+							 &qs_max_rows_action,
+							 QS_MAX_ROWS_ERROR, max_rows_action_options,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_queryset.max_affected",
+							"Maximum rows one qs write call changes (0: no limit).",
+							"A write that would change more fails with SQLSTATE 54000 and changes nothing.",
+							&qs_max_affected,
+							0, 0, INT_MAX,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+	DefineCustomRealVariable("pg_queryset.max_cost",
+							 "Maximum planned total cost of a statement qs runs (0: no limit).",
+							 "A statement whose estimate is higher is refused before it runs (SQLSTATE 54000).",
+							 &qs_max_cost,
+							 0, 0, 1e15,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
 	/* the tenant settings (tenant.c), only when preloaded */
 	QsTenantInit();
 	MarkGUCPrefixReserved("pg_queryset");
@@ -112,4 +154,5 @@ _PG_init(void)
 	QsModelInit();
 	QsPlanCacheInit();
 	QsQueryStatsInit();
+	QsGuardsInit();
 }

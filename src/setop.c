@@ -330,8 +330,9 @@ QsBuildCombined(QsCompileState *ctx, QsTarget target)
 		for (i = 1; i <= list_length(sel); i++)
 			appendStringInfo(&names, "%sc%d", i > 1 ? ", " : "", i);
 		if (target == QS_TARGET_JSON)
-			return psprintf("SELECT coalesce(pg_catalog.json_agg(%s), '[]'::pg_catalog.json) FROM (%s) r(%s)",
-							QsRowTarget(sel, srcs, shape, true, false), cols, names.data);
+			return psprintf("SELECT coalesce(pg_catalog.json_agg(%s), '[]'::pg_catalog.json)%s FROM (%s) r(%s)",
+							QsRowTarget(sel, srcs, shape, true, false),
+							spec->count_rows ? ", pg_catalog.count(*)" : "", cols, names.data);
 		return psprintf("SELECT %s AS \"row\" FROM (%s) r(%s)",
 						QsRowTarget(sel, srcs, shape, false, false), cols, names.data);
 	}

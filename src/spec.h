@@ -67,6 +67,7 @@ typedef struct QsSpec
 	bool		combine_all;	/* "all": true (UNION ALL) */
 	List	   *combined;		/* QsSpec *: the operands, in order */
 	QsKeyset   *keyset;			/* "$keyset": a keyset page (keyset.c), or NULL */
+	bool		count_rows;		/* qs.json also selects count(*) (pg_queryset.max_rows, guards.c) */
 } QsSpec;
 
 /* one annotate / alias / aggregate entry */

@@ -33,6 +33,7 @@
 #include "builder.h"
 #include "compile.h"
 #include "exec.h"
+#include "guards.h"
 #include "model.h"
 #include "path.h"
 #include "pg_queryset.h"
@@ -230,6 +231,7 @@ qs_update(PG_FUNCTION_ARGS)
 	/* results outlive SPI_finish(): build them in the caller's context */
 	MemoryContextSwitchTo(outer_cxt);
 	n = QsRunWrite(c, false);
+	QsGuardAffected(n, "qs.update()");
 	SPI_finish();
 	PG_RETURN_INT64((int64) n);
 }
@@ -249,6 +251,7 @@ qs_delete(PG_FUNCTION_ARGS)
 	/* results outlive SPI_finish(): build them in the caller's context */
 	MemoryContextSwitchTo(outer_cxt);
 	n = QsRunWrite(c, false);
+	QsGuardAffected(n, "qs.delete()");
 	SPI_finish();
 	PG_RETURN_INT64((int64) n);
 }
@@ -276,8 +279,16 @@ AllowedUnder(List *allowed, const char *rel)
 	return res;
 }
 
+/* One create call: its name and the rows it has inserted (pg_queryset.max_affected). */
+typedef struct CreateCall
+{
+	const char *fn;
+	uint64		written;
+} CreateCall;
+
 static JsonbValue *CreateRow(QsCompileState *ctx, QsModel *m, JsonbValue *obj, List *fixed_cols,
-							 List *fixed_vals, List *allowed, bool has_allowed, bool skip_conflicts);
+							 List *fixed_vals, List *allowed, bool has_allowed, bool skip_conflicts,
+							 CreateCall *cc);
 
 /* The keys of a row given to create(): its columns and values, and its nested children. */
 typedef struct CreateKeys
@@ -358,9 +369,13 @@ CreateRowKeys(QsCompileState *ctx, QsModel *m, JsonbValue *obj, List *fixed_cols
 	ck->child_keys = child_keys;
 }
 
-/* INSERT one row of m (cols = vals) RETURNING it; NULL when a conflict skipped it. */
+/*
+ * INSERT one row of m (cols = vals) RETURNING it; NULL when a conflict
+ * skipped it.  A row past pg_queryset.max_affected is refused before it
+ * is inserted.
+ */
 static JsonbValue *
-InsertRow(QsCompileState *ctx, QsModel *m, List *cols, List *vals, bool skip_conflicts)
+InsertRow(QsCompileState *ctx, QsModel *m, List *cols, List *vals, bool skip_conflicts, CreateCall *cc)
 {
 	ListCell   *lc;
 	ListCell   *lv;
@@ -414,15 +429,17 @@ InsertRow(QsCompileState *ctx, QsModel *m, List *cols, List *vals, bool skip_con
 	else
 		appendStringInfo(&sql, " RETURNING %s", QsRowJsonb(QsAllColumns(m), "t0"));
 
+	QsGuardAffected(cc->written + 1, cc->fn);
 	if (QsRunWriteSql(m, sql.data, n, types, values, nulls) == 0)
 		return NULL;
+	cc->written++;
 	return QsResultTree(0, 1);
 }
 
 /* Create the nested children of a created row, each with the row's key in its foreign key. */
 static void
 CreateChildren(QsCompileState *ctx, QsModel *m, JsonbValue *row, CreateKeys *ck,
-			   List *allowed, bool has_allowed)
+			   List *allowed, bool has_allowed, CreateCall *cc)
 {
 	ListCell   *lr;
 	ListCell   *lv;
@@ -450,7 +467,7 @@ CreateChildren(QsCompileState *ctx, QsModel *m, JsonbValue *row, CreateKeys *ck,
 		QsPathPush(ctx, ".%s", (char *) lfirst(lk));
 		if (rel->unique && v->type == jbvObject)
 		{
-			JsonbValue *child = CreateRow(ctx, cm, v, fcols, fvals, callowed, has_allowed, false);
+			JsonbValue *child = CreateRow(ctx, cm, v, fcols, fvals, callowed, has_allowed, false, cc);
 
 			QsTreeSet(row, (char *) lfirst(lk), child);
 		}
@@ -467,7 +484,7 @@ CreateChildren(QsCompileState *ctx, QsModel *m, JsonbValue *row, CreateKeys *ck,
 
 				QsPathPush(ctx, "[%d]", k);
 				made = lappend(made, CreateRow(ctx, cm, &v->val.array.elems[k], fcols, fvals,
-											   callowed, has_allowed, false));
+											   callowed, has_allowed, false, cc));
 				QsPathPop(ctx, s2);
 			}
 			QsTreeSet(row, (char *) lfirst(lk), QsTreeArray(made));
@@ -483,7 +500,7 @@ CreateChildren(QsCompileState *ctx, QsModel *m, JsonbValue *row, CreateKeys *ck,
  */
 static JsonbValue *
 CreateRow(QsCompileState *ctx, QsModel *m, JsonbValue *obj, List *fixed_cols, List *fixed_vals,
-		  List *allowed, bool has_allowed, bool skip_conflicts)
+		  List *allowed, bool has_allowed, bool skip_conflicts, CreateCall *cc)
 {
 	CreateKeys	ck;
 	JsonbValue *row;
@@ -496,10 +513,10 @@ CreateRow(QsCompileState *ctx, QsModel *m, JsonbValue *obj, List *fixed_cols, Li
 				 errmsg("invalid row at %s: expected an object, got %s", QsPathString(ctx), QsJsonTypeName(obj))));
 	CreateRowKeys(ctx, m, obj, fixed_cols, allowed, has_allowed, &ck);
 	row = InsertRow(ctx, m, list_concat(ck.cols, fixed_cols), list_concat(ck.vals, fixed_vals),
-					skip_conflicts);
+					skip_conflicts, cc);
 	if (row == NULL)
 		return NULL;
-	CreateChildren(ctx, m, row, &ck, allowed, has_allowed);
+	CreateChildren(ctx, m, row, &ck, allowed, has_allowed, cc);
 	return row;
 }
 
@@ -521,11 +538,12 @@ qs_create(PG_FUNCTION_ARGS)
 	List	   *allowed = has_allowed ? QsTextArrayArg(fcinfo, 2) : NIL;
 	QsCompileState  *ctx = QsWriteContext(m);
 	JsonbValue *row;
+	CreateCall	cc = {"qs.create()", 0};
 
 	SPI_connect();
 	/* results outlive SPI_finish(): build them in the caller's context */
 	MemoryContextSwitchTo(outer_cxt);
-	row = CreateRow(ctx, m, obj, NIL, NIL, allowed, has_allowed, false);
+	row = CreateRow(ctx, m, obj, NIL, NIL, allowed, has_allowed, false, &cc);
 	SPI_finish();
 	PG_RETURN_JSONB_P(QsTreeToJsonb(row));
 }
@@ -617,6 +635,7 @@ qs_get_or_create(PG_FUNCTION_ARGS)
 	QsCompileState  *ctx = QsWriteContext(m);
 	List	   *found;
 	JsonbValue *row;
+	CreateCall	cc = {"qs.get_or_create()", 0};
 
 	SPI_connect();
 	/* results outlive SPI_finish(): build them in the caller's context */
@@ -627,7 +646,7 @@ qs_get_or_create(PG_FUNCTION_ARGS)
 		SPI_finish();
 		return ObjectCreated(fcinfo, linitial(found), false);
 	}
-	row = CreateRow(ctx, m, CreateValues(lookups, defaults), NIL, NIL, NIL, false, true);
+	row = CreateRow(ctx, m, CreateValues(lookups, defaults), NIL, NIL, NIL, false, true, &cc);
 	if (row == NULL)
 	{
 		found = FindRows(m, lookups, false);
@@ -662,6 +681,7 @@ qs_update_or_create(PG_FUNCTION_ARGS)
 	JsonbValue *create_defaults = OptionalObject(fcinfo, 3, "create_defaults");
 	QsCompileState  *ctx = QsWriteContext(m);
 	int			attempt;
+	CreateCall	cc = {"qs.update_or_create()", 0};
 
 	if (m->npk == 0)
 		ereport(ERROR,
@@ -698,13 +718,14 @@ qs_update_or_create(PG_FUNCTION_ARGS)
 			QsTreeSet(tree, "where", where);
 			QsTreeSet(tree, "$update", defaults);
 			c = QsPrepareSpec(tree, QS_TARGET_UPDATE, "update");
-			(void) QsRunWrite(c, false);
+			cc.written = QsRunWrite(c, false);
+			QsGuardAffected(cc.written, cc.fn);
 			found = FindRows(m, where, false);
 			SPI_finish();
 			return ObjectCreated(fcinfo, linitial(found), false);
 		}
 		row = CreateRow(ctx, m, CreateValues(lookups, create_defaults ? create_defaults : defaults),
-						NIL, NIL, NIL, false, true);
+						NIL, NIL, NIL, false, true, &cc);
 		if (row != NULL)
 		{
 			SPI_finish();
