@@ -466,9 +466,7 @@ RunCopy(Relation rel, List *attnames, QsCopyFeed *src)
  * layout (utils/jsonb.h, as convertJsonbArray/convertJsonbObject write
  * it): an array of one-pair objects whose value is a numeric.  Building
  * the same through a JsonbValue tree costs as much as the COPY itself at
- * 100,000 rows.  The buffer is sized once for the whole array (an upper
- * bound per element: no doubling and copying as it grows, and pages it
- * does not use are never touched), and each element is written in place.
+ * 100,000 rows.
  */
 static Jsonb *
 KeysResult(const char *key, const int64 *ids, int n)
@@ -478,64 +476,46 @@ KeysResult(const char *key, const int64 *ids, int n)
 	uint32		header = JB_FARRAY | (uint32) n;
 	int			entries;		/* offset of the array's JEntries */
 	uint32		total = 0;
-	Size		bound;
 	int			i;
 
 	if (keylen > JENTRY_OFFLENMASK)
 		elog(ERROR, "key name too long");
-
-	/*
-	 * Per element: its JEntry, up to 3 bytes of alignment, the object's
-	 * header and two JEntries, the key, up to 3 bytes of alignment, and the
-	 * numeric (an int64 is at most 5 base-10000 digits: 16 bytes; 24 is
-	 * ample).  appendBinaryStringInfo still enlarges if the bound were short.
-	 */
-	bound = VARHDRSZ + sizeof(uint32) + (Size) n * (sizeof(JEntry) + 3 + sizeof(uint32) + 2 * sizeof(JEntry) +
-												   keylen + 3 + 24);
-	if (bound >= MaxAllocSize)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("total size of jsonb array elements exceeds the maximum of %d bytes",
-						JENTRY_OFFLENMASK)));
 	initStringInfo(&buf);
-	enlargeStringInfo(&buf, (int) bound);
-	memset(buf.data, 0, VARHDRSZ);
-	buf.len = VARHDRSZ;
+	appendStringInfoSpaces(&buf, VARHDRSZ);
 	appendBinaryStringInfo(&buf, (char *) &header, sizeof(uint32));
 	entries = buf.len;
-	buf.len += sizeof(JEntry) * n;	/* filled below, element by element */
+	appendStringInfoSpaces(&buf, sizeof(JEntry) * n);
 	for (i = 0; i < n; i++)
 	{
 		int			start = buf.len;
 		uint32		oheader = JB_FOBJECT | 1;
-		JEntry		pair[2];
+		JEntry		kentry;
+		JEntry		ventry;
+		int			entry_at;
 		Numeric		num = int64_to_numeric(ids[i]);
 		int			numlen = VARSIZE_ANY(num);
 		int			pad;
 		JEntry		meta;
 
-		if ((i & 1023) == 0)
-			CHECK_FOR_INTERRUPTS();
+		CHECK_FOR_INTERRUPTS();
 		/* the object starts 4-byte aligned; padding counts as its data */
-		pad = INTALIGN(buf.len) - buf.len;
-		enlargeStringInfo(&buf, pad + sizeof(uint32) + sizeof(pair) + keylen + 3 + numlen);
-		memset(buf.data + buf.len, 0, pad);
-		buf.len += pad;
-		memcpy(buf.data + buf.len, &oheader, sizeof(uint32));
-		buf.len += sizeof(uint32);
+		while (buf.len % 4 != 0)
+			appendStringInfoChar(&buf, '\0');
+		appendBinaryStringInfo(&buf, (char *) &oheader, sizeof(uint32));
+		entry_at = buf.len;
+		appendStringInfoSpaces(&buf, 2 * sizeof(JEntry));
+		appendBinaryStringInfo(&buf, key, keylen);
+		pad = 0;
+		while ((buf.len + pad) % 4 != 0)
+			pad++;
+		appendStringInfoSpaces(&buf, pad);
+		memset(buf.data + buf.len - pad, 0, pad);
+		appendBinaryStringInfo(&buf, (char *) num, numlen);
 		/* child 0 (the key) stores its end offset, child 1 its length */
-		pad = INTALIGN(buf.len + sizeof(pair) + keylen) - (buf.len + sizeof(pair) + keylen);
-		pair[0] = JENTRY_ISSTRING | JENTRY_HAS_OFF | (uint32) keylen;
-		pair[1] = JENTRY_ISNUMERIC | (uint32) (pad + numlen);
-		memcpy(buf.data + buf.len, pair, sizeof(pair));
-		buf.len += sizeof(pair);
-		memcpy(buf.data + buf.len, key, keylen);
-		buf.len += keylen;
-		memset(buf.data + buf.len, 0, pad);
-		buf.len += pad;
-		memcpy(buf.data + buf.len, num, numlen);
-		buf.len += numlen;
-		buf.data[buf.len] = '\0';
+		kentry = JENTRY_ISSTRING | JENTRY_HAS_OFF | (uint32) keylen;
+		ventry = JENTRY_ISNUMERIC | (uint32) (pad + numlen);
+		memcpy(buf.data + entry_at, &kentry, sizeof(JEntry));
+		memcpy(buf.data + entry_at + sizeof(JEntry), &ventry, sizeof(JEntry));
 
 		total += buf.len - start;
 		if (total > JENTRY_OFFLENMASK)
@@ -550,6 +530,7 @@ KeysResult(const char *key, const int64 *ids, int n)
 		memcpy(buf.data + entries + i * sizeof(JEntry), &meta, sizeof(JEntry));
 		pfree(num);
 	}
+	/* appendStringInfoSpaces leaves spaces: the padding bytes are zeroed above */
 	SET_VARSIZE(buf.data, buf.len);
 	return (Jsonb *) buf.data;
 }
