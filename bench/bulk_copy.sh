@@ -12,12 +12,12 @@
 #
 # The run is made twice (QS_BULK_PASSES):
 #   default      the server as scripts/cluster.sh starts it
-#   malloc_keep  the server restarted with glibc keeping the memory it frees
-#                (GLIBC_TUNABLES: trim and mmap thresholds raised), so a
-#                statement does not fault its working memory in afresh from
-#                the kernel; this separates the cost of page faults (high
-#                in some virtual machines: the report measures it) from
-#                the work itself.  Both sides run under the same server.
+#   malloc_keep  the server restarted (and the client run) with glibc keeping
+#                the memory it frees (GLIBC_TUNABLES: trim and mmap
+#                thresholds raised), so a statement does not fault its
+#                working memory in afresh from the kernel.  This separates the cost of page faults (very high
+#                in some virtual machines: the report measures it) from the
+#                work itself.  Both sides run under the same server and client.
 #
 # Settings (environment):
 #   QS_PGPORT          port of the throw-away cluster             (default 54470)
@@ -110,7 +110,9 @@ for pass in $PASSES; do
   fi
   log "pass $pass: $ROWS rows, $RUNS runs"
   echo "== pass: $pass ==" >> "$TMP/client.out"
-  if ! QS_BULK_ROWS="$ROWS" QS_BULK_RUNS="$RUNS" QS_BULK_LABEL="$pass" PYTHONDONTWRITEBYTECODE=1 \
+  client_env=()
+  [ "$pass" = malloc_keep ] && client_env=(GLIBC_TUNABLES="$KEEP_TUNABLES")
+  if ! env "${client_env[@]}" QS_BULK_ROWS="$ROWS" QS_BULK_RUNS="$RUNS" QS_BULK_LABEL="$pass" PYTHONDONTWRITEBYTECODE=1 \
        "$PY" bench/bulk_copy_client.py >> "$TMP/client.out"; then
     reason="$(sed -n 's/^FAIL: //p' "$TMP/client.out" | tail -1)"
     cat "$TMP/client.out" >&2
@@ -145,6 +147,7 @@ SETTINGS="$(settings_line 'BULK_[A-Z_]+')"
       echo "  $pass: (a)/(c) = ${r:-?}: MISSED"
     fi
     echo "  $pass: for reference (a1)/(c) keys not decoded = $(val "$pass" qs_text_copy), (a2)/(c) no keys = $(val "$pass" qs_count_copy)"
+    echo "  $pass: the keys alone, read and decoded: as objects $(val "$pass" keys_obj_ms) ms, as a flat array $(val "$pass" keys_flat_ms) ms (COPY $(val "$pass" copy_ms) ms)"
     echo "  $pass: in CPU time (server + client): (a)/(c) = $(val "$pass" cpu_qs_copy), (a1)/(c) = $(val "$pass" cpu_qs_text_copy), (a2)/(c) = $(val "$pass" cpu_qs_count_copy), input only/(c) = $(val "$pass" cpu_input_copy)"
   done
 } > "$TMP/report.txt"

@@ -17,6 +17,11 @@ local unix socket, each variant in BEGIN; <timed>; COMMIT:
             (what the server does with the argument before qs.bulk_create runs)
   input_json  SELECT %s::json IS NULL: send the rows and check their JSON
             syntax only (no jsonb built): the floor of any reader of the text
+  keys_obj  SELECT the N keys as [{"id": 1}, ...] (the documented result,
+            stored beforehand in bench_keys, uncompressed), decoded by the
+            client: what returning the keys costs by itself
+  keys_flat the same keys as a flat array [1, 2, ...], decoded: what a
+            result without one JSON object per row would cost
 
 Before anything is timed the client checks that qs and COPY leave the same
 rows (count and md5 of id, sku, qty, price) and that qs returns the keys
@@ -54,6 +59,8 @@ QS_COUNT = "SELECT qs.bulk_create('bench_item', %s::jsonb, '{\"returning\": []}'
 COPY = "COPY bench_item (sku, qty, price) FROM STDIN"
 INPUT = "SELECT %s::jsonb IS NULL"
 INPUT_JSON = "SELECT %s::json IS NULL"
+KEYS_OBJ = "SELECT obj FROM bench_keys"
+KEYS_FLAT = "SELECT flat FROM bench_keys"
 SUM = ("SELECT count(*), md5(string_agg(id || ':' || sku || ':' || qty || ':' || price, ',' ORDER BY id)) "
        "FROM bench_item")
 
@@ -91,49 +98,73 @@ def main():
     payload = json.dumps([{"sku": s, "qty": q, "price": str(p)} for s, q, p in rows], separators=(",", ":"))
     copytext = "".join("%s\t%d\t%s\n" % r for r in rows).encode()
     expect = list(range(1, N + 1))
+    # one connection (one server backend) per variant, and one for the
+    # TRUNCATEs and checks: a backend's memory after one kind of statement
+    # does not change what the next kind costs
     conn, cur = connect()
-    conn_t, cur_t = connect(decode_jsonb=False)
+    con = {k: connect(decode_jsonb=(k != "qs_text")) for k in
+           ("qs", "qs_text", "qs_count", "copy", "input", "input_json", "keys_obj", "keys_flat")}
+    cur.execute("DROP TABLE IF EXISTS bench_keys")
+    cur.execute("CREATE TABLE bench_keys (obj jsonb STORAGE EXTERNAL, flat jsonb STORAGE EXTERNAL)")
+    cur.execute("INSERT INTO bench_keys SELECT jsonb_agg(jsonb_build_object('id', g::bigint) ORDER BY g), "
+                "jsonb_agg(g::bigint ORDER BY g) FROM generate_series(1, %s) g", (N,))
 
     def checksum():
         cur.execute(SUM)
         return cur.fetchone()
 
     def v_qs():
-        cur.execute("BEGIN")
-        cur.execute(QS, (payload,))
-        pks = cur.fetchone()[0]
-        cur.execute("COMMIT")
+        c = con["qs"][1]
+        c.execute("BEGIN")
+        c.execute(QS, (payload,))
+        pks = c.fetchone()[0]
+        c.execute("COMMIT")
         return [p["id"] for p in pks]
 
     def v_qs_text():
-        cur_t.execute("BEGIN")
-        cur_t.execute(QS, (payload,))
-        txt = cur_t.fetchone()[0]
-        cur_t.execute("COMMIT")
+        c = con["qs_text"][1]
+        c.execute("BEGIN")
+        c.execute(QS, (payload,))
+        txt = c.fetchone()[0]
+        c.execute("COMMIT")
         return txt
 
     def v_qs_count():
-        cur.execute("BEGIN")
-        cur.execute(QS_COUNT, (payload,))
-        got = cur.fetchone()[0]
-        cur.execute("COMMIT")
+        c = con["qs_count"][1]
+        c.execute("BEGIN")
+        c.execute(QS_COUNT, (payload,))
+        got = c.fetchone()[0]
+        c.execute("COMMIT")
         return got
 
     def v_copy():
-        cur.execute("BEGIN")
-        cur.copy_expert(COPY, io.BytesIO(copytext), size=1 << 18)
-        cur.execute("COMMIT")
+        c = con["copy"][1]
+        c.execute("BEGIN")
+        c.copy_expert(COPY, io.BytesIO(copytext), size=1 << 18)
+        c.execute("COMMIT")
 
     def v_input():
-        cur.execute(INPUT, (payload,))
-        return cur.fetchone()[0]
+        c = con["input"][1]
+        c.execute(INPUT, (payload,))
+        return c.fetchone()[0]
 
     def v_input_json():
-        cur.execute(INPUT_JSON, (payload,))
-        return cur.fetchone()[0]
+        c = con["input_json"][1]
+        c.execute(INPUT_JSON, (payload,))
+        return c.fetchone()[0]
+
+    def v_keys_obj():
+        c = con["keys_obj"][1]
+        c.execute(KEYS_OBJ)
+        return [p["id"] for p in c.fetchone()[0]]
+
+    def v_keys_flat():
+        c = con["keys_flat"][1]
+        c.execute(KEYS_FLAT)
+        return list(c.fetchone()[0])
 
     writes = {"qs": v_qs, "qs_text": v_qs_text, "qs_count": v_qs_count, "copy": v_copy}
-    reads = {"input": v_input, "input_json": v_input_json}
+    reads = {"input": v_input, "input_json": v_input_json, "keys_obj": v_keys_obj, "keys_flat": v_keys_flat}
     state = {}
     cpu = {k: [] for k in list(writes) + list(reads)}     # server backend + client CPU ms per run
     scpu = {k: [] for k in list(writes) + list(reads)}    # server backend CPU ms per run
@@ -141,7 +172,7 @@ def main():
     def run(k):
         """One timed run of variant k, then its checks (untimed)."""
         fn = writes.get(k) or reads[k]
-        pid = conn_t.get_backend_pid() if k == "qs_text" else conn.get_backend_pid()
+        pid = con[k][0].get_backend_pid()
         if k in writes:
             cur.execute("TRUNCATE bench_item RESTART IDENTITY")
         s0 = backend_cpu_ns(pid)
@@ -165,7 +196,10 @@ def main():
                 fail("qs.bulk_create (text) returned keys that are not 1..%d in input order" % N)
         if k == "qs_count" and res != N:
             fail("qs.bulk_create with returning [] returned %r, not %d" % (res, N))
-        if k in reads and res is not False:
+        if k in ("keys_obj", "keys_flat"):
+            if res != expect:
+                fail("%s did not read the keys 1..%d" % (k, N))
+        elif k in reads and res is not False:
             fail("%s returned %r" % (k, res))
         if k in writes:
             cnt, s = checksum()
@@ -192,7 +226,7 @@ def main():
              % (cnt, s, N, state["sum"]))
     print("BULK check same_rows=1 rows=%d md5=%s" % (N, state["sum"]))
 
-    order = ["qs", "qs_text", "qs_count", "copy", "input", "input_json"]
+    order = ["qs", "qs_text", "qs_count", "copy", "input", "input_json", "keys_obj", "keys_flat"]
     for k in order:
         run(k)
     cur.execute("SELECT pg_stat_statements_reset()")
@@ -222,7 +256,9 @@ def main():
              ("qs_count", "(a2) the same with \"returning\": [] (the count)"),
              ("copy", "(c)  COPY FROM STDIN, text format"),
              ("input", "     input only: send the rows, parse into jsonb"),
-             ("input_json", "     input only: send the rows, check JSON syntax")]
+             ("input_json", "     input only: send the rows, check JSON syntax"),
+             ("keys_obj", "     keys only: read [{\"id\": n}] (stored), decoded"),
+             ("keys_flat", "     keys only: read [n] (stored), decoded")]
     have_cpu = all(len(cpu[k]) == len(times[k]) for k in order)
     mc = {k: statistics.median(cpu[k]) for k in order} if have_cpu else {}
     ms_ = {k: statistics.median(scpu[k]) for k in order} if have_cpu else {}
@@ -249,15 +285,16 @@ def main():
     print("  the load and the keys on the server, sent (a1 - input)      %8.1f ms" % (med["qs_text"] - med["input"]))
     print("    of which the keys, server side and sent (a1 - a2)         %8.1f ms" % (med["qs_text"] - med["qs_count"]))
     print("  the client decoding the keys (a - a1)                       %8.1f ms" % (med["qs"] - med["qs_text"]))
+    print("  reading the keys alone, as objects / as a flat array        %8.1f / %.1f ms" % (med["keys_obj"], med["keys_flat"]))
     print("  COPY, for comparison                                        %8.1f ms" % cp)
     if have_cpu:
         print("BULK %s cpu_qs_copy=%.3f cpu_qs_text_copy=%.3f cpu_qs_count_copy=%.3f cpu_input_copy=%.3f"
               % (LABEL, mc["qs"] / mc["copy"], mc["qs_text"] / mc["copy"], mc["qs_count"] / mc["copy"],
                  mc["input"] / mc["copy"]))
     print("BULK %s qs_ms=%.1f qs_text_ms=%.1f qs_count_ms=%.1f copy_ms=%.1f input_ms=%.1f input_json_ms=%.1f "
-          "qs_copy=%.3f qs_text_copy=%.3f qs_count_copy=%.3f"
+          "keys_obj_ms=%.1f keys_flat_ms=%.1f qs_copy=%.3f qs_text_copy=%.3f qs_count_copy=%.3f"
           % (LABEL, med["qs"], med["qs_text"], med["qs_count"], cp, med["input"], med["input_json"],
-             med["qs"] / cp, med["qs_text"] / cp, med["qs_count"] / cp))
+             med["keys_obj"], med["keys_flat"], med["qs"] / cp, med["qs_text"] / cp, med["qs_count"] / cp))
 
 
 if __name__ == "__main__":
