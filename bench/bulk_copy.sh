@@ -112,7 +112,7 @@ for pass in $PASSES; do
   echo "== pass: $pass ==" >> "$TMP/client.out"
   client_env=()
   [ "$pass" = malloc_keep ] && client_env=(GLIBC_TUNABLES="$KEEP_TUNABLES")
-  if ! env "${client_env[@]}" QS_BULK_ROWS="$ROWS" QS_BULK_RUNS="$RUNS" QS_BULK_LABEL="$pass" PYTHONDONTWRITEBYTECODE=1 \
+  if ! env "${client_env[@]}" QS_BULK_COPYFILE="$TMP/rows.copy" QS_BULK_ROWS="$ROWS" QS_BULK_RUNS="$RUNS" QS_BULK_LABEL="$pass" PYTHONDONTWRITEBYTECODE=1 \
        "$PY" bench/bulk_copy_client.py >> "$TMP/client.out"; then
     reason="$(sed -n 's/^FAIL: //p' "$TMP/client.out" | tail -1)"
     cat "$TMP/client.out" >&2
@@ -146,6 +146,8 @@ SETTINGS="$(settings_line 'BULK_[A-Z_]+')"
     else
       echo "  $pass: (a)/(c) = ${r:-?}: MISSED"
     fi
+    echo "  $pass: fastest runs: (a)/(c) = $(val "$pass" min_qs_copy), (a1)/(c) = $(val "$pass" min_qs_text_copy), (a2)/(c) = $(val "$pass" min_qs_count_copy)"
+    echo "  $pass: server only (stored jsonb vs COPY from a server file): (s1)/(s2) = $(val "$pass" srv_qs_copy), fastest $(val "$pass" min_srv_qs_copy)"
     echo "  $pass: for reference (a1)/(c) keys not decoded = $(val "$pass" qs_text_copy), (a2)/(c) no keys = $(val "$pass" qs_count_copy)"
     echo "  $pass: the keys alone, read and decoded: as objects $(val "$pass" keys_obj_ms) ms, as a flat array $(val "$pass" keys_flat_ms) ms (COPY $(val "$pass" copy_ms) ms)"
     echo "  $pass: in CPU time (server + client): (a)/(c) = $(val "$pass" cpu_qs_copy), (a1)/(c) = $(val "$pass" cpu_qs_text_copy), (a2)/(c) = $(val "$pass" cpu_qs_count_copy), input only/(c) = $(val "$pass" cpu_input_copy)"

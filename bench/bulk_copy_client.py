@@ -22,6 +22,11 @@ local unix socket, each variant in BEGIN; <timed>; COMMIT:
             client: what returning the keys costs by itself
   keys_flat the same keys as a flat array [1, 2, ...], decoded: what a
             result without one JSON object per row would cost
+  srv_qs    server side only: qs.bulk_create of the same rows stored as
+            jsonb in bench_payload (uncompressed: no parse, no transfer),
+            its result discarded in the server
+  srv_copy  server side only: COPY ... FROM the same COPY text in a server
+            file (QS_BULK_COPYFILE, written by the client)
 
 Before anything is timed the client checks that qs and COPY leave the same
 rows (count and md5 of id, sku, qty, price) and that qs returns the keys
@@ -60,6 +65,9 @@ COPY = "COPY bench_item (sku, qty, price) FROM STDIN"
 INPUT = "SELECT %s::jsonb IS NULL"
 INPUT_JSON = "SELECT %s::json IS NULL"
 KEYS_OBJ = "SELECT obj FROM bench_keys"
+SRV_QS = "SELECT count(*) FROM (SELECT qs.bulk_create('bench_item', rows) FROM bench_payload OFFSET 0) s"
+SRV_COPY = "COPY bench_item (sku, qty, price) FROM %s"
+COPYFILE = os.environ.get("QS_BULK_COPYFILE", "")
 KEYS_FLAT = "SELECT flat FROM bench_keys"
 SUM = ("SELECT count(*), md5(string_agg(id || ':' || sku || ':' || qty || ':' || price, ',' ORDER BY id)) "
        "FROM bench_item")
@@ -103,11 +111,19 @@ def main():
     # does not change what the next kind costs
     conn, cur = connect()
     con = {k: connect(decode_jsonb=(k != "qs_text")) for k in
-           ("qs", "qs_text", "qs_count", "copy", "input", "input_json", "keys_obj", "keys_flat")}
+           ("qs", "qs_text", "qs_count", "copy", "input", "input_json", "keys_obj", "keys_flat",
+            "srv_qs", "srv_copy")}
     cur.execute("DROP TABLE IF EXISTS bench_keys")
     cur.execute("CREATE TABLE bench_keys (obj jsonb STORAGE EXTERNAL, flat jsonb STORAGE EXTERNAL)")
     cur.execute("INSERT INTO bench_keys SELECT jsonb_agg(jsonb_build_object('id', g::bigint) ORDER BY g), "
                 "jsonb_agg(g::bigint ORDER BY g) FROM generate_series(1, %s) g", (N,))
+    cur.execute("DROP TABLE IF EXISTS bench_payload")
+    cur.execute("CREATE TABLE bench_payload (rows jsonb STORAGE EXTERNAL)")
+    cur.execute("INSERT INTO bench_payload VALUES (%s::jsonb)", (payload,))
+    if not COPYFILE:
+        fail("QS_BULK_COPYFILE is not set (a file the server can read)")
+    with open(COPYFILE, "wb") as f:
+        f.write(copytext)
 
     def checksum():
         cur.execute(SUM)
@@ -153,6 +169,20 @@ def main():
         c.execute(INPUT_JSON, (payload,))
         return c.fetchone()[0]
 
+    def v_srv_qs():
+        c = con["srv_qs"][1]
+        c.execute("BEGIN")
+        c.execute(SRV_QS)
+        got = c.fetchone()[0]
+        c.execute("COMMIT")
+        return got
+
+    def v_srv_copy():
+        c = con["srv_copy"][1]
+        c.execute("BEGIN")
+        c.execute(SRV_COPY, (COPYFILE,))
+        c.execute("COMMIT")
+
     def v_keys_obj():
         c = con["keys_obj"][1]
         c.execute(KEYS_OBJ)
@@ -163,7 +193,8 @@ def main():
         c.execute(KEYS_FLAT)
         return list(c.fetchone()[0])
 
-    writes = {"qs": v_qs, "qs_text": v_qs_text, "qs_count": v_qs_count, "copy": v_copy}
+    writes = {"qs": v_qs, "qs_text": v_qs_text, "qs_count": v_qs_count, "copy": v_copy,
+              "srv_qs": v_srv_qs, "srv_copy": v_srv_copy}
     reads = {"input": v_input, "input_json": v_input_json, "keys_obj": v_keys_obj, "keys_flat": v_keys_flat}
     state = {}
     cpu = {k: [] for k in list(writes) + list(reads)}     # server backend + client CPU ms per run
@@ -194,6 +225,8 @@ def main():
                 fail("qs.bulk_create's result, read as text, is not the keys array: %s" % e)
             if keys != expect:
                 fail("qs.bulk_create (text) returned keys that are not 1..%d in input order" % N)
+        if k == "srv_qs" and res != 1:
+            fail("qs.bulk_create on the stored rows returned %r rows, not 1" % (res,))
         if k == "qs_count" and res != N:
             fail("qs.bulk_create with returning [] returned %r, not %d" % (res, N))
         if k in ("keys_obj", "keys_flat"):
@@ -226,7 +259,7 @@ def main():
              % (cnt, s, N, state["sum"]))
     print("BULK check same_rows=1 rows=%d md5=%s" % (N, state["sum"]))
 
-    order = ["qs", "qs_text", "qs_count", "copy", "input", "input_json", "keys_obj", "keys_flat"]
+    order = ["qs", "qs_text", "qs_count", "copy", "input", "input_json", "keys_obj", "keys_flat", "srv_qs", "srv_copy"]
     for k in order:
         run(k)
     cur.execute("SELECT pg_stat_statements_reset()")
@@ -258,7 +291,9 @@ def main():
              ("input", "     input only: send the rows, parse into jsonb"),
              ("input_json", "     input only: send the rows, check JSON syntax"),
              ("keys_obj", "     keys only: read [{\"id\": n}] (stored), decoded"),
-             ("keys_flat", "     keys only: read [n] (stored), decoded")]
+             ("keys_flat", "     keys only: read [n] (stored), decoded"),
+             ("srv_qs", "(s1) server only: qs.bulk_create(stored jsonb), keys dropped"),
+             ("srv_copy", "(s2) server only: COPY FROM a server file")]
     have_cpu = all(len(cpu[k]) == len(times[k]) for k in order)
     mc = {k: statistics.median(cpu[k]) for k in order} if have_cpu else {}
     ms_ = {k: statistics.median(scpu[k]) for k in order} if have_cpu else {}
@@ -280,13 +315,22 @@ def main():
                      ("copy", "(c) COPY")]:
         m, c = srv[k]
         print("  %-52s %8s ms  (%d calls)" % (label, "%.1f" % m if m is not None else "?", c))
-    print("where (a) spends its time, from the medians above:")
-    print("  sending + parsing the argument into jsonb (input only)      %8.1f ms" % med["input"])
-    print("  the load and the keys on the server, sent (a1 - input)      %8.1f ms" % (med["qs_text"] - med["input"]))
-    print("    of which the keys, server side and sent (a1 - a2)         %8.1f ms" % (med["qs_text"] - med["qs_count"]))
-    print("  the client decoding the keys (a - a1)                       %8.1f ms" % (med["qs"] - med["qs_text"]))
-    print("  reading the keys alone, as objects / as a flat array        %8.1f / %.1f ms" % (med["keys_obj"], med["keys_flat"]))
-    print("  COPY, for comparison                                        %8.1f ms" % cp)
+    lo = {k: min(v) for k, v in times.items()}
+    print("where (a) spends its time, from the fastest run of each variant (the least disturbed by other")
+    print("work on the machine; differences of medians can even come out negative here):")
+    print("  sending + parsing the argument into jsonb (input only)      %8.1f ms" % lo["input"])
+    print("  the load and the keys on the server, sent (a1 - input)      %8.1f ms" % (lo["qs_text"] - lo["input"]))
+    print("    of which the keys, server side and sent (a1 - a2)         %8.1f ms" % (lo["qs_text"] - lo["qs_count"]))
+    print("  the client decoding the keys (a - a1)                       %8.1f ms" % (lo["qs"] - lo["qs_text"]))
+    print("  reading the keys alone, as objects / as a flat array        %8.1f / %.1f ms" % (lo["keys_obj"], lo["keys_flat"]))
+    print("  COPY, for comparison                                        %8.1f ms" % lo["copy"])
+    print("  fastest runs: (a)/(c) %.2f, (a1)/(c) %.2f, (a2)/(c) %.2f"
+          % (lo["qs"] / lo["copy"], lo["qs_text"] / lo["copy"], lo["qs_count"] / lo["copy"]))
+    print("  server only, no parse nor transfer: (s1)/(s2) median %.2f, fastest %.2f"
+          % (med["srv_qs"] / med["srv_copy"], lo["srv_qs"] / lo["srv_copy"]))
+    print("BULK %s srv_qs_copy=%.3f min_srv_qs_copy=%.3f" % (LABEL, med["srv_qs"] / med["srv_copy"], lo["srv_qs"] / lo["srv_copy"]))
+    print("BULK %s min_qs_copy=%.3f min_qs_text_copy=%.3f min_qs_count_copy=%.3f"
+          % (LABEL, lo["qs"] / lo["copy"], lo["qs_text"] / lo["copy"], lo["qs_count"] / lo["copy"]))
     if have_cpu:
         print("BULK %s cpu_qs_copy=%.3f cpu_qs_text_copy=%.3f cpu_qs_count_copy=%.3f cpu_input_copy=%.3f"
               % (LABEL, mc["qs"] / mc["copy"], mc["qs_text"] / mc["copy"], mc["qs_count"] / mc["copy"],
