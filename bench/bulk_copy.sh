@@ -20,7 +20,7 @@
 #                work itself.  Both sides run under the same server and client.
 #
 # Settings (environment):
-#   QS_PGPORT          port of the throw-away cluster             (default 54470)
+#   QS_PGPORT          port of the throw-away cluster             (default 54480)
 #   QS_BULK_ROWS       rows per call, 1000..1000000               (default 100000)
 #   QS_BULK_RUNS       timed runs per variant, after 1 warm-up    (default 7)
 #   QS_BULK_PASSES     "default malloc_keep" or one of them      (default both)
@@ -38,7 +38,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
 
-setting_port 54470
+setting_port 54480
 setting ROWS QS_BULK_ROWS 100000 1000 1000000
 setting RUNS QS_BULK_RUNS 7 1
 PASSES="${QS_BULK_PASSES:-default malloc_keep}"
