@@ -62,6 +62,7 @@
 #include "commands/copyfrom_internal.h"
 
 #include "bulkload.h"
+#include "bulktext.h"
 #include "citus.h"
 #include "model.h"
 #include "pg_queryset.h"
@@ -82,7 +83,9 @@
  */
 typedef struct QsCopyFeed
 {
-	JsonbContainer *root;		/* the rows argument */
+	JsonbContainer *root;		/* the rows argument (jsonb) */
+	const QsTextGroup *text;	/* or the group's rows rendered (text) */
+	int			first;			/* the batch's first row in the group */
 	int			nrows;
 	int		   *idx;			/* row indexes of this batch, in order */
 	int			n;				/* rows in the batch */
@@ -99,42 +102,6 @@ typedef struct QsCopyFeed
 } QsCopyFeed;
 
 static QsCopyFeed *source = NULL;
-
-/* Append a JSON string to a COPY text line, escaping what text format needs. */
-static void
-AppendEscaped(StringInfo buf, const char *s, int len)
-{
-	const char *start = s;
-	const char *end = s + len;
-
-	for (; s < end; s++)
-	{
-		char		c = *s;
-		const char *esc;
-
-		switch (c)
-		{
-			case '\\':
-				esc = "\\\\";
-				break;
-			case '\n':
-				esc = "\\n";
-				break;
-			case '\r':
-				esc = "\\r";
-				break;
-			case '\t':
-				esc = "\\t";
-				break;
-			default:
-				continue;
-		}
-		appendBinaryStringInfo(buf, start, s - start);
-		appendStringInfoString(buf, esc);
-		start = s + 1;
-	}
-	appendBinaryStringInfo(buf, start, end - start);
-}
 
 /* The path of a value, for messages: $[row].key */
 static char *
@@ -237,12 +204,30 @@ static void
 RenderRow(QsCopyFeed *src)
 {
 	int			ri = src->idx[src->next];
-	JsonbContainer *row = RowObject(src->root, src->nrows, ri);
+	JsonbContainer *row;
 	ListCell   *lc;
 	ListCell   *lk;
 	int			k = 0;
 	char		num[MAXINT8LEN + 1];
 
+	if (src->text != NULL)
+	{
+		/* rendered by bulktext.c already: the line, then its key */
+		int			gi = src->first + src->next;
+
+		appendBinaryStringInfo(&src->buf, src->text->text.data + src->text->off[gi],
+							   src->text->off[gi + 1] - src->text->off[gi]);
+		if (src->with_keys)
+		{
+			pg_lltoa(src->ids[ri], num);
+			appendStringInfoChar(&src->buf, '\t');
+			appendStringInfoString(&src->buf, num);
+		}
+		appendStringInfoChar(&src->buf, '\n');
+		src->next++;
+		return;
+	}
+	row = RowObject(src->root, src->nrows, ri);
 	forboth(lc, src->cols, lk, src->keys)
 	{
 		JsonbValue	v;
@@ -256,7 +241,7 @@ RenderRow(QsCopyFeed *src)
 				appendStringInfoString(&src->buf, "\\N");
 				break;
 			case jbvString:
-				AppendEscaped(&src->buf, v.val.string.val, v.val.string.len);
+				QsCopyAppendEscaped(&src->buf, v.val.string.val, v.val.string.len);
 				break;
 			case jbvNumeric:
 				appendStringInfoString(&src->buf,
@@ -535,6 +520,52 @@ KeysResult(const char *key, const int64 *ids, int n)
 	return (Jsonb *) buf.data;
 }
 
+/*
+ * The result [id, ...] ("flat": true) written straight in jsonb's binary
+ * layout, as KeysResult writes its objects: an array of numerics, each
+ * 4-byte aligned with its padding counted in its length.
+ */
+static Jsonb *
+FlatKeysResult(const int64 *ids, int n)
+{
+	StringInfoData buf;
+	uint32		header = JB_FARRAY | (uint32) n;
+	int			entries;
+	uint32		total = 0;
+	int			i;
+
+	initStringInfo(&buf);
+	appendStringInfoSpaces(&buf, VARHDRSZ);
+	appendBinaryStringInfo(&buf, (char *) &header, sizeof(uint32));
+	entries = buf.len;
+	appendStringInfoSpaces(&buf, sizeof(JEntry) * n);
+	for (i = 0; i < n; i++)
+	{
+		int			start = buf.len;
+		Numeric		num = int64_to_numeric(ids[i]);
+		JEntry		meta;
+
+		CHECK_FOR_INTERRUPTS();
+		while (buf.len % 4 != 0)
+			appendStringInfoChar(&buf, '\0');
+		appendBinaryStringInfo(&buf, (char *) num, VARSIZE_ANY(num));
+		total += buf.len - start;
+		if (total > JENTRY_OFFLENMASK)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("total size of jsonb array elements exceeds the maximum of %d bytes",
+							JENTRY_OFFLENMASK)));
+		if (i % JB_OFFSET_STRIDE == 0)
+			meta = JENTRY_ISNUMERIC | JENTRY_HAS_OFF | total;
+		else
+			meta = JENTRY_ISNUMERIC | (uint32) (buf.len - start);
+		memcpy(buf.data + entries + i * sizeof(JEntry), &meta, sizeof(JEntry));
+		pfree(num);
+	}
+	SET_VARSIZE(buf.data, buf.len);
+	return (Jsonb *) buf.data;
+}
+
 /* One group of rows with the same keys. */
 typedef struct CopyGroup
 {
@@ -543,6 +574,7 @@ typedef struct CopyGroup
 	int			npairs;
 	List	   *cols;			/* QsColumn * by key */
 	List	   *keys;			/* char * */
+	const QsTextGroup *text;	/* text rows: rendered already (bulktext.c) */
 } CopyGroup;
 
 /*
@@ -610,7 +642,7 @@ CopyColumnsFit(QsCompileState *ctx, QsModel *m, List *groups, JsonbContainer *ro
 	foreach(lg, groups)
 	{
 		CopyGroup  *g = (CopyGroup *) lfirst(lg);
-		JsonbContainer *first = RowObject(root, nrows, g->idx[0]);
+		JsonbContainer *first = g->text ? NULL : RowObject(root, nrows, g->idx[0]);
 		int			k;
 
 		for (k = 0; k < g->npairs; k++)
@@ -619,8 +651,13 @@ CopyColumnsFit(QsCompileState *ctx, QsModel *m, List *groups, JsonbContainer *ro
 			char	   *key;
 			QsColumn   *col;
 
-			ChildValue(first, k, 2 * g->npairs, &kv);
-			key = pnstrdup(kv.val.string.val, kv.val.string.len);
+			if (g->text != NULL)
+				key = g->text->keys[k];
+			else
+			{
+				ChildValue(first, k, 2 * g->npairs, &kv);
+				key = pnstrdup(kv.val.string.val, kv.val.string.len);
+			}
 			resetStringInfo(&ctx->path);
 			appendStringInfo(&ctx->path, "$[%d].%s", g->idx[0], key);
 			col = QsWriteColumn(ctx, m, key, allowed, has_allowed);
@@ -679,6 +716,8 @@ CopyBatches(QsCompileState *ctx, Relation rel, List *groups, JsonbContainer *roo
 
 			memset(&src, 0, sizeof(src));
 			src.root = root;
+			src.text = g->text;
+			src.first = start;
 			src.nrows = nrows;
 			src.idx = g->idx + start;
 			src.n = Min(b, g->n - start);
@@ -703,39 +742,21 @@ CopyBatches(QsCompileState *ctx, Relation rel, List *groups, JsonbContainer *roo
 }
 
 /*
- * Insert the rows through COPY when the path applies to every group of
- * them, returning [{"<pk>": id}, ...] in input order; NULL, having done
- * nothing, when the statement path must run (it also reports malformed
- * rows, unknown keys and the like).  allowed/has_allowed: the fields
- * allow-list, checked as the statement path checks it.
+ * Load the groups through COPY when the path applies to every one of
+ * them; the result (keys, flat keys or the count), or NULL having
+ * written nothing.  root: the jsonb rows (NULL for text groups).
  */
-Jsonb *
-QsBulkCopy(QsModel *m, QsCompileState *ctx, Jsonb *rows, List *allowed, bool has_allowed, int batch,
-		   List *ret_cols)
+static Jsonb *
+CopyGroupsLoad(QsModel *m, QsCompileState *ctx, List *groups, JsonbContainer *root, int nrows,
+			   QsColumn *pk, List *allowed, bool has_allowed, int batch, bool flat)
 {
-	JsonbContainer *root = &rows->root;
-	int			nrows;
-	QsColumn   *pk;
 	Relation	rel;
 	Oid			seq;
 	bool		check = false;
 	bool		ok;
-	List	   *groups;
 	int64	   *ids;
 	uint64		inserted;
 
-	if (!qs_bulk_copy || m->relkind != RELKIND_RELATION ||
-		!JsonContainerIsArray(root) || JsonContainerIsScalar(root))
-		return NULL;
-	/* a Citus table's rows live in its shards: only the executor routes them */
-	if (QsCitusTable(m->relid))
-		return NULL;
-	nrows = JsonContainerSize(root);
-	if (nrows == 0 || !CopyKeyColumn(m, ret_cols, &pk))
-		return NULL;
-	groups = CopyGroups(root, nrows);
-	if (groups == NIL)
-		return NULL;
 	/* every group's columns must suit COPY before anything is written */
 	if (!CopyColumnsFit(ctx, m, groups, root, nrows, pk, allowed, has_allowed))
 	{
@@ -767,5 +788,69 @@ QsBulkCopy(QsModel *m, QsCompileState *ctx, Jsonb *rows, List *allowed, bool has
 		n.val.numeric = int64_to_numeric((int64) inserted);
 		return JsonbValueToJsonb(&n);
 	}
-	return KeysResult(pk->name, ids, nrows);
+	return flat ? FlatKeysResult(ids, nrows) : KeysResult(pk->name, ids, nrows);
+}
+
+/* Does the COPY path apply to this model at all? */
+static bool
+CopyModel(QsModel *m)
+{
+	/* a Citus table's rows live in its shards: only the executor routes them */
+	return qs_bulk_copy && m->relkind == RELKIND_RELATION && !QsCitusTable(m->relid);
+}
+
+/*
+ * Insert the rows through COPY when the path applies to every group of
+ * them, returning [{"<pk>": id}, ...] (flat: [id, ...]) in input order;
+ * NULL, having done nothing, when the statement path must run (it also
+ * reports malformed rows, unknown keys and the like).
+ * allowed/has_allowed: the fields allow-list, checked as the statement
+ * path checks it.
+ */
+Jsonb *
+QsBulkCopy(QsModel *m, QsCompileState *ctx, Jsonb *rows, List *allowed, bool has_allowed, int batch,
+		   List *ret_cols, bool flat)
+{
+	JsonbContainer *root = &rows->root;
+	int			nrows;
+	QsColumn   *pk;
+	List	   *groups;
+
+	if (!CopyModel(m) || !JsonContainerIsArray(root) || JsonContainerIsScalar(root))
+		return NULL;
+	nrows = JsonContainerSize(root);
+	if (nrows == 0 || !CopyKeyColumn(m, ret_cols, &pk))
+		return NULL;
+	groups = CopyGroups(root, nrows);
+	if (groups == NIL)
+		return NULL;
+	return CopyGroupsLoad(m, ctx, groups, root, nrows, pk, allowed, has_allowed, batch, flat);
+}
+
+/*
+ * The same for rows read from JSON text by bulktext.c, grouped and
+ * rendered already: the same checks in the same order, the same result.
+ */
+Jsonb *
+QsBulkCopyText(QsModel *m, QsCompileState *ctx, QsTextRows *rows, List *allowed, bool has_allowed,
+			   int batch, List *ret_cols, bool flat)
+{
+	QsColumn   *pk;
+	List	   *groups = NIL;
+	ListCell   *lg;
+
+	if (!CopyModel(m) || !CopyKeyColumn(m, ret_cols, &pk))
+		return NULL;
+	foreach(lg, rows->groups)
+	{
+		QsTextGroup *t = (QsTextGroup *) lfirst(lg);
+		CopyGroup  *g = palloc0(sizeof(CopyGroup));
+
+		g->idx = t->idx;
+		g->n = t->n;
+		g->npairs = t->npairs;
+		g->text = t;
+		groups = lappend(groups, g);
+	}
+	return CopyGroupsLoad(m, ctx, groups, NULL, rows->nrows, pk, allowed, has_allowed, batch, flat);
 }

@@ -28,6 +28,7 @@
 
 #include "builder.h"
 #include "bulkload.h"
+#include "bulktext.h"
 #include "expr.h"
 #include "guards.h"
 #include "model.h"
@@ -55,6 +56,7 @@ typedef struct BulkOptions
 	List	   *returning;		/* names; NIL with !returning_all: the pk */
 	bool		returning_given;
 	bool		returning_none; /* "returning": []: the result is the count */
+	bool		flat;			/* each row as its value (one field) or an array of them */
 	bool		has_allowed;
 	List	   *allowed;
 	int64		max_affected;	/* bulk_update: 0 off */
@@ -147,7 +149,8 @@ ParseOptions(FunctionCallInfo fcinfo, int argno, const char *known)
 			o->batch_size = val->type == jbvNull ? 0 : OptionInt(val, k, PG_INT32_MAX);
 		else if (strcmp(k, "max_affected") == 0)
 			o->max_affected = val->type == jbvNull ? 0 : OptionInt(val, k, PG_INT64_MAX);
-		else if (strcmp(k, "ignore_conflicts") == 0 || strcmp(k, "update_conflicts") == 0)
+		else if (strcmp(k, "ignore_conflicts") == 0 || strcmp(k, "update_conflicts") == 0 ||
+				 strcmp(k, "flat") == 0)
 		{
 			if (val->type != jbvBool)
 				ereport(ERROR,
@@ -155,8 +158,10 @@ ParseOptions(FunctionCallInfo fcinfo, int argno, const char *known)
 						 errmsg("invalid option %s: expected true or false", k)));
 			if (k[0] == 'i')
 				o->ignore_conflicts = val->val.boolean;
-			else
+			else if (k[0] == 'u')
 				o->update_conflicts = val->val.boolean;
+			else
+				o->flat = val->val.boolean;
 		}
 		else if (strcmp(k, "unique_fields") == 0)
 			o->unique_fields = OptionNames(val, k);
@@ -279,6 +284,39 @@ ReturningColumns(QsCompileState *ctx, QsModel *m, BulkOptions *o)
 }
 
 /*
+ * The jsonb of a returned row: an object of the returning fields, or with
+ * "flat" the one field's value, or an array of the fields' values in
+ * returning order (a composite key stays an array, as in Django's
+ * values_list(flat=True), which allows one field only).
+ */
+static char *
+ReturnedJsonb(BulkOptions *o, List *ret_cols, const char *alias)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+	int			n = 0;
+
+	if (!o->flat)
+		return QsRowJsonb(ret_cols, alias);
+	if (list_length(ret_cols) == 1)
+		return psprintf("pg_catalog.to_jsonb(%s.%s)", alias,
+						quote_identifier(((QsColumn *) linitial(ret_cols))->name));
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "pg_catalog.jsonb_build_array(");
+	foreach(lc, ret_cols)
+	{
+		if (n > 0 && n % 50 == 0)
+			appendStringInfoString(&buf, ") OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_array(");
+		else if (n > 0)
+			appendStringInfoString(&buf, ", ");
+		appendStringInfo(&buf, "%s.%s", alias, quote_identifier(((QsColumn *) lfirst(lc))->name));
+		n++;
+	}
+	appendStringInfoChar(&buf, ')');
+	return buf.data;
+}
+
+/*
  * Group the rows by the set of columns they give.  A jsonb object keeps
  * its keys sorted, so two rows give the same columns when their keys
  * are equal pair by pair; rows are compared with each group's first.
@@ -364,7 +402,7 @@ GroupColumns(QsCompileState *ctx, QsModel *m, BulkOptions *o, JsonbValue *first,
  * with non-immutable functions, and SPI from miscounting its rows.
  */
 static char *
-CitusReturning(QsModel *m, List *cols, List *ret_cols, bool single, const char *insert)
+CitusReturning(QsModel *m, List *cols, const char *retexpr, bool single, const char *insert)
 {
 	StringInfoData sql;
 	StringInfoData keys;
@@ -403,9 +441,9 @@ CitusReturning(QsModel *m, List *cols, List *ret_cols, bool single, const char *
 	appendStringInfo(&sql, "WITH ins AS (%s RETURNING t0.*) SELECT ", insert);
 	if (single)
 		appendStringInfo(&sql, "coalesce(pg_catalog.jsonb_agg(%s ORDER BY %s), '[]'::pg_catalog.jsonb)",
-						 QsRowJsonb(ret_cols, "t0"), all_given ? "s.o" : order.data);
+						 retexpr, all_given ? "s.o" : order.data);
 	else
-		appendStringInfo(&sql, "%s, %s", QsRowJsonb(ret_cols, "t0"),
+		appendStringInfo(&sql, "%s, %s", retexpr,
 						 all_given ? "s.o" : "pg_catalog.row_number() OVER (ORDER BY " );
 	if (!single && !all_given)
 		appendStringInfo(&sql, "%s)", order.data);
@@ -482,9 +520,9 @@ BulkCreateSql(QsCompileState *ctx, QsModel *m, BulkOptions *o, List *cols, List 
 		}
 	}
 	if (ret_cols != NIL && QsOnCitus(ctx))
-		return CitusReturning(m, cols, ret_cols, single, sql.data);
+		return CitusReturning(m, cols, ReturnedJsonb(o, ret_cols, "t0"), single, sql.data);
 	if (ret_cols != NIL)
-		appendStringInfo(&sql, " RETURNING %s", QsRowJsonb(ret_cols, "t0"));
+		appendStringInfo(&sql, " RETURNING %s", ReturnedJsonb(o, ret_cols, "t0"));
 	if (single && ret_cols != NIL)
 	{
 		/*
@@ -544,6 +582,10 @@ BulkCreateArrays(QsCompileState *ctx, JsonbValue *rows, List *idx, int start, in
 
 PG_FUNCTION_INFO_V1(qs_bulk_create);
 
+/* the options of bulk_create and bulk_create_text (the hint of an unknown one) */
+#define BULK_CREATE_OPTIONS " batch_size ignore_conflicts update_conflicts unique_fields " \
+	"update_fields returning fields flat "
+
 /*
  * qs.bulk_create(model, rows jsonb [, options jsonb]) -> jsonb: insert
  * many rows with INSERT ... SELECT FROM ROWS FROM (unnest(<one typed array
@@ -574,8 +616,7 @@ qs_bulk_create(PG_FUNCTION_ARGS)
 {
 	MemoryContext outer_cxt = CurrentMemoryContext;
 	QsModel    *m = QsModelGet(PG_GETARG_OID(0));
-	BulkOptions *o = ParseOptions(fcinfo, 2, " batch_size ignore_conflicts update_conflicts unique_fields "
-								  "update_fields returning fields ");
+	BulkOptions *o = ParseOptions(fcinfo, 2, BULK_CREATE_OPTIONS);
 	QsCompileState *ctx = QsWriteContext(m);
 	JsonbValue *rows;
 	int			nrows;
@@ -606,7 +647,7 @@ qs_bulk_create(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(1) && !o->ignore_conflicts && !o->update_conflicts)
 	{
 		Jsonb	   *copied = QsBulkCopy(m, ctx, PG_GETARG_JSONB_P(1), o->allowed, o->has_allowed,
-										o->batch_size, ret_cols);
+										o->batch_size, ret_cols, o->flat);
 
 		if (copied != NULL)
 			PG_RETURN_JSONB_P(copied);
@@ -695,6 +736,108 @@ qs_bulk_create(PG_FUNCTION_ARGS)
 		out = list_concat(out, extra);
 		PG_RETURN_JSONB_P(QsTreeToJsonb(QsTreeArray(out)));
 	}
+}
+
+/* ---------------------------------------------------------------------
+ * qs.bulk_create_text
+ * ---------------------------------------------------------------------
+ */
+
+/* Do the options ask for conflict handling (never the COPY path)?  Raises nothing. */
+static bool
+ConflictOptions(FunctionCallInfo fcinfo)
+{
+	JsonbValue *v;
+	JsonbValue *c;
+
+	if (PG_NARGS() <= 2 || PG_ARGISNULL(2))
+		return false;
+	v = QsJsonbToTree(PG_GETARG_JSONB_P(2));
+	if (v->type != jbvObject)
+		return false;
+	c = QsTreeGet(v, "ignore_conflicts");
+	if (c != NULL && c->type == jbvBool && c->val.boolean)
+		return true;
+	c = QsTreeGet(v, "update_conflicts");
+	return c != NULL && c->type == jbvBool && c->val.boolean;
+}
+
+/*
+ * The rows as jsonb, handed to qs.bulk_create: what the text function
+ * does whenever the text reader or the COPY path stands aside, so its
+ * behaviour and errors are bulk_create's (jsonb_in reports malformed
+ * JSON: 22P02 naming the token and the line).
+ */
+static Datum
+BulkCreateAsJsonb(FunctionCallInfo fcinfo)
+{
+	LOCAL_FCINFO(inner, 3);
+	Datum		result;
+
+	InitFunctionCallInfoData(*inner, fcinfo->flinfo, 3, fcinfo->fncollation, NULL, NULL);
+	inner->args[0] = fcinfo->args[0];
+	inner->args[1].isnull = PG_ARGISNULL(1);
+	inner->args[1].value = PG_ARGISNULL(1) ? (Datum) 0 :
+		DirectFunctionCall1(jsonb_in, CStringGetDatum(text_to_cstring(PG_GETARG_TEXT_PP(1))));
+	inner->args[2].isnull = PG_NARGS() <= 2 || PG_ARGISNULL(2);
+	inner->args[2].value = inner->args[2].isnull ? (Datum) 0 : fcinfo->args[2].value;
+	result = qs_bulk_create(inner);
+	if (inner->isnull)
+		PG_RETURN_NULL();
+	return result;
+}
+
+PG_FUNCTION_INFO_V1(qs_bulk_create_text);
+
+/*
+ * qs.bulk_create_text(model, rows text [, options jsonb]) -> jsonb:
+ * bulk_create with the rows as JSON text, read in one pass straight into
+ * COPY text (bulktext.c) when the COPY path applies, with no jsonb built;
+ * otherwise the text becomes jsonb and bulk_create runs.  Same options,
+ * errors and result.  Everything it reads lives in a context of the call.
+ */
+Datum
+qs_bulk_create_text(PG_FUNCTION_ARGS)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	MemoryContext call_cxt;
+	Jsonb	   *copied = NULL;
+	QsTextRows *rows;
+
+	if (PG_ARGISNULL(1) || !qs_bulk_copy || ConflictOptions(fcinfo))
+		return BulkCreateAsJsonb(fcinfo);
+	call_cxt = AllocSetContextCreate(caller, "qs.bulk_create_text", ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(call_cxt);
+	{
+		text	   *t = PG_GETARG_TEXT_PP(1);
+
+		rows = QsTextRowsRead(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+	}
+	if (rows != NULL)
+	{
+		/* as qs_bulk_create does before its COPY path, in the same order */
+		QsModel    *m = QsModelGet(PG_GETARG_OID(0));
+		BulkOptions *o = ParseOptions(fcinfo, 2, BULK_CREATE_OPTIONS);
+		QsCompileState *ctx = QsWriteContext(m);
+		List	   *ret_cols = ReturningColumns(ctx, m, o);
+
+		if (unlikely(qs_max_affected > 0) && !o->ignore_conflicts)
+			QsGuardAffected(rows->nrows, "qs.bulk_create()");
+		if (!o->ignore_conflicts && !o->update_conflicts)
+			copied = QsBulkCopyText(m, ctx, rows, o->allowed, o->has_allowed, o->batch_size,
+									ret_cols, o->flat);
+	}
+	MemoryContextSwitchTo(caller);
+	if (copied != NULL)
+	{
+		Jsonb	   *result = palloc(VARSIZE(copied));
+
+		memcpy(result, copied, VARSIZE(copied));
+		MemoryContextDelete(call_cxt);
+		PG_RETURN_JSONB_P(result);
+	}
+	MemoryContextDelete(call_cxt);
+	return BulkCreateAsJsonb(fcinfo);
 }
 
 /* ---------------------------------------------------------------------

@@ -80,4 +80,39 @@
 #define QsB64Encode(src, len, dst, dstlen) pg_b64_encode((src), (len), (dst), (dstlen))
 #endif
 
+/* JSON semantic actions return an error code since 16 (void before: no early stop) */
+#if PG_VERSION_NUM >= 160000
+#define QS_JSON_ACTION JsonParseErrorType
+#define QS_JSON_CONTINUE return JSON_SUCCESS
+#define QS_JSON_STOP return JSON_SEM_ACTION_FAILED
+#else
+#define QS_JSON_ACTION void
+#define QS_JSON_CONTINUE return
+#define QS_JSON_STOP return
+#endif
+
+/* a JSON lexer over a string: filled in place (and freed) since 17, allocated before */
+#if PG_VERSION_NUM >= 170000
+#define QsJsonLexer(buf, json, len) \
+	makeJsonLexContextCstringLen((buf), (json), (len), GetDatabaseEncoding(), true)
+#define QsJsonLexerFree(lex) freeJsonLexContext(lex)
+#else
+#define QsJsonLexer(buf, json, len) \
+	((void) (buf), makeJsonLexContextCstringLen((json), (len), GetDatabaseEncoding(), true))
+#define QsJsonLexerFree(lex) ((void) (lex))
+#endif
+
+/* numeric input without raising (soft errors since 16; before: never tried) */
+#if PG_VERSION_NUM >= 160000
+#include "nodes/miscnodes.h"
+typedef ErrorSaveContext QsSoftError;
+#define QS_SOFT_ERROR_INIT {T_ErrorSaveContext}
+#define QsNumericInSafe(str, result, escontext) \
+	DirectInputFunctionCallSafe(numeric_in, (str), InvalidOid, -1, (Node *) (escontext), (result))
+#else
+typedef int QsSoftError;
+#define QS_SOFT_ERROR_INIT 0
+#define QsNumericInSafe(str, result, escontext) ((void) (str), (void) (result), (void) (escontext), false)
+#endif
+
 #endif							/* QS_COMPAT_H */

@@ -632,3 +632,9 @@ CREATE FUNCTION @extschema@.page(q jsonb, after text DEFAULT NULL, size integer 
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'qs_page'
 LANGUAGE C STABLE PARALLEL UNSAFE;
+
+-- bulk_create with the rows as JSON text, read in one pass (docs/writes.md); from 0.2.0
+CREATE FUNCTION @extschema@.bulk_create_text(model regclass, "rows" text, options jsonb DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'qs_bulk_create_text'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;

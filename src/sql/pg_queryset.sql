@@ -376,6 +376,12 @@ RETURNS jsonb
 AS 'MODULE_PATHNAME', 'qs_bulk_create'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
+-- the same with the rows as JSON text, read in one pass straight into COPY
+CREATE FUNCTION @extschema@.bulk_create_text(model regclass, "rows" text, options jsonb DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'qs_bulk_create_text'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
 CREATE FUNCTION @extschema@.bulk_update(model regclass, "rows" jsonb, fields text[], options jsonb DEFAULT NULL)
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'qs_bulk_update'
