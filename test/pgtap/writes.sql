@@ -1,7 +1,7 @@
 -- Writes: results, atomicity, privileges and row-level security, generated
 -- and identity columns, numeric precision, jsonb, NULLs, hostile values.
 BEGIN;
-SELECT plan(36);
+SELECT plan(41);
 
 CREATE TABLE w_item (
     id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -72,6 +72,19 @@ SELECT lives_ok($$ SELECT qs.bulk_create('w_item', '[{"code": "insert\t\\N\n\r\\
 RESET pg_queryset.bulk_copy;
 SELECT is((SELECT substr(code, 5) FROM w_item WHERE code LIKE 'copy%'), (SELECT substr(code, 7) FROM w_item WHERE code LIKE 'insert%'),
           'both paths store the same characters');
+
+-- bulk_create_text: the rows as JSON text, read in one pass into COPY;
+-- "flat" keys (both functions)
+CREATE TEMP TABLE w_text AS
+  SELECT qs.bulk_create_text('w_item', '[{"code": "tx1", "qty": 1}, {"qty": 2, "code": "tx2\u00e9"}, {"code": "tx3"}]', '{"flat": true}') AS keys;
+SELECT is((SELECT keys FROM w_text), (SELECT jsonb_agg(id ORDER BY id) FROM w_item WHERE code LIKE 'tx%'),
+          'bulk_create_text with flat: the stored rows'' keys as [n, ...], in input order');
+SELECT is((SELECT code FROM w_item WHERE code LIKE 'tx2%'), 'tx2é', 'bulk_create_text: a \u escape is the character');
+SELECT is(jsonb_typeof(qs.bulk_create('w_item', '[{"code": "f1"}]', '{"flat": true}')->0), 'number', 'bulk_create with flat: keys as numbers');
+SELECT throws_ok($$ SELECT qs.bulk_create_text('w_item', '[{"code": "m1", "qty": tru}]') $$, '22P02', 'invalid input syntax for type json',
+                 'bulk_create_text: malformed JSON is jsonb''s error');
+SELECT throws_ok($$ SELECT qs.bulk_create_text('w_item', '[{"code": "m2", "colour": 1}]') $$, '42703', NULL,
+                 'bulk_create_text: an unknown field is bulk_create''s error');
 
 -- bulk_update: one statement, values and per-row expressions, all or nothing
 SELECT is(qs.bulk_update('w_item', (SELECT jsonb_agg(jsonb_build_object('id', id, 'qty', jsonb_build_object('+', jsonb_build_array(jsonb_build_object('F', 'qty'), 10))))
