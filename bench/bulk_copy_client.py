@@ -12,6 +12,12 @@ local unix socket, each variant in BEGIN; <timed>; COMMIT:
   qs_text   the same call, the result fetched as text (not decoded): the
             difference to qs is the client's decoding of the keys
   qs_count  the same with {"returning": []} (the count; no keys, as COPY)
+  qs_flat   qs.bulk_create(..., '{"flat": true}'): the keys as [1, 2, ...],
+            decoded
+  qst_flat  SELECT qs.bulk_create_text('bench_item', %s, '{"flat": true}'):
+            the rows as JSON text, read in one pass straight into COPY text
+            (no jsonb built), the keys as [1, 2, ...], decoded (issue 18's
+            figure since the text function and flat keys exist)
   copy      COPY bench_item (sku, qty, price) FROM STDIN, text format
   input     SELECT %s::jsonb IS NULL: send the rows and parse them into jsonb
             (what the server does with the argument before qs.bulk_create runs)
@@ -61,6 +67,8 @@ CENT = decimal.Decimal("0.01")
 
 QS = "SELECT qs.bulk_create('bench_item', %s::jsonb)"
 QS_COUNT = "SELECT qs.bulk_create('bench_item', %s::jsonb, '{\"returning\": []}')"
+QS_FLAT = "SELECT qs.bulk_create('bench_item', %s::jsonb, '{\"flat\": true}')"
+QST_FLAT = "SELECT qs.bulk_create_text('bench_item', %s, '{\"flat\": true}')"
 COPY = "COPY bench_item (sku, qty, price) FROM STDIN"
 INPUT = "SELECT %s::jsonb IS NULL"
 INPUT_JSON = "SELECT %s::json IS NULL"
@@ -111,7 +119,7 @@ def main():
     # does not change what the next kind costs
     conn, cur = connect()
     con = {k: connect(decode_jsonb=(k != "qs_text")) for k in
-           ("qs", "qs_text", "qs_count", "copy", "input", "input_json", "keys_obj", "keys_flat",
+           ("qs", "qs_text", "qs_count", "qs_flat", "qst_flat", "copy", "input", "input_json", "keys_obj", "keys_flat",
             "srv_qs", "srv_copy")}
     cur.execute("DROP TABLE IF EXISTS bench_keys")
     cur.execute("CREATE TABLE bench_keys (obj jsonb STORAGE EXTERNAL, flat jsonb STORAGE EXTERNAL)")
@@ -153,6 +161,20 @@ def main():
         c.execute("COMMIT")
         return got
 
+    def v_flat(k, sql):
+        c = con[k][1]
+        c.execute("BEGIN")
+        c.execute(sql, (payload,))
+        pks = c.fetchone()[0]
+        c.execute("COMMIT")
+        return pks
+
+    def v_qs_flat():
+        return v_flat("qs_flat", QS_FLAT)
+
+    def v_qst_flat():
+        return v_flat("qst_flat", QST_FLAT)
+
     def v_copy():
         c = con["copy"][1]
         c.execute("BEGIN")
@@ -193,7 +215,8 @@ def main():
         c.execute(KEYS_FLAT)
         return list(c.fetchone()[0])
 
-    writes = {"qs": v_qs, "qs_text": v_qs_text, "qs_count": v_qs_count, "copy": v_copy,
+    writes = {"qs": v_qs, "qs_text": v_qs_text, "qs_count": v_qs_count, "qs_flat": v_qs_flat,
+              "qst_flat": v_qst_flat, "copy": v_copy,
               "srv_qs": v_srv_qs, "srv_copy": v_srv_copy}
     reads = {"input": v_input, "input_json": v_input_json, "keys_obj": v_keys_obj, "keys_flat": v_keys_flat}
     state = {}
@@ -225,6 +248,8 @@ def main():
                 fail("qs.bulk_create's result, read as text, is not the keys array: %s" % e)
             if keys != expect:
                 fail("qs.bulk_create (text) returned keys that are not 1..%d in input order" % N)
+        if k in ("qs_flat", "qst_flat") and res != expect:
+            fail("%s returned keys that are not [1..%d] in input order (first: %r)" % (k, N, res[:5]))
         if k == "srv_qs" and res != 1:
             fail("qs.bulk_create on the stored rows returned %r rows, not 1" % (res,))
         if k == "qs_count" and res != N:
@@ -257,9 +282,17 @@ def main():
     if cnt != N or s != state["sum"]:
         fail("qs.bulk_create and COPY left different rows (%d rows, md5 %s; COPY: %d rows, md5 %s)"
              % (cnt, s, N, state["sum"]))
+    cur.execute("TRUNCATE bench_item RESTART IDENTITY")
+    got = v_qst_flat()
+    if got != expect:
+        fail("qs.bulk_create_text returned keys that are not [1..%d] in input order (first: %r)" % (N, got[:5]))
+    cnt, s = checksum()
+    if cnt != N or s != state["sum"]:
+        fail("qs.bulk_create_text and COPY left different rows (%d rows, md5 %s; COPY: %d rows, md5 %s)"
+             % (cnt, s, N, state["sum"]))
     print("BULK check same_rows=1 rows=%d md5=%s" % (N, state["sum"]))
 
-    order = ["qs", "qs_text", "qs_count", "copy", "input", "input_json", "keys_obj", "keys_flat", "srv_qs", "srv_copy"]
+    order = ["qs", "qs_text", "qs_count", "qs_flat", "qst_flat", "copy", "input", "input_json", "keys_obj", "keys_flat", "srv_qs", "srv_copy"]
     for k in order:
         run(k)
     cur.execute("SELECT pg_stat_statements_reset()")
@@ -287,6 +320,8 @@ def main():
     names = [("qs", "(a)  qs.bulk_create -> keys [{\"id\": n}], decoded by the client"),
              ("qs_text", "(a1) the same, the keys fetched as text (not decoded)"),
              ("qs_count", "(a2) the same with \"returning\": [] (the count)"),
+             ("qs_flat", "(f)  qs.bulk_create, \"flat\": true -> [n], decoded"),
+             ("qst_flat", "(t)  qs.bulk_create_text, \"flat\": true -> [n], decoded"),
              ("copy", "(c)  COPY FROM STDIN, text format"),
              ("input", "     input only: send the rows, parse into jsonb"),
              ("input_json", "     input only: send the rows, check JSON syntax"),
@@ -328,6 +363,11 @@ def main():
           % (lo["qs"] / lo["copy"], lo["qs_text"] / lo["copy"], lo["qs_count"] / lo["copy"]))
     print("  server only, no parse nor transfer: (s1)/(s2) median %.2f, fastest %.2f"
           % (med["srv_qs"] / med["srv_copy"], lo["srv_qs"] / lo["srv_copy"]))
+    print("BULK %s qst_flat_copy=%.3f qs_flat_copy=%.3f min_qst_flat_copy=%.3f min_qs_flat_copy=%.3f qst_flat_ms=%.1f qs_flat_ms=%.1f"
+          % (LABEL, med["qst_flat"] / cp, med["qs_flat"] / cp, lo["qst_flat"] / lo["copy"], lo["qs_flat"] / lo["copy"],
+             med["qst_flat"], med["qs_flat"]))
+    rt = [a / b for a, b in zip(times["qst_flat"], times["copy"])]
+    print("(t)/(c) per round (adjacent runs): %.2f-%.2f" % (min(rt), max(rt)))
     print("BULK %s srv_qs_copy=%.3f min_srv_qs_copy=%.3f" % (LABEL, med["srv_qs"] / med["srv_copy"], lo["srv_qs"] / lo["srv_copy"]))
     print("BULK %s min_qs_copy=%.3f min_qs_text_copy=%.3f min_qs_count_copy=%.3f"
           % (LABEL, lo["qs"] / lo["copy"], lo["qs_text"] / lo["copy"], lo["qs_count"] / lo["copy"]))

@@ -44,6 +44,7 @@
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
+#include "utils/memutils.h"
 #include "utils/numeric.h"
 
 #include "bulktext.h"
@@ -53,6 +54,7 @@
 typedef struct TextReader
 {
 	bool		odd;			/* not for the COPY path: give up */
+	int			inputlen;		/* of the JSON text: sizes the first group's text */
 	int			depth;			/* 0 outside, 1 in the rows array, 2 in a row */
 	int			nrows;
 	List	   *groups;			/* QsTextGroup * */
@@ -210,6 +212,9 @@ FindGroup(TextReader *r, const int *perm)
 	g->idx = palloc(sizeof(int) * g->cap);
 	g->off = palloc(sizeof(int) * (g->cap + 1));
 	initStringInfo(&g->text);
+	/* the first group usually holds every row: its text is shorter than the JSON */
+	if (r->groups == NIL && r->inputlen > g->text.maxlen)
+		enlargeStringInfo(&g->text, Min(r->inputlen, (int) (MaxAllocSize / 2)));
 	g->off[0] = 0;
 	r->groups = lappend(r->groups, g);
 	return g;
@@ -432,6 +437,7 @@ QsTextRowsRead(const char *json, int len)
 #endif
 
 	memset(&r, 0, sizeof(r));
+	r.inputlen = len;
 	r.capf = 16;
 	r.fkeys = palloc(sizeof(char *) * r.capf);
 	r.vstart = palloc(sizeof(int) * r.capf);
