@@ -5,7 +5,8 @@
  *
  * bulk_create groups rows by the columns they give (INSERT ... SELECT
  * FROM ROWS FROM (unnest($1), ...)), or hands plain tables to the COPY
- * path (bulkload.c).  bulk_update groups rows by the shape of their
+ * path (bulkload.c).  bulk_create_text reads JSON text straight into the
+ * COPY path (bulktext.c) and otherwise runs bulk_create on its jsonb.  bulk_update groups rows by the shape of their
  * expressions (UPDATE ... FROM ROWS FROM (unnest(...)) WHERE key = v.key).
  * Each is split into its phases: options, groups, a group's columns or
  * expressions, the statement, the arrays of a batch, the run.
