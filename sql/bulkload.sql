@@ -402,3 +402,12 @@ SELECT qs.bulk_create_text('bt_t', '[{"sku": "ok"}, {"sku": "b", "qty": -5}]');
 RESET pg_queryset.query_stats;
 DROP TABLE bt_j, bt_t, bt_cases, bt_pair, bt_bad;
 DROP FUNCTION bl_nested_stats(), bl_try_text(regclass, text, jsonb), bl_try_jsonb(regclass, text, jsonb);
+
+-- pg_queryset.max_affected binds the text path too: over the limit nothing is written
+CREATE TABLE bl_guard (id serial PRIMARY KEY, v int NOT NULL);
+SET pg_queryset.max_affected = 3;
+SELECT qs.bulk_create_text('bl_guard', '[{"v": 1}, {"v": 2}, {"v": 3}, {"v": 4}]', '{"flat": true}');
+SELECT count(*) AS rows_after_refusal FROM bl_guard;
+SELECT qs.bulk_create_text('bl_guard', '[{"v": 1}, {"v": 2}, {"v": 3}]', '{"flat": true}');
+RESET pg_queryset.max_affected;
+DROP TABLE bl_guard;
