@@ -398,7 +398,10 @@ Prepare(FunctionCallInfo fcinfo, int argno, JsonbValue *tree, QsCall *call)
 	tree = QsExpandTree(tree);	/* "manager" and "use" (manager.c) */
 
 	/* terminal, name resolution environment, limits, then the spec's shape */
-	initStringInfo(&key);
+	/* most shapes are short: a smaller first buffer than initStringInfo's */
+	key.maxlen = 256;
+	key.data = palloc(key.maxlen);
+	resetStringInfo(&key);
 	appendStringInfo(&key, "%d|%s|%u|%s|%d|", (int) call->target, call->variant,
 					 GetUserId(), namespace_search_path ? namespace_search_path : "",
 					 qs_max_depth);
@@ -482,17 +485,98 @@ QsRunWrite(QsCompiledQuery *c, bool want_rows)
 	return SPI_processed;
 }
 
+/*
+ * A receiver that keeps the first column of the first row, copied into
+ * the caller's context, and counts the rows: a one-value statement skips
+ * SPI's tuple table (a memory context, a copy of the row, then a copy of
+ * the value out of it).
+ */
+typedef struct ScalarDest
+{
+	DestReceiver pub;
+	MemoryContext cxt;			/* the caller's: where the value is copied */
+	uint64		rows;
+	Datum		value;
+	bool		isnull;
+} ScalarDest;
+
+/* ScalarDest: keep the first row's first column. */
+static bool
+ScalarReceive(TupleTableSlot *slot, DestReceiver *self)
+{
+	ScalarDest *d = (ScalarDest *) self;
+
+	if (d->rows++ == 0)
+	{
+		Form_pg_attribute att = TupleDescAttr(slot->tts_tupleDescriptor, 0);
+		Datum		v = slot_getattr(slot, 1, &d->isnull);
+
+		if (!d->isnull)
+		{
+			MemoryContext old = MemoryContextSwitchTo(d->cxt);
+
+			d->value = datumCopy(v, att->attbyval, att->attlen);
+			MemoryContextSwitchTo(old);
+		}
+	}
+	return true;
+}
+
+/* ScalarDest: nothing to set up or tear down. */
+static void
+ScalarStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+}
+
+/* ScalarDest: nothing to set up or tear down. */
+static void
+ScalarNoop(DestReceiver *self)
+{
+}
+
 /* Run a prepared statement and return its single value. */
 static Datum
 RunScalarCompiled(QsCompiledQuery *c, bool *isnull)
 {
-	Datum		d;
+	ScalarDest	dest;
+	SPIExecuteOptions opts;
+	ParamListInfo params = makeParamList(c->nparams);
+	SPIPlanPtr	plan;
+	int			rc;
+	int			i;
+
+	memset(&dest, 0, sizeof(dest));
+	dest.pub.receiveSlot = ScalarReceive;
+	dest.pub.rStartup = ScalarStartup;
+	dest.pub.rShutdown = ScalarNoop;
+	dest.pub.rDestroy = ScalarNoop;
+	dest.pub.mydest = DestTuplestore;	/* not DestNone: SPI reports a SELECT */
+	dest.cxt = CurrentMemoryContext;
+	dest.isnull = true;
+	for (i = 0; i < c->nparams; i++)
+	{
+		params->params[i].value = c->pvalues[i];
+		params->params[i].isnull = c->pnulls[i];
+		params->params[i].pflags = PARAM_FLAG_CONST;
+		params->params[i].ptype = c->ptypes[i];
+	}
+	memset(&opts, 0, sizeof(opts));
+	opts.params = params;
+	opts.read_only = !c->writes;
+	opts.dest = &dest.pub;
 
 	SPI_connect();
-	RunStatement(c, 0);
-	d = SingleValue(isnull);
+	plan = QsPlanCacheGet(c, CURSOR_OPT_PARALLEL_OK);
+	QsPlanCacheEnter();
+	rc = SPI_execute_plan_extended(plan, &opts);
+	QsPlanCacheLeave();
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "pg_queryset: unexpected SPI result %s", SPI_result_code_string(rc));
+	if (dest.rows != 1)
+		elog(ERROR, "pg_queryset: expected one row, got " UINT64_FORMAT, dest.rows);
 	SPI_finish();
-	return d;
+	*isnull = dest.isnull;
+	return dest.isnull ? (Datum) 0 : dest.value;
 }
 
 /* Run a prepared ROWS statement for at most tcount rows; returns the first row. */
