@@ -374,6 +374,17 @@ CheckShape(QsCompiledQuery *cached, QsCompiledQuery *fresh)
 	}
 }
 
+/* Append a string to a binary shape key, length first (NULL as empty). */
+static void
+KeyString(StringInfo key, const char *s)
+{
+	int32		len = s ? (int32) strlen(s) : 0;
+
+	appendBinaryStringInfo(key, (char *) &len, sizeof(len));
+	if (len > 0)
+		appendBinaryStringInfo(key, s, len);
+}
+
 /*
  * The statement and parameters of a terminal call.  A spec whose shape
  * was seen before skips parsing and SQL generation: the cached statement
@@ -402,11 +413,20 @@ Prepare(FunctionCallInfo fcinfo, int argno, JsonbValue *tree, QsCall *call)
 	key.maxlen = 256;
 	key.data = palloc(key.maxlen);
 	resetStringInfo(&key);
-	appendStringInfo(&key, "%d|%s|%u|%s|%d|", (int) call->target, call->variant,
-					 GetUserId(), namespace_search_path ? namespace_search_path : "",
-					 qs_max_depth);
-	if (call->fetch_desc)
-		appendStringInfo(&key, "%u|", call->fetch_desc->tdtypeid);
+	{
+		/* binary: fixed-width numbers, length-prefixed strings */
+		int32		target = (int32) call->target;
+		Oid			user = GetUserId();
+		int32		depth = qs_max_depth;
+		Oid			rowtype = call->fetch_desc ? call->fetch_desc->tdtypeid : InvalidOid;
+
+		appendBinaryStringInfo(&key, (char *) &target, sizeof(target));
+		KeyString(&key, call->variant);
+		appendBinaryStringInfo(&key, (char *) &user, sizeof(user));
+		KeyString(&key, namespace_search_path);
+		appendBinaryStringInfo(&key, (char *) &depth, sizeof(depth));
+		appendBinaryStringInfo(&key, (char *) &rowtype, sizeof(rowtype));
+	}
 	QsShapeOf(tree, &key, &lookups);
 
 	sh = QsShapeCacheGet(key.data, key.len);
@@ -446,6 +466,7 @@ Prepare(FunctionCallInfo fcinfo, int argno, JsonbValue *tree, QsCall *call)
 		c->relids = relids;
 		c->model_display = sh->model_display;
 		c->writes = sh->writes;
+		c->sql_hash = sh->sql_hash;
 		QsReplayRecipes(sh->recipes, sh->nparams, lv, limit, offset, call->in_bulk_ids,
 					 c->pvalues, c->pnulls);
 	}

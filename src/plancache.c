@@ -194,17 +194,32 @@ PlanCacheSweep(void)
 	PlanCache.stale = false;
 }
 
+/*
+ * Hash of the SQL text and parameter types, computed once per statement
+ * (a shape-cache hit carries the hash of its cached statement).
+ */
+static uint64
+StatementHash(QsCompiledQuery *c)
+{
+	uint64		h;
+
+	if (c->sql_hash != 0)
+		return c->sql_hash;
+	h = hash_bytes_extended((const unsigned char *) c->sql, strlen(c->sql), 0);
+	if (c->nparams > 0)
+		h ^= hash_bytes_extended((const unsigned char *) c->ptypes,
+								 sizeof(Oid) * c->nparams, h);
+	c->sql_hash = (h == 0) ? 1 : h;
+	return c->sql_hash;
+}
+
 /* Hash of the SQL text, parameter types and cursor options. */
 static uint64
 PlanKey(QsCompiledQuery *c, int options)
 {
-	uint64		h = hash_bytes_extended((const unsigned char *) c->sql, strlen(c->sql), 0);
+	uint64		h = StatementHash(c);
 
-	if (c->nparams > 0)
-		h ^= hash_bytes_extended((const unsigned char *) c->ptypes,
-								 sizeof(Oid) * c->nparams, h);
-	h ^= hash_bytes_extended((const unsigned char *) &options, sizeof(int), h);
-	return h;
+	return h ^ hash_bytes_uint32_extended((uint32) options, h);
 }
 
 /* Does the entry hold exactly this statement? */
@@ -531,6 +546,7 @@ QsShapeCachePut(const char *key, int len, QsCompiledQuery *c)
 	e->shapelen = len;
 	e->sh.sql = pstrdup(c->sql);
 	e->sh.writes = c->writes;
+	e->sh.sql_hash = StatementHash(c);
 	e->sh.nparams = c->nparams;
 	e->sh.ptypes = NULL;
 	if (c->nparams > 0)

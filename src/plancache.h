@@ -25,6 +25,7 @@ typedef struct QsShape
 	int			nrelids;
 	char	   *model_display;
 	bool		writes;
+	uint64		sql_hash;		/* QsCompiledQuery.sql_hash of sql and ptypes */
 } QsShape;
 
 extern QsShape *QsShapeCacheGet(const char *key, int len);
