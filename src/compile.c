@@ -376,5 +376,6 @@ done:
 	res->recipes = ctx.recipes;
 	res->nlookups = ctx.nlookups;
 	res->model_display = ctx.model->display;
+	res->skewed = ctx.skewed_param;
 	return res;
 }

@@ -467,6 +467,7 @@ Prepare(FunctionCallInfo fcinfo, int argno, JsonbValue *tree, QsCall *call)
 		c->model_display = sh->model_display;
 		c->writes = sh->writes;
 		c->sql_hash = sh->sql_hash;
+		c->skewed = sh->skewed;
 		QsReplayRecipes(sh->recipes, sh->nparams, lv, limit, offset, call->in_bulk_ids,
 					 c->pvalues, c->pnulls);
 	}

@@ -73,6 +73,7 @@ typedef struct QsCompileState
 	bool		literal_columns;	/* bulk_update: literals are columns v.lN */
 	Oid		   *literal_types;	/* ... their types, by value index */
 	QsAnnotationHook annotation_hook;	/* annotation names (expr.c), or NULL */
+	bool		skewed_param;	/* an equality parameter on a skewed column (model.c) */
 } QsCompileState;
 
 /*
@@ -126,6 +127,7 @@ typedef struct QsExpr
 	char	   *jkey;			/* ... and its last key as a SQL literal */
 	bool		jkey_index;		/* last key is an array index */
 	bool		is_agg;			/* an aggregate at the statement's level */
+	Oid			relid;			/* with column: the relation the column belongs to */
 	bool		is_window;		/* contains a window function */
 	bool		is_literal;		/* a parameter from a literal value */
 	QsKey	   *key;			/* a composite key (the expression is a jsonb array) */
