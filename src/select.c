@@ -608,7 +608,8 @@ QsBuildSelect(QsCompileState *ctx, List *sel, const char *where, const char *ext
 		QsAppendLock(ctx, &lock);
 		QsAppendFromWhere(ctx, &buf, where, extra, embed_joins.data);
 		AppendGroupHaving(ctx, &buf, sel);
-		QsAppendOrder(ctx, &buf, order_exprs);
+		if (!(ctx->order_in_agg && ctx->agg_order != NULL))
+			QsAppendOrder(ctx, &buf, order_exprs);
 		QsAppendSlice(ctx, &buf);
 		appendStringInfoString(&buf, lock.data);
 	}

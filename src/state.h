@@ -68,6 +68,7 @@ typedef struct QsCompileState
 	List	   *outer_stack;	/* QsScope * enclosing each subquery (OuterRef) */
 	bool		operand;		/* an operand of a set operation: its slice is data */
 	bool		order_columns;	/* also select the ORDER BY keys, as o1, o2, ... */
+	bool		order_in_agg;	/* ... and leave the ORDER BY to the aggregate alone */
 	int			citus;			/* QsOnCitus: 0 not asked yet, 1 no, 2 yes */
 	char	   *agg_order;		/* then: "q.o1 DESC, q.o2" for the aggregate over the rows */
 	bool		literal_columns;	/* bulk_update: literals are columns v.lN */
