@@ -98,13 +98,18 @@ SPEC50="$(spec_for "$U50")"
 # ---------------------------------------------------------------------
 # 3. the SQL qs.json runs: qs.sql() gives the qs.rows form (jsonb); the
 # json form wraps the same rows in json_agg with json_* builders
-# (src/compile.c).  Used as (c') only if it returns qs.json's exact text.
+# (src/compile.c), ordered in the aggregate.  Used as (c') only if it
+# returns qs.json's exact text.
 # ---------------------------------------------------------------------
 "${PSQL[@]}" -At -v spec="$SPEC50" > "$TMP/qs_json.sql" <<'SQL'
-SELECT 'SELECT coalesce(pg_catalog.json_agg(q.r), ''[]''::pg_catalog.json) FROM ('
-       || replace(replace(qs.sql(:'spec'::jsonb), 'pg_catalog.jsonb_', 'pg_catalog.json_'),
-                  '''[]''::pg_catalog.jsonb', '''[]''::pg_catalog.json')
-       || ') q(r)';
+-- (the aggregate carries the order: the key as column o1, no ORDER BY in
+-- the subquery, src/compile.c OrderInAggregate)
+SELECT 'SELECT coalesce(pg_catalog.json_agg(q."row" ORDER BY q.o1), ''[]''::pg_catalog.json) FROM ('
+       || replace(replace(replace(replace(qs.sql(:'spec'::jsonb), 'pg_catalog.jsonb_', 'pg_catalog.json_'),
+                                  '''[]''::pg_catalog.jsonb', '''[]''::pg_catalog.json'),
+                          ') AS "row" FROM public.shop_order t0', ') AS "row", t0.id AS o1 FROM public.shop_order t0'),
+                  ' ORDER BY t0.id', '')
+       || ') q';
 SQL
 "${PSQL[@]}" -At -v spec="$SPEC50" -v u="$U50" -f - > "$TMP/cq_check" <<SQL || true
 PREPARE cq(bigint) AS $(cat "$TMP/qs_json.sql");

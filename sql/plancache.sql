@@ -137,3 +137,45 @@ CREATE TEMP TABLE catalog_tag (id bigint PRIMARY KEY, name text, slug text);
 SELECT qs.count('{"model": "catalog_tag"}') AS temp_tags;
 DROP TABLE pg_temp.catalog_tag;
 SELECT qs.count('{"model": "catalog_tag"}') AS public_tags_again;
+-- plan choice (pg_queryset.plan_choice = auto, docs/performance.md): a
+-- statement that compares a skewed column with a parameter stays on
+-- custom plans once PostgreSQL has costed a generic plan; a primary-key
+-- lookup is left to PostgreSQL (it goes generic)
+CREATE TABLE pc_skew (id bigint PRIMARY KEY, status text NOT NULL, qty int NOT NULL);
+INSERT INTO pc_skew
+  SELECT g, CASE WHEN g % 10 < 8 THEN 'common' WHEN g % 10 = 8 THEN 'rare' ELSE 'odd' END, g % 50
+  FROM generate_series(1, 20000) g;
+CREATE INDEX pc_skew_status ON pc_skew (status);
+ANALYZE pc_skew;
+SELECT qs.plan_cache_reset();
+CREATE FUNCTION pg_temp.skew(n int) RETURNS json LANGUAGE sql
+  AS $$ SELECT qs.json(jsonb_build_object('model', 'pc_skew', 'only', jsonb_build_array('id'),
+                        'where', jsonb_build_object('status', 'common', 'qty__lte', n))) $$;
+CREATE FUNCTION pg_temp.pk(n int) RETURNS json LANGUAGE sql
+  AS $$ SELECT qs.json(jsonb_build_object('model', 'pc_skew', 'where', jsonb_build_object('id', n))) $$;
+CREATE VIEW pg_temp.choices AS
+  SELECT CASE WHEN sql LIKE '%WHERE%status%' THEN 'skewed' ELSE 'pk' END AS stmt, custom_plans,
+         generic_cost IS NOT NULL AS costed, choice
+  FROM qs.plan_choices();
+-- five custom plans, then PostgreSQL costs a generic one
+SELECT count(pg_temp.skew(n)) AS skew_calls, count(pg_temp.pk(n)) AS pk_calls FROM generate_series(1, 6) n;
+SELECT * FROM pg_temp.choices ORDER BY stmt;
+-- the next call judges: custom plans from then on for the skewed statement
+SELECT count(pg_temp.skew(n)) AS skew_calls, count(pg_temp.pk(n)) AS pk_calls FROM generate_series(1, 4) n;
+SELECT * FROM pg_temp.choices ORDER BY stmt;
+-- values change, results follow (a custom plan per call, never a stale one)
+SELECT json_array_length(pg_temp.skew(0)) AS qty0, json_array_length(pg_temp.skew(49)) AS qty49,
+       (SELECT count(*) FROM pc_skew WHERE status = 'common') AS common;
+-- plan_cache_mode still decides first
+SET plan_cache_mode = force_generic_plan;
+SELECT count(pg_temp.skew(n)) FROM generate_series(1, 3) n;
+SELECT * FROM pg_temp.choices WHERE stmt = 'skewed';
+RESET plan_cache_mode;
+-- pg_queryset.plan_choice = postgres releases the statement
+SET pg_queryset.plan_choice = postgres;
+SELECT count(pg_temp.skew(n)) FROM generate_series(1, 2) n;
+SELECT * FROM pg_temp.choices WHERE stmt = 'skewed';
+RESET pg_queryset.plan_choice;
+SELECT count(pg_temp.skew(n)) FROM generate_series(1, 2) n;
+SELECT * FROM pg_temp.choices WHERE stmt = 'skewed';
+DROP TABLE pc_skew;

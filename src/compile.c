@@ -237,6 +237,27 @@ BuildAggregate(QsCompileState *ctx, const char *where)
 }
 
 /*
+ * Can qs.json's aggregate carry the ORDER BY instead of its subquery?
+ * Only when the subquery is otherwise plain (no DISTINCT, slice, grouping
+ * or row lock: each needs the subquery's own ORDER BY or keeps it from
+ * being pulled up) and no ordering is random (it has nothing to carry).
+ */
+static bool
+OrderInAggregate(QsCompileState *ctx)
+{
+	QsSpec	   *spec = ctx->spec;
+	ListCell   *lc;
+
+	if (spec->distinct || spec->distinct_on != NIL || spec->has_limit || spec->has_offset ||
+		ctx->grouped || spec->for_update || spec->order_by == NIL)
+		return false;
+	foreach(lc, spec->order_by)
+		if (((QsOrderItem *) lfirst(lc))->path == NULL)
+			return false;
+	return true;
+}
+
+/*
  * Compile a validated spec for one kind of evaluation.
  * fetch_desc: the row type of qs.fetch(); in_bulk_field / in_bulk_ids:
  * the key field and the ids of qs.in_bulk() (ids NULL: every row).
@@ -287,10 +308,21 @@ QsCompileSpec(QsSpec *spec, QsTarget target, TupleDesc fetch_desc,
 			{
 				char	   *rows;
 
-				/* on Citus the rows of several shards arrive in no order */
-				ctx.order_columns = QsOnCitus(&ctx);
+				/*
+				 * On Citus the rows of several shards arrive in no order,
+				 * and the aggregate orders them.  Elsewhere too when
+				 * nothing but the order needs the subquery's ORDER BY:
+				 * the subquery is then pulled up, and PostgreSQL (16 and
+				 * later) sorts the narrow rows before the aggregate
+				 * builds their JSON, instead of sorting the built JSON
+				 * (which spills to disk once a large graph outgrows
+				 * work_mem).  Docs/performance.md, "Large graphs".
+				 */
+				ctx.order_columns = QsOnCitus(&ctx) || OrderInAggregate(&ctx);
+				ctx.order_in_agg = ctx.order_columns && !QsOnCitus(&ctx);
 				rows = QsBuildSelect(&ctx, sel, where, NULL, true, false, NULL);
 				ctx.order_columns = false;
+				ctx.order_in_agg = false;
 				if (ctx.agg_order != NULL)
 					sql = psprintf("SELECT coalesce(pg_catalog.json_agg(q.\"row\" ORDER BY %s), "
 								   "'[]'::pg_catalog.json)%s FROM (%s) q", ctx.agg_order,
@@ -382,5 +414,6 @@ done:
 	res->recipes = ctx.recipes;
 	res->nlookups = ctx.nlookups;
 	res->model_display = ctx.model->display;
+	res->skewed = ctx.skewed_param;
 	return res;
 }

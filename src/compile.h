@@ -22,6 +22,8 @@ typedef struct QsCompiledQuery
 	int			nlookups;		/* lookups in the spec's Q tree */
 	char	   *model_display;	/* for messages */
 	bool		writes;			/* locks or modifies rows: SPI read_only off */
+	bool		skewed;			/* an equality parameter on a skewed column */
+	uint64		sql_hash;		/* hash of sql and ptypes, 0 until plancache.c computes it */
 } QsCompiledQuery;
 
 extern QsCompiledQuery *QsCompileSpec(QsSpec *spec, QsTarget target,

@@ -435,6 +435,17 @@ CheckShape(QsCompiledQuery *cached, QsCompiledQuery *fresh)
 	}
 }
 
+/* Append a string to a binary shape key, length first (NULL as empty). */
+static void
+KeyString(StringInfo key, const char *s)
+{
+	int32		len = s ? (int32) strlen(s) : 0;
+
+	appendBinaryStringInfo(key, (char *) &len, sizeof(len));
+	if (len > 0)
+		appendBinaryStringInfo(key, s, len);
+}
+
 /*
  * The statement and parameters of a terminal call.  A spec whose shape
  * was seen before skips parsing and SQL generation: the cached statement
@@ -466,14 +477,26 @@ Prepare(FunctionCallInfo fcinfo, int argno, JsonbValue *tree, QsCall *call)
 				 errhint("Use qs.page() or the \"page\" key.")));
 
 	/* terminal, name resolution environment, limits, then the spec's shape */
-	initStringInfo(&key);
-	appendStringInfo(&key, "%d|%s|%u|%s|%d|", (int) call->target, call->variant,
-					 GetUserId(), namespace_search_path ? namespace_search_path : "",
-					 qs_max_depth);
-	if (call->fetch_desc)
-		appendStringInfo(&key, "%u|", call->fetch_desc->tdtypeid);
-	if (call->row_cap > 0)
-		appendStringInfoString(&key, "max_rows|");	/* a LIMIT, and qs.json's count */
+	/* most shapes are short: a smaller first buffer than initStringInfo's */
+	key.maxlen = 256;
+	key.data = palloc(key.maxlen);
+	resetStringInfo(&key);
+	{
+		/* binary: fixed-width numbers, length-prefixed strings */
+		int32		target = (int32) call->target;
+		Oid			user = GetUserId();
+		int32		depth = qs_max_depth;
+		Oid			rowtype = call->fetch_desc ? call->fetch_desc->tdtypeid : InvalidOid;
+
+		appendBinaryStringInfo(&key, (char *) &target, sizeof(target));
+		KeyString(&key, call->variant);
+		appendBinaryStringInfo(&key, (char *) &user, sizeof(user));
+		KeyString(&key, namespace_search_path);
+		appendBinaryStringInfo(&key, (char *) &depth, sizeof(depth));
+		appendBinaryStringInfo(&key, (char *) &rowtype, sizeof(rowtype));
+		if (call->row_cap > 0)
+			KeyString(&key, "max_rows");	/* a LIMIT, and qs.json's count */
+	}
 	QsShapeOf(tree, &key, &lookups);
 
 	sh = QsShapeCacheGet(key.data, key.len);
@@ -513,6 +536,8 @@ Prepare(FunctionCallInfo fcinfo, int argno, JsonbValue *tree, QsCall *call)
 		c->relids = relids;
 		c->model_display = sh->model_display;
 		c->writes = sh->writes;
+		c->sql_hash = sh->sql_hash;
+		c->skewed = sh->skewed;
 		QsReplayRecipes(sh->recipes, sh->nparams, lv, limit, offset, call->in_bulk_ids,
 					 c->pvalues, c->pnulls);
 	}
@@ -554,17 +579,100 @@ QsRunWrite(QsCompiledQuery *c, bool want_rows)
 	return SPI_processed;
 }
 
+/*
+ * A receiver that keeps the first column of the first row, copied into
+ * the caller's context, and counts the rows: a one-value statement skips
+ * SPI's tuple table (a memory context, a copy of the row, then a copy of
+ * the value out of it).
+ */
+typedef struct ScalarDest
+{
+	DestReceiver pub;
+	MemoryContext cxt;			/* the caller's: where the value is copied */
+	uint64		rows;
+	Datum		value;
+	bool		isnull;
+} ScalarDest;
+
+/* ScalarDest: keep the first row's first column. */
+static bool
+ScalarReceive(TupleTableSlot *slot, DestReceiver *self)
+{
+	ScalarDest *d = (ScalarDest *) self;
+
+	if (d->rows++ == 0)
+	{
+		Form_pg_attribute att = TupleDescAttr(slot->tts_tupleDescriptor, 0);
+		Datum		v = slot_getattr(slot, 1, &d->isnull);
+
+		if (!d->isnull)
+		{
+			MemoryContext old = MemoryContextSwitchTo(d->cxt);
+
+			d->value = datumCopy(v, att->attbyval, att->attlen);
+			MemoryContextSwitchTo(old);
+		}
+	}
+	return true;
+}
+
+/* ScalarDest: nothing to set up or tear down. */
+static void
+ScalarStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+}
+
+/* ScalarDest: nothing to set up or tear down. */
+static void
+ScalarNoop(DestReceiver *self)
+{
+}
+
 /* Run a prepared statement and return its single value. */
 static Datum
 RunScalarCompiled(QsCompiledQuery *c, bool *isnull)
 {
-	Datum		d;
+	ScalarDest	dest;
+	SPIExecuteOptions opts;
+	ParamListInfo params = makeParamList(c->nparams);
+	SPIPlanPtr	plan;
+	int			rc;
+	int			i;
+
+	memset(&dest, 0, sizeof(dest));
+	dest.pub.receiveSlot = ScalarReceive;
+	dest.pub.rStartup = ScalarStartup;
+	dest.pub.rShutdown = ScalarNoop;
+	dest.pub.rDestroy = ScalarNoop;
+	dest.pub.mydest = DestTuplestore;	/* not DestNone: SPI reports a SELECT */
+	dest.cxt = CurrentMemoryContext;
+	dest.isnull = true;
+	for (i = 0; i < c->nparams; i++)
+	{
+		params->params[i].value = c->pvalues[i];
+		params->params[i].isnull = c->pnulls[i];
+		params->params[i].pflags = PARAM_FLAG_CONST;
+		params->params[i].ptype = c->ptypes[i];
+	}
+	memset(&opts, 0, sizeof(opts));
+	opts.params = params;
+	opts.read_only = !c->writes;
+	opts.dest = &dest.pub;
 
 	SPI_connect();
-	RunStatement(c, 0);
-	d = SingleValue(isnull);
+	plan = QsPlanCacheGet(c, CURSOR_OPT_PARALLEL_OK);
+	QsGuardArm(plan);
+	QsPlanCacheEnter();
+	rc = SPI_execute_plan_extended(plan, &opts);
+	QsPlanCacheLeave();
+	QsGuardDisarm();
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "pg_queryset: unexpected SPI result %s", SPI_result_code_string(rc));
+	if (dest.rows != 1)
+		elog(ERROR, "pg_queryset: expected one row, got " UINT64_FORMAT, dest.rows);
 	SPI_finish();
-	return d;
+	*isnull = dest.isnull;
+	return dest.isnull ? (Datum) 0 : dest.value;
 }
 
 /* Run a prepared ROWS statement for at most tcount rows; returns the first row. */

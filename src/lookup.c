@@ -24,6 +24,7 @@
 #include "expr.h"
 #include "exprfn.h"
 #include "lookup.h"
+#include "model.h"
 #include "param.h"
 #include "path.h"
 #include "shape.h"
@@ -438,6 +439,10 @@ LkExact(LookupCall *c)
 	}
 	if (c->e->is_column_year)
 		return YearPredicate(c->ctx, c->e, c->lookup, c->v, c->field);
+	/* the plan choice rule (plancache.c) wants to know */
+	if (c->e->column != NULL && OidIsValid(c->e->relid) &&
+		QsColumnSkewed(c->e->relid, c->e->column->attnum))
+		c->ctx->skewed_param = true;
 	return Compare(c, "=");
 }
 

@@ -28,6 +28,7 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_constraint.h"
 #include "catalog/pg_index.h"
+#include "catalog/pg_statistic.h"
 #include "catalog/pg_type.h"
 #include "nodes/makefuncs.h"
 #include "utils/acl.h"
@@ -422,4 +423,59 @@ QsModelIsPk(QsModel *model, int i)
 		if (model->pk[k] == i)
 			return true;
 	return false;
+}
+
+/*
+ * Is a column skewed for an equality with an unknown value?  PostgreSQL
+ * estimates "col = $1" in a generic plan at (1 - null fraction) /
+ * n_distinct (var_eq_non_const); a column is skewed when its most common
+ * value is at least QS_SKEW times as frequent as that, so a generic plan
+ * underestimates the rows of its common values.  From pg_statistic
+ * (ANALYZE; no statistics: not skewed).  The plan choice rule of
+ * plancache.c keeps such statements on custom plans.
+ */
+#define QS_SKEW 2.0
+
+bool
+QsColumnSkewed(Oid relid, AttrNumber attnum)
+{
+	HeapTuple	tup;
+	HeapTuple	reltup;
+	Form_pg_statistic st;
+	AttStatsSlot sslot;
+	double		ndistinct;
+	double		generic;
+	bool		skewed = false;
+
+	tup = SearchSysCache3(STATRELATTINH, ObjectIdGetDatum(relid), Int16GetDatum(attnum),
+						  BoolGetDatum(false));
+	if (!HeapTupleIsValid(tup))
+		tup = SearchSysCache3(STATRELATTINH, ObjectIdGetDatum(relid), Int16GetDatum(attnum),
+							  BoolGetDatum(true));
+	if (!HeapTupleIsValid(tup))
+		return false;
+	st = (Form_pg_statistic) GETSTRUCT(tup);
+	ndistinct = st->stadistinct;
+	if (ndistinct < 0)
+	{
+		/* a fraction of the rows: times the relation's row count */
+		reltup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+		if (HeapTupleIsValid(reltup))
+		{
+			ndistinct = -ndistinct * Max(((Form_pg_class) GETSTRUCT(reltup))->reltuples, 0);
+			ReleaseSysCache(reltup);
+		}
+		else
+			ndistinct = 0;
+	}
+	if (ndistinct > 1 &&
+		get_attstatsslot(&sslot, tup, STATISTIC_KIND_MCV, InvalidOid, ATTSTATSSLOT_NUMBERS))
+	{
+		generic = (1.0 - st->stanullfrac) / ndistinct;
+		if (sslot.nnumbers > 0 && sslot.numbers[0] >= QS_SKEW * generic)
+			skewed = true;
+		free_attstatsslot(&sslot);
+	}
+	ReleaseSysCache(tup);
+	return skewed;
 }

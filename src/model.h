@@ -49,6 +49,7 @@ extern Oid	QsModelResolve(const char *name);
 extern QsModel *QsModelGet(Oid relid);
 extern QsColumn *QsModelColumn(QsModel *model, const char *name);
 extern QsColumn *QsModelPkColumn(QsModel *model);
+extern bool QsColumnSkewed(Oid relid, AttrNumber attnum);
 extern bool QsModelIsPk(QsModel *model, int i);
 
 #endif							/* QS_MODEL_H */

@@ -22,7 +22,10 @@
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/jsonb.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
 
 #include "param.h"
 #include "shape.h"
@@ -204,24 +207,109 @@ ScalarText(QsCompileState *ctx, JsonbValue *v, const char *field, Oid type)
 	return NULL;
 }
 
+/*
+ * The input functions of the parameter types, looked up once per backend:
+ * a shape-cache hit coerces every value, and looking the function up each
+ * time (syscache probe, fmgr_info) was a visible part of a point lookup.
+ * A few slots, replaced round-robin; emptied when any pg_type row changes.
+ */
+#define QS_INPUT_SLOTS 8
+
+typedef struct QsInputFn
+{
+	Oid			type;			/* InvalidOid: an empty slot */
+	Oid			typioparam;
+	FmgrInfo	finfo;
+} QsInputFn;
+
+static struct
+{
+	MemoryContext cxt;
+	QsInputFn	slots[QS_INPUT_SLOTS];
+	int			next;			/* the slot to replace next */
+	int			busy;			/* input functions of the slots running */
+	bool		stale;			/* pg_type changed: empty the slots first */
+} InputFns;
+
+/*
+ * pg_type changed: forget the looked-up functions, at the next lookup.
+ * Not here: invalidations arrive while an input function runs (a catalog
+ * lookup inside array_in), and its cached state lives in the context.
+ */
+static void
+InputFnsInvalidate(Datum arg, int cacheid, uint32 hashvalue)
+{
+	InputFns.stale = true;
+}
+
+/*
+ * The input function of a type from the slots, or looked up into one;
+ * NULL when a slot's function is running (an input function that calls
+ * back into pg_queryset): the caller then looks it up itself.
+ */
+static QsInputFn *
+InputFn(Oid type)
+{
+	QsInputFn  *f;
+	Oid			typinput;
+	int			i;
+
+	if (InputFns.busy > 0)
+		return NULL;
+	if (InputFns.stale)
+	{
+		for (i = 0; i < QS_INPUT_SLOTS; i++)
+			InputFns.slots[i].type = InvalidOid;
+		MemoryContextReset(InputFns.cxt);
+		InputFns.stale = false;
+	}
+	for (i = 0; i < QS_INPUT_SLOTS; i++)
+		if (InputFns.slots[i].type == type)
+			return &InputFns.slots[i];
+	if (InputFns.cxt == NULL)
+	{
+		InputFns.cxt = AllocSetContextCreate(CacheMemoryContext, "pg_queryset input functions",
+											 ALLOCSET_SMALL_SIZES);
+		CacheRegisterSyscacheCallback(TYPEOID, InputFnsInvalidate, (Datum) 0);
+	}
+	f = &InputFns.slots[InputFns.next];
+	InputFns.next = (InputFns.next + 1) % QS_INPUT_SLOTS;
+	f->type = InvalidOid;
+	getTypeInputInfo(type, &typinput, &f->typioparam);
+	fmgr_info_cxt(typinput, &f->finfo, InputFns.cxt);
+	f->type = type;
+	return f;
+}
+
 /* Call a type's input function, re-raising a bad value as 22P02 naming the field. */
 static Datum
 InputValue(QsCompileState *ctx, const char *text, Oid type, const char *field)
 {
-	Oid			typinput;
-	Oid			typioparam;
+	QsInputFn  *f = InputFn(type);
 	volatile Datum result = (Datum) 0;
 	MemoryContext oldcxt = CurrentMemoryContext;
 
-	getTypeInputInfo(type, &typinput, &typioparam);
+	if (f != NULL)
+		InputFns.busy++;
 	PG_TRY();
 	{
-		result = OidInputFunctionCall(typinput, (char *) text, typioparam, -1);
+		if (f != NULL)
+			result = InputFunctionCall(&f->finfo, (char *) text, f->typioparam, -1);
+		else
+		{
+			Oid			typinput;
+			Oid			typioparam;
+
+			getTypeInputInfo(type, &typinput, &typioparam);
+			result = OidInputFunctionCall(typinput, (char *) text, typioparam, -1);
+		}
 	}
 	PG_CATCH();
 	{
 		ErrorData  *edata;
 
+		if (f != NULL)
+			InputFns.busy--;
 		MemoryContextSwitchTo(oldcxt);
 		edata = CopyErrorData();
 		/* only data errors are rewritten; cancels and the like propagate */
@@ -235,6 +323,8 @@ InputValue(QsCompileState *ctx, const char *text, Oid type, const char *field)
 						   QsPathString(ctx), format_type_be(type))));
 	}
 	PG_END_TRY();
+	if (f != NULL)
+		InputFns.busy--;
 	return result;
 }
 
@@ -516,7 +606,6 @@ QsReplayRecipes(QsParamRecipe *recipes, int nparams, JsonbValue **lookups,
 	int			i;
 
 	memset(&ctx, 0, sizeof(ctx));
-	initStringInfo(&ctx.path);
 	ctx.limit_value = limit;
 	ctx.offset_value = offset;
 	for (i = 0; i < nparams; i++)
@@ -524,8 +613,10 @@ QsReplayRecipes(QsParamRecipe *recipes, int nparams, JsonbValue **lookups,
 		QsParamRecipe *p = &recipes[i];
 		JsonbValue *v = NULL;
 
-		resetStringInfo(&ctx.path);
-		appendStringInfoString(&ctx.path, p->path);
+		/* the recorded path, read only (messages), not copied */
+		ctx.path.data = p->path;
+		ctx.path.len = strlen(p->path);
+		ctx.path.maxlen = ctx.path.len + 1;
 		if (p->kind == QS_PARAM_IDS || p->kind == QS_PARAM_IDS_KEY)
 			v = ids;
 		else if (p->kind == QS_PARAM_VALUE)

@@ -430,7 +430,10 @@ QsResolvePath(QsCompileState *ctx, const char *path, bool in_lookup)
 		i++;
 	}
 	if (e == NULL)
+	{
 		e = ColumnExpr(col, alias, outer);
+		e->relid = model->relid;
+	}
 
 	for (i = i + 1; i < n; i++)
 	{

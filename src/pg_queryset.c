@@ -29,12 +29,19 @@ int			qs_plan_cache_size = 256;
 int			qs_max_depth = 64;
 bool		qs_shape_cache_check = false;
 bool		qs_bulk_copy = true;
+int			qs_plan_choice = QS_PLAN_CHOICE_AUTO;
 
 void		_PG_init(void);
 
 static const struct config_enum_entry max_rows_action_options[] = {
 	{"error", QS_MAX_ROWS_ERROR, false},
 	{"truncate", QS_MAX_ROWS_TRUNCATE, false},
+	{NULL, 0, false}
+};
+
+static const struct config_enum_entry plan_choice_options[] = {
+	{"auto", QS_PLAN_CHOICE_AUTO, false},
+	{"postgres", QS_PLAN_CHOICE_POSTGRES, false},
 	{NULL, 0, false}
 };
 
@@ -59,6 +66,15 @@ _PG_init(void)
 							256, 0, 100000,
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
+	DefineCustomEnumVariable("pg_queryset.plan_choice",
+							 "Who decides between custom and generic plans of a cached statement.",
+							 "auto: a statement whose generic plan was costed below what its own "
+							 "values cost is kept on custom plans (docs/performance.md); "
+							 "postgres: PostgreSQL's plan_cache_mode alone.",
+							 &qs_plan_choice,
+							 QS_PLAN_CHOICE_AUTO, plan_choice_options,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
 	DefineCustomIntVariable("pg_queryset.max_depth",
 							"Maximum nesting depth of a Q tree.",
 							"Deeper specs are refused with SQLSTATE 54000.",

@@ -31,6 +31,14 @@ extern int	qs_plan_cache_size;
 extern int	qs_max_depth;
 extern bool qs_shape_cache_check;
 extern bool qs_bulk_copy;
+extern int	qs_plan_choice;
+
+/* pg_queryset.plan_choice */
+typedef enum QsPlanChoice
+{
+	QS_PLAN_CHOICE_AUTO,		/* custom plans for shapes the rule picks (plancache.c) */
+	QS_PLAN_CHOICE_POSTGRES		/* plan_cache_mode alone */
+} QsPlanChoice;
 
 /* Django's MAX_GET_RESULTS: get() fetches at most this many rows */
 #define QS_MAX_GET_RESULTS 21

@@ -29,11 +29,14 @@
 #include "access/xact.h"
 #include "common/hashfn.h"
 #include "lib/ilist.h"
+#include "optimizer/optimizer.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
+#include "utils/plancache.h"
 #include "utils/syscache.h"
+#include "utils/tuplestore.h"
 
 #include "compile.h"
 #include "param.h"
@@ -51,8 +54,30 @@ typedef struct PlanEntry
 	Oid		   *relids;
 	int			nrelids;
 	bool		valid;
+	char		choice;			/* PLAN_PENDING, PLAN_POSTGRES or PLAN_CUSTOM */
+	bool		skewed;			/* QsCompiledQuery.skewed */
 	dlist_node	lru;			/* head = most recently used */
 } PlanEntry;
+
+/*
+ * What the plan choice rule (PlanChoose) made of an entry: not judged yet
+ * (PostgreSQL has not built a generic plan), left to PostgreSQL's own
+ * choice, or kept on custom plans.
+ */
+#define PLAN_PENDING	'p'
+#define PLAN_POSTGRES	'g'
+#define PLAN_CUSTOM		'c'
+
+/*
+ * The rule's thresholds.  A statement is kept on custom plans when its
+ * generic plan was costed at most PLAN_GENERIC_BELOW of what the custom
+ * plans cost to execute (the generic plan's estimates do not hold for the
+ * values seen: it is cheap only on paper), and when executing costs at
+ * least PLAN_MIN_GAIN times planning (a custom plan per call is then a
+ * small price; a primary-key lookup never qualifies).
+ */
+#define PLAN_GENERIC_BELOW	0.9
+#define PLAN_MIN_GAIN		10.0
 
 /* all of this module's state */
 static struct
@@ -194,17 +219,32 @@ PlanCacheSweep(void)
 	PlanCache.stale = false;
 }
 
+/*
+ * Hash of the SQL text and parameter types, computed once per statement
+ * (a shape-cache hit carries the hash of its cached statement).
+ */
+static uint64
+StatementHash(QsCompiledQuery *c)
+{
+	uint64		h;
+
+	if (c->sql_hash != 0)
+		return c->sql_hash;
+	h = hash_bytes_extended((const unsigned char *) c->sql, strlen(c->sql), 0);
+	if (c->nparams > 0)
+		h ^= hash_bytes_extended((const unsigned char *) c->ptypes,
+								 sizeof(Oid) * c->nparams, h);
+	c->sql_hash = (h == 0) ? 1 : h;
+	return c->sql_hash;
+}
+
 /* Hash of the SQL text, parameter types and cursor options. */
 static uint64
 PlanKey(QsCompiledQuery *c, int options)
 {
-	uint64		h = hash_bytes_extended((const unsigned char *) c->sql, strlen(c->sql), 0);
+	uint64		h = StatementHash(c);
 
-	if (c->nparams > 0)
-		h ^= hash_bytes_extended((const unsigned char *) c->ptypes,
-								 sizeof(Oid) * c->nparams, h);
-	h ^= hash_bytes_extended((const unsigned char *) &options, sizeof(int), h);
-	return h;
+	return h ^ hash_bytes_uint32_extended((uint32) options, h);
 }
 
 /* Does the entry hold exactly this statement? */
@@ -215,6 +255,84 @@ PlanMatches(PlanEntry *e, QsCompiledQuery *c, int options)
 		strcmp(e->sql, c->sql) == 0 &&
 		(c->nparams == 0 ||
 		 memcmp(e->argtypes, c->ptypes, sizeof(Oid) * c->nparams) == 0);
+}
+
+/* The one plan source of a cached statement, or NULL. */
+static CachedPlanSource *
+PlanSource(PlanEntry *e)
+{
+	List	   *sources = SPI_plan_get_plan_sources(e->plan);
+
+	return list_length(sources) == 1 ? (CachedPlanSource *) linitial(sources) : NULL;
+}
+
+/*
+ * What PostgreSQL adds to a custom plan's cost for planning it
+ * (cached_plan_cost in plancache.c: 1000 cpu_operator_cost per relation
+ * of the range table, plus one), from the generic plan's statements.
+ */
+static double
+PlanningCost(CachedPlan *plan)
+{
+	double		cost = 0;
+	ListCell   *lc;
+
+	foreach(lc, plan->stmt_list)
+	{
+		PlannedStmt *stmt = lfirst_node(PlannedStmt, lc);
+
+		if (stmt->commandType == CMD_UTILITY)
+			continue;
+		cost += 1000.0 * cpu_operator_cost * (list_length(stmt->rtable) + 1);
+	}
+	return cost;
+}
+
+/*
+ * The plan choice rule, once per cached statement, when PostgreSQL has
+ * made five custom plans and costed a generic one (choose_custom_plan).
+ * PostgreSQL then switches to the generic plan if it costs less than the
+ * custom plans did on average.  But a custom plan is the cheapest plan
+ * for its values under the same cost model: a generic plan costed well
+ * below the custom plans' execution (planning taken out) is cheaper only
+ * because its estimates ignore the values (an equality on a skewed
+ * column estimated at 1/n_distinct, a range at a default selectivity),
+ * and is then the slower plan in fact.  Such a statement is kept on
+ * custom plans (CURSOR_OPT_CUSTOM_PLAN on its plan source), unless
+ * planning is a sizeable part of its cost.  plan_cache_mode still wins:
+ * PostgreSQL tests it before the cursor options.  With
+ * pg_queryset.plan_choice = postgres a kept statement is released.
+ */
+static void
+PlanChoose(PlanEntry *e)
+{
+	CachedPlanSource *ps = PlanSource(e);
+	double		planning;
+	double		custom;
+
+	if (ps == NULL)
+	{
+		e->choice = PLAN_POSTGRES;
+		return;
+	}
+	if (qs_plan_choice != QS_PLAN_CHOICE_AUTO)
+	{
+		ps->cursor_options &= ~CURSOR_OPT_CUSTOM_PLAN;
+		e->choice = PLAN_PENDING;
+		return;
+	}
+	if (ps->gplan == NULL || ps->generic_cost < 0 || ps->num_custom_plans < 5)
+		return;					/* PostgreSQL has not compared yet */
+	planning = PlanningCost(ps->gplan);
+	custom = ps->total_custom_cost / ps->num_custom_plans - planning;
+	if (custom >= PLAN_MIN_GAIN * planning &&
+		(ps->generic_cost <= PLAN_GENERIC_BELOW * custom || e->skewed))
+	{
+		ps->cursor_options |= CURSOR_OPT_CUSTOM_PLAN;
+		e->choice = PLAN_CUSTOM;
+	}
+	else
+		e->choice = PLAN_POSTGRES;
 }
 
 /* Prepare the statement in the current SPI connection (not saved). */
@@ -261,6 +379,8 @@ QsPlanCacheGet(QsCompiledQuery *c, int options)
 	{
 		PlanCache.hits++;
 		dlist_move_head(&PlanCache.lru, &e->lru);
+		if (qs_plan_choice == QS_PLAN_CHOICE_AUTO ? e->choice == PLAN_PENDING : e->choice == PLAN_CUSTOM)
+			PlanChoose(e);
 		return e->plan;
 	}
 	PlanCache.misses++;
@@ -302,6 +422,8 @@ QsPlanCacheGet(QsCompiledQuery *c, int options)
 	foreach(lc, c->relids)
 		e->relids[i++] = lfirst_oid(lc);
 	e->valid = true;
+	e->choice = PLAN_PENDING;
+	e->skewed = c->skewed;
 	MemoryContextSwitchTo(old);
 	dlist_push_head(&PlanCache.lru, &e->lru);
 	PlanCache.entries++;
@@ -531,6 +653,8 @@ QsShapeCachePut(const char *key, int len, QsCompiledQuery *c)
 	e->shapelen = len;
 	e->sh.sql = pstrdup(c->sql);
 	e->sh.writes = c->writes;
+	e->sh.sql_hash = StatementHash(c);
+	e->sh.skewed = c->skewed;
 	e->sh.nparams = c->nparams;
 	e->sh.ptypes = NULL;
 	if (c->nparams > 0)
@@ -602,3 +726,70 @@ qs_plan_cache_reset(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+
+PG_FUNCTION_INFO_V1(qs_plan_choices);
+
+/*
+ * qs.plan_choices(): each cached statement with PostgreSQL's figures for
+ * it (custom plans made, their average cost, the generic plan's cost,
+ * the planning part of a custom plan's cost) and the plan choice made:
+ * pending, postgres (plan_cache_mode decides) or custom (kept on custom
+ * plans by pg_queryset.plan_choice = auto).  Most recently used first.
+ */
+Datum
+qs_plan_choices(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	TupleDesc	desc;
+	Tuplestorestate *ts;
+	MemoryContext old;
+	dlist_iter	it;
+
+	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
+		!(rsinfo->allowedModes & SFRM_Materialize))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("set-valued function called in context that cannot accept a set")));
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	if (PlanCache.hash == NULL)
+		QsPlanCacheInit();
+	PlanCacheSweep();
+	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+	desc = CreateTupleDescCopy(desc);
+	ts = tuplestore_begin_heap(false, false, work_mem);
+	MemoryContextSwitchTo(old);
+	dlist_foreach(it, &PlanCache.lru)
+	{
+		PlanEntry  *e = dlist_container(PlanEntry, lru, it.cur);
+		CachedPlanSource *ps = PlanSource(e);
+		Datum		values[6];
+		bool		nulls[6] = {0};
+
+		values[0] = CStringGetTextDatum(e->sql);
+		nulls[1] = nulls[2] = nulls[3] = nulls[4] = true;
+		if (ps != NULL)
+		{
+			values[1] = Int64GetDatum((int64) ps->num_custom_plans);
+			nulls[1] = false;
+			if (ps->num_custom_plans > 0)
+			{
+				values[2] = Float8GetDatum(ps->total_custom_cost / ps->num_custom_plans);
+				nulls[2] = false;
+			}
+			if (ps->gplan != NULL && ps->generic_cost >= 0)
+			{
+				values[3] = Float8GetDatum(ps->generic_cost);
+				values[4] = Float8GetDatum(PlanningCost(ps->gplan));
+				nulls[3] = nulls[4] = false;
+			}
+		}
+		values[5] = CStringGetTextDatum(e->choice == PLAN_CUSTOM ? "custom" :
+										e->choice == PLAN_POSTGRES ? "postgres" : "pending");
+		tuplestore_putvalues(ts, desc, values, nulls);
+	}
+	rsinfo->returnMode = SFRM_Materialize;
+	rsinfo->setResult = ts;
+	rsinfo->setDesc = desc;
+	return (Datum) 0;
+}

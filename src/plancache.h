@@ -25,6 +25,8 @@ typedef struct QsShape
 	int			nrelids;
 	char	   *model_display;
 	bool		writes;
+	bool		skewed;			/* QsCompiledQuery.skewed */
+	uint64		sql_hash;		/* QsCompiledQuery.sql_hash of sql and ptypes */
 } QsShape;
 
 extern QsShape *QsShapeCacheGet(const char *key, int len);

@@ -628,7 +628,8 @@ QsBuildSelect(QsCompileState *ctx, List *sel, const char *where, const char *ext
 		QsAppendLock(ctx, &lock);
 		QsAppendFromWhere(ctx, &buf, where, extra, embed_joins.data);
 		AppendGroupHaving(ctx, &buf, sel);
-		QsAppendOrder(ctx, &buf, order_exprs);
+		if (!(ctx->order_in_agg && ctx->agg_order != NULL))
+			QsAppendOrder(ctx, &buf, order_exprs);
 		/* a page read backwards is sliced inside its keyset condition */
 		if (spec->keyset == NULL || !spec->keyset->before)
 			QsAppendSlice(ctx, &buf);

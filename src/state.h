@@ -69,6 +69,7 @@ typedef struct QsCompileState
 	List	   *outer_stack;	/* QsScope * enclosing each subquery (OuterRef) */
 	bool		operand;		/* an operand of a set operation: its slice is data */
 	bool		order_columns;	/* also select the ORDER BY keys, as o1, o2, ... */
+	bool		order_in_agg;	/* ... and leave the ORDER BY to the aggregate alone */
 	int			citus;			/* QsOnCitus: 0 not asked yet, 1 no, 2 yes */
 	char	   *agg_order;		/* then: "q.o1 DESC, q.o2" for the aggregate over the rows */
 	List	   *order_meta;		/* QsOrderExprs: each ordering item's QsExpr (NULL: random) */
@@ -76,6 +77,7 @@ typedef struct QsCompileState
 	bool		literal_columns;	/* bulk_update: literals are columns v.lN */
 	Oid		   *literal_types;	/* ... their types, by value index */
 	QsAnnotationHook annotation_hook;	/* annotation names (expr.c), or NULL */
+	bool		skewed_param;	/* an equality parameter on a skewed column (model.c) */
 } QsCompileState;
 
 /*
@@ -129,6 +131,7 @@ typedef struct QsExpr
 	char	   *jkey;			/* ... and its last key as a SQL literal */
 	bool		jkey_index;		/* last key is an array index */
 	bool		is_agg;			/* an aggregate at the statement's level */
+	Oid			relid;			/* with column: the relation the column belongs to */
 	bool		is_window;		/* contains a window function */
 	bool		is_literal;		/* a parameter from a literal value */
 	QsKey	   *key;			/* a composite key (the expression is a jsonb array) */

@@ -637,4 +637,13 @@ LANGUAGE C STABLE PARALLEL UNSAFE;
 CREATE FUNCTION @extschema@.bulk_create_text(model regclass, "rows" text, options jsonb DEFAULT NULL)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'qs_bulk_create_text'
+
+-- The cached statements and how their plans are chosen (docs/performance.md,
+-- "Custom or generic plans").
+CREATE FUNCTION @extschema@.plan_choices(
+    OUT sql text, OUT custom_plans bigint, OUT custom_cost double precision,
+    OUT generic_cost double precision, OUT planning_cost double precision,
+    OUT choice text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'qs_plan_choices'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;

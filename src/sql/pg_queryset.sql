@@ -237,6 +237,16 @@ RETURNS void
 AS 'MODULE_PATHNAME', 'qs_plan_cache_reset'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
+-- The cached statements and how their plans are chosen (docs/performance.md,
+-- "Custom or generic plans").
+CREATE FUNCTION @extschema@.plan_choices(
+    OUT sql text, OUT custom_plans bigint, OUT custom_cost double precision,
+    OUT generic_cost double precision, OUT planning_cost double precision,
+    OUT choice text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'qs_plan_choices'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
 ------------------------------------------------------------------------
 -- Relations (docs/relations.md)
 ------------------------------------------------------------------------

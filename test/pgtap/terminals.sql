@@ -1,7 +1,7 @@
 -- Terminals agree with the hand-written SQL an expert would write, and
 -- each call runs exactly one statement through a cached plan.
 BEGIN;
-SELECT plan(31);
+SELECT plan(34);
 SET LOCAL timezone = 'UTC';
 
 -- rows / json / fetch return the same data as hand-written SQL
@@ -102,6 +102,30 @@ SELECT ok(qs.sql(qs.filter(qs.all('catalog_product'), '{"created_at__year": 2025
 SET LOCAL enable_seqscan = off;
 SELECT ok(qs.explain(qs.filter(qs.all('catalog_product'), '{"created_at__year": 2025}'))::text LIKE '%catalog_product_created_at_idx%',
           'year range can use the created_at index');
+
+-- json: the aggregate carries a multi-key ordering (the subquery is pulled
+-- up); the text is the hand-written aggregate's, in the same order
+SELECT is(
+  qs.json(qs.values(qs.order_by(qs.filter(qs.all('catalog_product'), '{"stock__lte": 5}'),
+                                '-price', 'id'), 'id', 'price'))::text,
+  (SELECT json_agg(json_build_object('id', id, 'price', price) ORDER BY price DESC, id)::text
+     FROM catalog_product WHERE stock <= 5),
+  'json: ordering by several keys in the aggregate, byte-identical to the hand-written aggregate');
+SELECT is(
+  qs.json(qs.order_by(qs.filter(qs.all('catalog_tag'), '{"id__lte": 0}'), 'id'))::text,
+  '[]',
+  'json: an empty ordered result is still []');
+
+-- plan choice: a primary-key lookup is left to PostgreSQL (generic plan)
+DO $$ BEGIN
+  PERFORM qs.plan_cache_reset();
+  PERFORM qs.json(jsonb_build_object('model', 'catalog_tag', 'where', jsonb_build_object('id', n)))
+  FROM generate_series(1, 8) n;
+END $$;
+SELECT is(
+  (SELECT string_agg(choice, ',') FROM qs.plan_choices() WHERE sql LIKE '%catalog_tag%'),
+  'postgres',
+  'plan choice: a primary-key lookup is not kept on custom plans');
 
 SELECT * FROM finish();
 ROLLBACK;
