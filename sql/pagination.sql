@@ -190,6 +190,10 @@ SELECT qs.plan_cache_reset();
 SELECT jsonb_array_length(pg_walk_forwards('{"model": "catalog_product", "values": ["id"], "order_by": ["-price"]}', 100)) AS rows;
 -- ten pages: the first page's statement, and one statement for the nine after it
 SELECT hits, misses, entries FROM qs.plan_cache_stats();
+-- after five custom plans the later pages' statement keeps its generic plan
+-- (pg_queryset.plan_choice = auto, docs/performance.md): a page's boundary
+-- only moves where the index scan starts
+SELECT custom_plans, choice FROM qs.plan_choices() WHERE sql LIKE '%OPERATOR(pg_catalog.<=)%' ORDER BY 1;
 
 -- invalid requests and cursors: 22023 (0A000 for what keysets cannot do)
 \set VERBOSITY sqlstate

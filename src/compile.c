@@ -415,5 +415,6 @@ done:
 	res->nlookups = ctx.nlookups;
 	res->model_display = ctx.model->display;
 	res->skewed = ctx.skewed_param;
+	res->keyset = (spec->keyset != NULL);
 	return res;
 }

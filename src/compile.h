@@ -23,6 +23,7 @@ typedef struct QsCompiledQuery
 	char	   *model_display;	/* for messages */
 	bool		writes;			/* locks or modifies rows: SPI read_only off */
 	bool		skewed;			/* an equality parameter on a skewed column */
+	bool		keyset;			/* a keyset page (keyset.c): the plan choice prefers a generic plan */
 	uint64		sql_hash;		/* hash of sql and ptypes, 0 until plancache.c computes it */
 } QsCompiledQuery;
 

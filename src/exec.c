@@ -538,6 +538,7 @@ Prepare(FunctionCallInfo fcinfo, int argno, JsonbValue *tree, QsCall *call)
 		c->writes = sh->writes;
 		c->sql_hash = sh->sql_hash;
 		c->skewed = sh->skewed;
+		c->keyset = sh->keyset;
 		QsReplayRecipes(sh->recipes, sh->nparams, lv, limit, offset, call->in_bulk_ids,
 					 c->pvalues, c->pnulls);
 	}

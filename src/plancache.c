@@ -56,6 +56,7 @@ typedef struct PlanEntry
 	bool		valid;
 	char		choice;			/* PLAN_PENDING, PLAN_POSTGRES or PLAN_CUSTOM */
 	bool		skewed;			/* QsCompiledQuery.skewed */
+	bool		keyset;			/* QsCompiledQuery.keyset */
 	dlist_node	lru;			/* head = most recently used */
 } PlanEntry;
 
@@ -67,6 +68,10 @@ typedef struct PlanEntry
 #define PLAN_PENDING	'p'
 #define PLAN_POSTGRES	'g'
 #define PLAN_CUSTOM		'c'
+#define PLAN_GENERIC	'G'		/* a keyset page kept on its generic plan */
+
+/* a keyset page takes its generic plan unless that is costed above this many times a custom plan */
+#define PLAN_KEYSET_GENERIC_MAX 10.0
 
 /*
  * The rule's thresholds.  A statement is kept on custom plans when its
@@ -317,7 +322,7 @@ PlanChoose(PlanEntry *e)
 	}
 	if (qs_plan_choice != QS_PLAN_CHOICE_AUTO)
 	{
-		ps->cursor_options &= ~CURSOR_OPT_CUSTOM_PLAN;
+		ps->cursor_options &= ~(CURSOR_OPT_CUSTOM_PLAN | CURSOR_OPT_GENERIC_PLAN);
 		e->choice = PLAN_PENDING;
 		return;
 	}
@@ -325,6 +330,20 @@ PlanChoose(PlanEntry *e)
 		return;					/* PostgreSQL has not compared yet */
 	planning = PlanningCost(ps->gplan);
 	custom = ps->total_custom_cost / ps->num_custom_plans - planning;
+	/*
+	 * A keyset page (docs/pagination.md): its boundary values only move
+	 * where the scan of the ordering starts, and LIMIT caps what it reads,
+	 * so one plan serves every page.  PostgreSQL costs the generic plan's
+	 * "key > $1" at a default selectivity and keeps planning each page
+	 * anew; planning is then a quarter of a page's time.  The generic plan
+	 * is kept unless it is costed far above the custom plans.
+	 */
+	if (e->keyset && ps->generic_cost <= PLAN_KEYSET_GENERIC_MAX * (custom + planning))
+	{
+		ps->cursor_options |= CURSOR_OPT_GENERIC_PLAN;
+		e->choice = PLAN_GENERIC;
+		return;
+	}
 	if (custom >= PLAN_MIN_GAIN * planning &&
 		(ps->generic_cost <= PLAN_GENERIC_BELOW * custom || e->skewed))
 	{
@@ -379,7 +398,8 @@ QsPlanCacheGet(QsCompiledQuery *c, int options)
 	{
 		PlanCache.hits++;
 		dlist_move_head(&PlanCache.lru, &e->lru);
-		if (qs_plan_choice == QS_PLAN_CHOICE_AUTO ? e->choice == PLAN_PENDING : e->choice == PLAN_CUSTOM)
+		if (qs_plan_choice == QS_PLAN_CHOICE_AUTO ? e->choice == PLAN_PENDING :
+			(e->choice == PLAN_CUSTOM || e->choice == PLAN_GENERIC))
 			PlanChoose(e);
 		return e->plan;
 	}
@@ -424,6 +444,7 @@ QsPlanCacheGet(QsCompiledQuery *c, int options)
 	e->valid = true;
 	e->choice = PLAN_PENDING;
 	e->skewed = c->skewed;
+	e->keyset = c->keyset;
 	MemoryContextSwitchTo(old);
 	dlist_push_head(&PlanCache.lru, &e->lru);
 	PlanCache.entries++;
@@ -655,6 +676,7 @@ QsShapeCachePut(const char *key, int len, QsCompiledQuery *c)
 	e->sh.writes = c->writes;
 	e->sh.sql_hash = StatementHash(c);
 	e->sh.skewed = c->skewed;
+	e->sh.keyset = c->keyset;
 	e->sh.nparams = c->nparams;
 	e->sh.ptypes = NULL;
 	if (c->nparams > 0)
@@ -785,6 +807,7 @@ qs_plan_choices(PG_FUNCTION_ARGS)
 			}
 		}
 		values[5] = CStringGetTextDatum(e->choice == PLAN_CUSTOM ? "custom" :
+										e->choice == PLAN_GENERIC ? "generic" :
 										e->choice == PLAN_POSTGRES ? "postgres" : "pending");
 		tuplestore_putvalues(ts, desc, values, nulls);
 	}

@@ -26,6 +26,7 @@ typedef struct QsShape
 	char	   *model_display;
 	bool		writes;
 	bool		skewed;			/* QsCompiledQuery.skewed */
+	bool		keyset;			/* QsCompiledQuery.keyset */
 	uint64		sql_hash;		/* QsCompiledQuery.sql_hash of sql and ptypes */
 } QsShape;
 
