@@ -637,6 +637,7 @@ LANGUAGE C STABLE PARALLEL UNSAFE;
 CREATE FUNCTION @extschema@.bulk_create_text(model regclass, "rows" text, options jsonb DEFAULT NULL)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'qs_bulk_create_text'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 -- The cached statements and how their plans are chosen (docs/performance.md,
 -- "Custom or generic plans").
