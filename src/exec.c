@@ -178,7 +178,12 @@ RunIntoTuplestore(FunctionCallInfo fcinfo, QsCompiledQuery *c, Tuplestorestate *
 										"pg_queryset: result row does not match the row type");
 		dest = QsGuardRowsDest(dest, fn);
 		memset(&opts, 0, sizeof(opts));
-		opts.params = params;
+		/*
+		 * No parameters: no list, as SPI_execute_plan passes.  Citus 13
+		 * copies a list it is given (copyParamList returns NULL for an
+		 * empty one) and then reads the copy.
+		 */
+		opts.params = c->nparams > 0 ? params : NULL;
 		opts.read_only = !c->writes;
 		opts.dest = dest;
 		QsGuardArm(plan);
@@ -656,7 +661,8 @@ RunScalarCompiled(QsCompiledQuery *c, bool *isnull)
 		params->params[i].ptype = c->ptypes[i];
 	}
 	memset(&opts, 0, sizeof(opts));
-	opts.params = params;
+	/* no parameters: no list (Citus 13 reads the copy of an empty list: see RunIntoTuplestore) */
+	opts.params = c->nparams > 0 ? params : NULL;
 	opts.read_only = !c->writes;
 	opts.dest = &dest.pub;
 
