@@ -447,6 +447,30 @@ RunCopy(Relation rel, List *attnames, QsCopyFeed *src)
 }
 
 /*
+ * Close element i of a jsonb array being written into buf (it began at
+ * start): its JEntry of type kind at entries + i, an offset every
+ * JB_OFFSET_STRIDE elements and a length otherwise, as convertJsonbArray
+ * writes them; *total is the elements' running size.
+ */
+static void
+ArrayEntry(StringInfo buf, int entries, int i, int start, uint32 kind, uint32 *total)
+{
+	JEntry		meta;
+
+	*total += buf->len - start;
+	if (*total > JENTRY_OFFLENMASK)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("total size of jsonb array elements exceeds the maximum of %d bytes",
+						JENTRY_OFFLENMASK)));
+	if (i % JB_OFFSET_STRIDE == 0)
+		meta = kind | JENTRY_HAS_OFF | *total;
+	else
+		meta = kind | (uint32) (buf->len - start);
+	memcpy(buf->data + entries + i * sizeof(JEntry), &meta, sizeof(JEntry));
+}
+
+/*
  * The result [{"<pk>": id}, ...] written straight in jsonb's binary
  * layout (utils/jsonb.h, as convertJsonbArray/convertJsonbObject write
  * it): an array of one-pair objects whose value is a numeric.  Building
@@ -480,7 +504,6 @@ KeysResult(const char *key, const int64 *ids, int n)
 		Numeric		num = int64_to_numeric(ids[i]);
 		int			numlen = VARSIZE_ANY(num);
 		int			pad;
-		JEntry		meta;
 
 		CHECK_FOR_INTERRUPTS();
 		/* the object starts 4-byte aligned; padding counts as its data */
@@ -501,18 +524,7 @@ KeysResult(const char *key, const int64 *ids, int n)
 		ventry = JENTRY_ISNUMERIC | (uint32) (pad + numlen);
 		memcpy(buf.data + entry_at, &kentry, sizeof(JEntry));
 		memcpy(buf.data + entry_at + sizeof(JEntry), &ventry, sizeof(JEntry));
-
-		total += buf.len - start;
-		if (total > JENTRY_OFFLENMASK)
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("total size of jsonb array elements exceeds the maximum of %d bytes",
-							JENTRY_OFFLENMASK)));
-		if (i % JB_OFFSET_STRIDE == 0)
-			meta = JENTRY_ISCONTAINER | JENTRY_HAS_OFF | total;
-		else
-			meta = JENTRY_ISCONTAINER | (uint32) (buf.len - start);
-		memcpy(buf.data + entries + i * sizeof(JEntry), &meta, sizeof(JEntry));
+		ArrayEntry(&buf, entries, i, start, JENTRY_ISCONTAINER, &total);
 		pfree(num);
 	}
 	/* appendStringInfoSpaces leaves spaces: the padding bytes are zeroed above */
@@ -543,23 +555,12 @@ FlatKeysResult(const int64 *ids, int n)
 	{
 		int			start = buf.len;
 		Numeric		num = int64_to_numeric(ids[i]);
-		JEntry		meta;
 
 		CHECK_FOR_INTERRUPTS();
 		while (buf.len % 4 != 0)
 			appendStringInfoChar(&buf, '\0');
 		appendBinaryStringInfo(&buf, (char *) num, VARSIZE_ANY(num));
-		total += buf.len - start;
-		if (total > JENTRY_OFFLENMASK)
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("total size of jsonb array elements exceeds the maximum of %d bytes",
-							JENTRY_OFFLENMASK)));
-		if (i % JB_OFFSET_STRIDE == 0)
-			meta = JENTRY_ISNUMERIC | JENTRY_HAS_OFF | total;
-		else
-			meta = JENTRY_ISNUMERIC | (uint32) (buf.len - start);
-		memcpy(buf.data + entries + i * sizeof(JEntry), &meta, sizeof(JEntry));
+		ArrayEntry(&buf, entries, i, start, JENTRY_ISNUMERIC, &total);
 		pfree(num);
 	}
 	SET_VARSIZE(buf.data, buf.len);

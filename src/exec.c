@@ -205,13 +205,7 @@ ReverseOrdering(QsSpec *spec)
 	ListCell   *lc;
 
 	foreach(lc, spec->order_by)
-	{
-		QsOrderItem *o = (QsOrderItem *) lfirst(lc);
-
-		o->desc = !o->desc;
-		if (o->nulls != 0)
-			o->nulls = (o->nulls == 1) ? 2 : 1;
-	}
+		QsReverseOrderItem((QsOrderItem *) lfirst(lc));
 }
 
 /* Order by the primary key when the queryset has no ordering. */

@@ -706,9 +706,7 @@ QsKeysetCondition(QsCompileState *ctx, const char *where, List *order_exprs)
 		QsOrderItem *r = palloc(sizeof(QsOrderItem));
 
 		*r = *(QsOrderItem *) lfirst(lc);
-		r->desc = !r->desc;
-		if (r->nulls != 0)
-			r->nulls = (r->nulls == 1) ? 2 : 1;
+		QsReverseOrderItem(r);
 		rev = lappend(rev, r);
 	}
 	initStringInfo(&keys);

@@ -614,6 +614,15 @@ SpecKeyset(JsonbValue *v)
 }
 static void SpecCheckCombined(QsSpec *spec, JsonbValue *tree);
 
+/* Reverse one ordering item: the other direction, NULLs at the other end. */
+void
+QsReverseOrderItem(QsOrderItem *o)
+{
+	o->desc = !o->desc;
+	if (o->nulls != 0)
+		o->nulls = (o->nulls == 1) ? 2 : 1;
+}
+
 /* Parse a spec tree's top level into a QsSpec, checking every key. */
 /*
  * One top-level key of a spec into *spec; values_list, flat and named

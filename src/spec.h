@@ -106,6 +106,7 @@ extern const char *QsJsonTypeName(JsonbValue *v);
 extern char *QsTreeKey(JsonbValue *keyval);
 
 /* the spec */
+extern void QsReverseOrderItem(QsOrderItem *o);
 extern QsSpec *QsSpecParse(Jsonb *jb);
 extern QsSpec *QsSpecFromTree(JsonbValue *tree);
 extern void QsSpecSlice(JsonbValue *tree, bool *has_offset, int64 *offset,
